@@ -1,0 +1,40 @@
+use thiserror::Error;
+
+use crate::ir::Cite;
+
+/// What is wrong with a claim, with the path of the field.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{path}: {message}")]
+pub struct ClaimError {
+    /// The field, e.g. `amounts.out_of_list` or `categories[1]`.
+    pub path: String,
+    pub message: String,
+    /// The values the field may take, where it is a choice.
+    pub allowed: Vec<String>,
+}
+
+impl ClaimError {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ClaimError { path: path.into(), message: message.into(), allowed: vec![] }
+    }
+}
+
+/// A policy that cannot be evaluated for this claim (a policy error the checker could not see).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EvalError {
+    #[error("arithmetic overflow evaluating `{}` ({}:{}:{})", .0.text, .0.file, .0.line, .0.column)]
+    Overflow(Cite),
+    #[error("money amount `{value}` from `{}` has more than two decimal places ({}:{}:{})", .cite.text, .cite.file, .cite.line, .cite.column)]
+    MoneyPrecision { value: String, cite: Cite },
+    #[error("division by zero evaluating `{}` ({}:{}:{})", .0.text, .0.file, .0.line, .0.column)]
+    DivisionByZero(Cite),
+}
+
+/// Why a claim could not be settled.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SettleError {
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+}

@@ -1,0 +1,484 @@
+//! The compiled policy: plain data, produced by `yibao-lang`'s compiler and read by [`settle`].
+//!
+//! Everything that can be done once per policy is done at compile time: `extends` is resolved,
+//! indicator formulas are folded to constants and dimension names are turned into indices. What
+//! remains for `settle` are table look-ups, the category/group modifiers and the arithmetic.
+//!
+//! [`settle`]: crate::settle
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::date::Date;
+
+/// Index of a parameter in [`Policy::params`].
+pub type ParamId = u32;
+
+/// A compiled policy version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Policy {
+    /// `region.scheme`, e.g. `tianjin.resident`.
+    pub id: String,
+    pub region: String,
+    pub scheme: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    /// The date this version takes effect; it is also the version's name.
+    pub effective: Date,
+    /// SHA-256 of the source texts this version was compiled from (its own and its parents').
+    pub content_hash: String,
+    pub dims: Dims,
+    pub layers: Vec<Layer>,
+    /// Year-to-date cap pools; layers refer to them by index.
+    pub pools: Vec<String>,
+    pub params: Vec<ParamInfo>,
+    pub sources: Vec<Source>,
+    pub cases: Vec<Case>,
+}
+
+/// The values a claim may take along each dimension, in declaration order.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Dims {
+    pub groups: Vec<DimValue>,
+    pub categories: Vec<DimValue>,
+    pub care: Vec<DimValue>,
+    pub levels: Vec<DimValue>,
+    pub places: Vec<DimValue>,
+    pub diseases: Vec<DimValue>,
+}
+
+impl Dims {
+    pub fn get(&self, dim: Dim) -> &[DimValue] {
+        match dim {
+            Dim::Group => &self.groups,
+            Dim::Category => &self.categories,
+            Dim::Care => &self.care,
+            Dim::Level => &self.levels,
+            Dim::Place => &self.places,
+            Dim::Disease => &self.diseases,
+        }
+    }
+}
+
+/// One declared value of a dimension, with its labels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DimValue {
+    pub id: String,
+    pub zh: String,
+    pub en: String,
+}
+
+/// A claim dimension a table can be keyed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dim {
+    Group,
+    /// Keyed by the first of the person's categories in declaration order that has an entry.
+    Category,
+    Care,
+    Level,
+    Place,
+    Disease,
+}
+
+impl Dim {
+    pub const ALL: [Dim; 6] = [Dim::Group, Dim::Category, Dim::Care, Dim::Level, Dim::Place, Dim::Disease];
+    pub fn name(self) -> &'static str {
+        match self {
+            Dim::Group => "group",
+            Dim::Category => "category",
+            Dim::Care => "care",
+            Dim::Level => "level",
+            Dim::Place => "place",
+            Dim::Disease => "disease",
+        }
+    }
+}
+
+/// A value that may depend on the claim.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Value {
+    /// A constant; `params` are the parameters it was computed from (one for a literal).
+    Const { value: Decimal, params: Vec<ParamId> },
+    /// One entry per value of `dim`, in declaration order; `None` falls back to `default`
+    /// (`else:`); with neither, the clause does not apply to such a claim.
+    Table { dim: Dim, entries: Vec<Option<Value>>, default: Option<Box<Value>> },
+    /// Arithmetic that refers to the value being modified (`ratio + 5%`) or to a table.
+    Expr(Box<Expr>),
+}
+
+/// Arithmetic over values; `Current` is the value a modifier is modifying.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "op", content = "args")]
+pub enum Expr {
+    Value(Value),
+    Current,
+    Add(Box<Expr>, Box<Expr>),
+    Sub(Box<Expr>, Box<Expr>),
+    Mul(Box<Expr>, Box<Expr>),
+    Div(Box<Expr>, Box<Expr>),
+    Min(Box<Expr>, Box<Expr>),
+    Max(Box<Expr>, Box<Expr>),
+}
+
+/// What kind of fund a layer is: decides its national platform field and its colour on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    Basic,
+    SeriousIllness,
+    Supplementary,
+    MedicalAid,
+    Commercial,
+}
+
+impl LayerKind {
+    pub const ALL: [LayerKind; 5] = [
+        LayerKind::Basic,
+        LayerKind::SeriousIllness,
+        LayerKind::Supplementary,
+        LayerKind::MedicalAid,
+        LayerKind::Commercial,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Basic => "basic",
+            LayerKind::SeriousIllness => "serious_illness",
+            LayerKind::Supplementary => "supplementary",
+            LayerKind::MedicalAid => "medical_aid",
+            LayerKind::Commercial => "commercial",
+        }
+    }
+    /// The national platform's settlement field for this kind of fund (see national-rules.md §3).
+    pub fn default_platform_field(self) -> &'static str {
+        match self {
+            LayerKind::Basic => "hifp_pay",
+            LayerKind::SeriousIllness => "hifmi_pay",
+            LayerKind::Supplementary => "hifob_pay",
+            LayerKind::MedicalAid => "maf_pay",
+            LayerKind::Commercial => "oth_pay",
+        }
+    }
+}
+
+/// Where in the source a clause stands, for citing it in a trace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Cite {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// The clause's source text (first line).
+    pub text: String,
+}
+
+/// A part of the patient's burden that a later layer can pay from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Component {
+    OutOfList,
+    PreSelfPay,
+    OverLimit,
+    Deductible,
+    CoPay,
+    AboveCap,
+    NotCovered,
+}
+
+impl Component {
+    pub const ALL: [Component; 7] = [
+        Component::OutOfList,
+        Component::PreSelfPay,
+        Component::OverLimit,
+        Component::Deductible,
+        Component::CoPay,
+        Component::AboveCap,
+        Component::NotCovered,
+    ];
+    /// The in-scope components, in the order a `remaining in_scope` base pays them.
+    pub const IN_SCOPE: [Component; 4] =
+        [Component::AboveCap, Component::CoPay, Component::Deductible, Component::NotCovered];
+    pub fn name(self) -> &'static str {
+        match self {
+            Component::OutOfList => "out_of_list",
+            Component::PreSelfPay => "pre_self_pay",
+            Component::OverLimit => "over_limit",
+            Component::Deductible => "deductible",
+            Component::CoPay => "co_pay",
+            Component::AboveCap => "above_cap",
+            Component::NotCovered => "not_covered",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What a layer works on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "components")]
+pub enum Base {
+    /// The claim's policy-scope amount not yet classified by an earlier layer. The layer that
+    /// takes it classifies it into deductible, co-pay and above-cap for the patient's split.
+    InScope,
+    /// What earlier layers left the patient, of these components, paid in this order.
+    Remaining(Vec<Component>),
+}
+
+/// Whether bands are placed over this claim's base or over the year's accumulated base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    Claim,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeductiblePer {
+    /// Charged on each claim (admission); see `later` for the n-th admission.
+    Admission,
+    /// Charged once per year: what was paid earlier in the year counts.
+    Year,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deductible {
+    pub per: DeductiblePer,
+    pub value: Value,
+    /// From the n-th claim of this layer in the year on, this value replaces `value`.
+    /// It may refer to the first value as `current`.
+    pub later: Option<(u32, Value, Cite)>,
+    pub cite: Cite,
+}
+
+/// How a referred admission's deductible counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Referral {
+    /// A referral starts afresh.
+    Separate,
+    /// 连续计算起付线: the receiving admission charges only what the chain has not yet paid of
+    /// its deductible, and nothing once the chain has reached the fund.
+    Continuous,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Band {
+    /// Upper edge on the measure (added to the deductible when the bands are relative);
+    /// `None` is open-ended.
+    pub upto: Option<Value>,
+    pub ratio: Value,
+    pub cite: Cite,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bands {
+    /// Edges are measured from the deductible (threshold) rather than from zero.
+    pub relative: bool,
+    pub bands: Vec<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "per")]
+pub enum CapPer {
+    /// A year-to-date limit on what the pool has paid.
+    Year { pool: u32 },
+    Claim,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cap {
+    pub per: CapPer,
+    pub value: Value,
+    pub cite: Cite,
+}
+
+/// Which claims a modifier or a `when` condition selects. An empty list selects everything.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Selector {
+    pub groups: Vec<u16>,
+    /// Selected when the person has any of these categories.
+    pub categories: Vec<u16>,
+    pub care: Vec<u16>,
+    pub levels: Vec<u16>,
+    pub places: Vec<u16>,
+    pub diseases: Vec<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "target")]
+pub enum ModOp {
+    Deductible { expr: Expr },
+    Ratio { expr: Expr },
+    Cap { expr: Option<Expr> },
+}
+
+/// `for category [..] { deductible × 50%  ratio + 5%  no cap }`: applied, in order, to every
+/// claim the selector selects.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Modifier {
+    pub selector: Selector,
+    pub ops: Vec<ModOp>,
+    pub cite: Cite,
+}
+
+/// 按病种: the patient pays `share` of the case's standard fee; the layer pays the rest of the
+/// in-scope amount (up to its caps).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PerCase {
+    pub share: Value,
+    pub cite: Cite,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    pub code: String,
+    pub name: String,
+    pub standard: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Layer {
+    pub id: String,
+    pub kind: LayerKind,
+    pub label: String,
+    pub label_en: Option<String>,
+    pub platform_field: String,
+    pub when: Selector,
+    pub base: Base,
+    pub measure: Measure,
+    pub deductible: Option<Deductible>,
+    /// `None`: the layer pays nothing beyond what `per_case` decides (or nothing at all).
+    pub bands: Option<Bands>,
+    pub caps: Vec<Cap>,
+    pub modifiers: Vec<Modifier>,
+    pub per_case: Option<PerCase>,
+    pub referral: Referral,
+    pub cite: Cite,
+}
+
+/// How sure we are of a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    Official,
+    Secondary,
+    Seed,
+    Derived,
+    Placeholder,
+    /// The policy gave none (the checker warns).
+    Unspecified,
+}
+
+impl Provenance {
+    pub const ALL: [Provenance; 6] = [
+        Provenance::Official,
+        Provenance::Secondary,
+        Provenance::Seed,
+        Provenance::Derived,
+        Provenance::Placeholder,
+        Provenance::Unspecified,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Provenance::Official => "official",
+            Provenance::Secondary => "secondary",
+            Provenance::Seed => "seed",
+            Provenance::Derived => "derived",
+            Provenance::Placeholder => "placeholder",
+            Provenance::Unspecified => "unspecified",
+        }
+    }
+    /// Whether a result that used such a number must be shown as unverified.
+    pub fn is_unverified(self) -> bool {
+        matches!(self, Provenance::Placeholder | Provenance::Unspecified)
+    }
+}
+
+/// One number written in the policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParamInfo {
+    /// Stable path, e.g. `basic.deductible.level.3` or `serious_illness.bands.2.ratio`.
+    pub path: String,
+    /// The number as written (`85%`, `20000`).
+    pub text: String,
+    pub value: Decimal,
+    pub provenance: Provenance,
+    pub source: Option<String>,
+    pub note: Option<String>,
+    pub cite: Cite,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Source {
+    pub id: String,
+    pub title: String,
+    pub url: Option<String>,
+}
+
+impl Policy {
+    /// A one-layer policy for examples and tests: a per-admission deductible and one ratio.
+    pub fn example_flat(id: &str, deductible: Decimal, ratio: Decimal) -> Policy {
+        let p = |value: Decimal, id: ParamId| Value::Const { value, params: vec![id] };
+        let cite = Cite::default();
+        let info = |path: &str, value: Decimal| ParamInfo {
+            path: path.into(),
+            text: value.to_string(),
+            value,
+            provenance: Provenance::Placeholder,
+            source: None,
+            note: None,
+            cite: Cite::default(),
+        };
+        Policy {
+            id: id.into(),
+            region: id.into(),
+            scheme: "resident".into(),
+            name: id.into(),
+            name_en: None,
+            effective: Date::new(2000, 1, 1).unwrap_or(Date::MIN),
+            content_hash: String::new(),
+            dims: Dims {
+                groups: vec![DimValue { id: "all".into(), zh: "参保人".into(), en: "insured".into() }],
+                care: vec![DimValue { id: "inpatient".into(), zh: "住院".into(), en: "inpatient".into() }],
+                levels: ["1", "2", "3"]
+                    .iter()
+                    .map(|l| DimValue { id: (*l).into(), zh: format!("{l}级"), en: format!("level {l}") })
+                    .collect(),
+                places: vec![DimValue { id: "local".into(), zh: "本地".into(), en: "local".into() }],
+                ..Dims::default()
+            },
+            layers: vec![Layer {
+                id: "basic".into(),
+                kind: LayerKind::Basic,
+                label: "统筹基金".into(),
+                label_en: Some("basic fund".into()),
+                platform_field: "hifp_pay".into(),
+                when: Selector::default(),
+                base: Base::InScope,
+                measure: Measure::Claim,
+                deductible: Some(Deductible {
+                    per: DeductiblePer::Admission,
+                    value: p(deductible, 0),
+                    later: None,
+                    cite: cite.clone(),
+                }),
+                bands: Some(Bands {
+                    relative: false,
+                    bands: vec![Band { upto: None, ratio: p(ratio, 1), cite: cite.clone() }],
+                }),
+                caps: vec![],
+                modifiers: vec![],
+                per_case: None,
+                referral: Referral::Separate,
+                cite,
+            }],
+            pools: vec![],
+            params: vec![info("basic.deductible", deductible), info("basic.ratio", ratio)],
+            sources: vec![],
+            cases: vec![],
+        }
+    }
+}
+

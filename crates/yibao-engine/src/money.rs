@@ -1,0 +1,176 @@
+//! Money: exact decimal yuan, shown with two decimals.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The largest amount of money a claim may carry: one trillion yuan. Bounding inputs keeps every
+/// product in `settle` far inside `Decimal`'s range.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0); // 1e12
+
+/// An amount in yuan. Serialized as a string with exactly two decimals (`"1234.50"`).
+///
+/// Deserialized from a string (`"1234.5"`) or an integer (`1234`); a JSON/YAML float is refused
+/// because binary floating point cannot carry money exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Money(pub Decimal);
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    pub fn new(d: Decimal) -> Money {
+        Money(d)
+    }
+    pub fn get(self) -> Decimal {
+        self.0
+    }
+}
+
+/// Rounds to 0.01 yuan, half away from zero (half up for the non-negative amounts we pay).
+pub fn round_cents(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// Formats a money amount with exactly two decimals; never prints `-0.00`.
+pub fn fmt_money(d: Decimal) -> String {
+    if d.is_zero() {
+        return "0.00".to_string();
+    }
+    let mut x = d;
+    if x.scale() < 2 {
+        x.rescale(2);
+        x.to_string()
+    } else {
+        // More than two decimals only appears for intermediate values; show them exactly.
+        let n = x.normalize();
+        if n.scale() <= 2 {
+            let mut n = n;
+            n.rescale(2);
+            n.to_string()
+        } else {
+            n.to_string()
+        }
+    }
+}
+
+/// Formats a ratio or other exact decimal in its shortest exact form (`0.85`, `1`).
+pub fn fmt_decimal(d: Decimal) -> String {
+    if d.is_zero() {
+        return "0".to_string();
+    }
+    d.normalize().to_string()
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&fmt_money(self.0))
+    }
+}
+
+/// Why a money string was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("expected an amount in yuan such as \"1234.50\", found `{0}`")]
+    Syntax(String),
+    #[error("amount `{0}` has more than two decimal places (money is settled to 0.01 yuan)")]
+    Precision(String),
+    #[error("amount `{0}` is negative")]
+    Negative(String),
+    #[error("amount `{0}` is above the largest supported amount (1000000000000 yuan)")]
+    TooLarge(String),
+}
+
+impl FromStr for Money {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let ok_chars = !t.is_empty()
+            && t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+            && t.chars().filter(|c| *c == '.').count() <= 1
+            && t.chars().any(|c| c.is_ascii_digit());
+        if !ok_chars || t.len() > 40 {
+            return Err(MoneyError::Syntax(s.to_string()));
+        }
+        let d = Decimal::from_str_exact(t).map_err(|_| MoneyError::Syntax(s.to_string()))?;
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(MoneyError::Negative(s.to_string()));
+        }
+        if d.normalize().scale() > 2 {
+            return Err(MoneyError::Precision(s.to_string()));
+        }
+        if d > MAX_AMOUNT {
+            return Err(MoneyError::TooLarge(s.to_string()));
+        }
+        Ok(Money(d.abs()))
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&fmt_money(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Money;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an amount in yuan as a string such as \"1234.50\", or a whole number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Money, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Money, E> {
+                v.to_string().parse().map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Money, E> {
+                v.to_string().parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_amount_is_one_trillion() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_i64));
+    }
+
+    #[test]
+    fn rounds_half_up() {
+        assert_eq!(round_cents(Decimal::new(12345, 3)).to_string(), "12.35");
+        assert_eq!(round_cents(Decimal::new(12344, 3)).to_string(), "12.34");
+        assert_eq!(round_cents(Decimal::new(5, 3)).to_string(), "0.01");
+    }
+
+    #[test]
+    fn formats_two_decimals() {
+        assert_eq!(fmt_money(Decimal::new(12, 0)), "12.00");
+        assert_eq!(fmt_money(Decimal::new(125, 1)), "12.50");
+        assert_eq!(fmt_money(-Decimal::ZERO), "0.00");
+        assert_eq!(fmt_money(Decimal::new(123400, 4)), "12.34");
+    }
+
+    #[test]
+    fn parses_strings_and_integers_only() {
+        assert_eq!(serde_json::from_str::<Money>("\"12.5\"").unwrap().to_string(), "12.50");
+        assert_eq!(serde_json::from_str::<Money>("12").unwrap().to_string(), "12.00");
+        let e = serde_json::from_str::<Money>("12.5").unwrap_err().to_string();
+        assert!(e.contains("as a string"), "{e}");
+        assert!(matches!("1.005".parse::<Money>(), Err(MoneyError::Precision(_))));
+        assert!(matches!("-1".parse::<Money>(), Err(MoneyError::Negative(_))));
+        assert!(matches!("1e5".parse::<Money>(), Err(MoneyError::Syntax(_))));
+        assert!(matches!("".parse::<Money>(), Err(MoneyError::Syntax(_))));
+        assert!(matches!("1000000000000.01".parse::<Money>(), Err(MoneyError::TooLarge(_))));
+        assert_eq!("1.50".parse::<Money>().unwrap(), "1.5".parse::<Money>().unwrap());
+    }
+}

@@ -1,0 +1,748 @@
+//! `settle`: one claim, one policy, the year so far → a settlement and the next year-to-date state.
+//!
+//! The layers run in order. Each works on a base — the claim's policy-scope amount, or what the
+//! earlier layers left the patient of named components — places it on a measure (this claim, or
+//! the year's accumulated base), takes off the deductible, pays each band's ratio of the part in
+//! the band, stops at its caps, and rounds its payment to 0.01 yuan half up. The first layer that
+//! takes the policy-scope amount classifies what it leaves into deductible, co-pay and above-cap;
+//! later layers pay from those parts in the order their base names them. Conservation — payments
+//! plus out-of-pocket equal the total — holds exactly by construction and is checked by property
+//! tests.
+
+use rust_decimal::Decimal;
+
+use crate::claim::Claim;
+use crate::err::{ClaimError, EvalError, SettleError};
+use crate::ir::*;
+use crate::money::{fmt_decimal, fmt_money, round_cents, Money};
+use crate::settlement::*;
+use crate::state::{Chain, YtdState};
+
+/// What `settle` should produce besides the numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SettleOptions {
+    /// Build the step-by-step explanation (batch runs leave it off).
+    pub trace: bool,
+}
+
+/// Settles `claim` under `policy`, given the person's `state` for the year so far.
+/// Returns the settlement and the state after this claim; `state` itself is not changed.
+pub fn settle(
+    policy: &Policy,
+    claim: &Claim,
+    state: &YtdState,
+    opts: &SettleOptions,
+) -> Result<(Settlement, YtdState), SettleError> {
+    let mut next = state.clone();
+    let s = settle_in_place(policy, claim, &mut next, opts)?;
+    Ok((s, next))
+}
+
+/// The claim's dimension values as indices into the policy's declarations.
+struct Resolved {
+    group: u16,
+    categories: Vec<u16>,
+    care: u16,
+    level: u16,
+    place: u16,
+    disease: Option<u16>,
+    case: Option<usize>,
+}
+
+impl Resolved {
+    fn index(&self, dim: Dim) -> Option<u16> {
+        Some(match dim {
+            Dim::Group => self.group,
+            Dim::Care => self.care,
+            Dim::Level => self.level,
+            Dim::Place => self.place,
+            Dim::Disease => return self.disease,
+            Dim::Category => return None,
+        })
+    }
+
+    fn selects(&self, s: &Selector) -> bool {
+        let one = |set: &[u16], v: u16| set.is_empty() || set.contains(&v);
+        one(&s.groups, self.group)
+            && one(&s.care, self.care)
+            && one(&s.levels, self.level)
+            && one(&s.places, self.place)
+            && (s.diseases.is_empty() || self.disease.is_some_and(|d| s.diseases.contains(&d)))
+            && (s.categories.is_empty() || self.categories.iter().any(|c| s.categories.contains(c)))
+    }
+}
+
+fn choose(dim_name: &str, path: &str, values: &[DimValue], given: Option<&str>) -> Result<u16, ClaimError> {
+    let pick = match given {
+        None => values.first().map(|_| 0usize),
+        Some(g) => values.iter().position(|v| v.id == g),
+    };
+    match pick.and_then(|i| u16::try_from(i).ok()) {
+        Some(i) => Ok(i),
+        None => {
+            let msg = match given {
+                Some(g) => format!("unknown {dim_name} `{g}`"),
+                None => format!("this policy declares no {dim_name}"),
+            };
+            let mut e = ClaimError::new(path, msg);
+            e.allowed = values.iter().map(|v| v.id.clone()).collect();
+            Err(e)
+        }
+    }
+}
+
+fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
+    let d = &policy.dims;
+    let group = choose("member group", "group", &d.groups, claim.group.as_deref())?;
+    let care = choose("care type", "care", &d.care, Some(&claim.care))?;
+    let level = choose("hospital level", "level", &d.levels, claim.level.as_deref())?;
+    let place = choose("place", "place", &d.places, claim.place.as_deref())?;
+    let mut categories = Vec::with_capacity(claim.categories.len());
+    for (i, c) in claim.categories.iter().enumerate() {
+        let idx = choose("category", &format!("categories[{i}]"), &d.categories, Some(c))?;
+        if !categories.contains(&idx) {
+            categories.push(idx);
+        }
+    }
+    let disease = match &claim.disease {
+        None => None,
+        Some(x) => Some(choose("disease", "disease", &d.diseases, Some(x))?),
+    };
+    let case = match &claim.case_code {
+        Some(code) if !policy.cases.is_empty() => match policy.cases.iter().position(|c| c.code == *code) {
+            Some(i) => Some(i),
+            None => {
+                let mut e = ClaimError::new("case_code", format!("unknown per-case code `{code}`"));
+                e.allowed = policy.cases.iter().map(|c| c.code.clone()).collect();
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
+    let a = &claim.amounts;
+    let parts = a.out_of_list.0 + a.pre_self_pay.0 + a.over_limit.0;
+    if parts > a.total.0 {
+        return Err(ClaimError::new(
+            "amounts",
+            format!(
+                "out_of_list + pre_self_pay + over_limit = {} is more than the total {}",
+                fmt_money(parts),
+                a.total
+            ),
+        ));
+    }
+    Ok(Resolved { group, categories, care, level, place, disease, case })
+}
+
+/// Evaluation context for one clause: the claim, the clause's citation, and the parameters used.
+struct Ctx<'a> {
+    r: &'a Resolved,
+    cite: &'a Cite,
+    used: &'a mut Vec<ParamId>,
+}
+
+fn chk(x: Option<Decimal>, cite: &Cite) -> Result<Decimal, EvalError> {
+    x.ok_or_else(|| EvalError::Overflow(cite.clone()))
+}
+
+fn eval(v: &Value, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>, EvalError> {
+    match v {
+        Value::Const { value, params } => {
+            cx.used.extend_from_slice(params);
+            Ok(Some(*value))
+        }
+        Value::Table { dim, entries, default } => {
+            let entry = if *dim == Dim::Category {
+                cx.r.categories.iter().filter_map(|c| entries.get(usize::from(*c)).and_then(Option::as_ref)).next()
+            } else {
+                cx.r.index(*dim).and_then(|i| entries.get(usize::from(i))).and_then(Option::as_ref)
+            };
+            match entry.or(default.as_deref()) {
+                Some(e) => eval(e, cx, cur),
+                None => Ok(None),
+            }
+        }
+        Value::Expr(e) => eval_expr(e, cx, cur),
+    }
+}
+
+fn eval_expr(e: &Expr, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>, EvalError> {
+    let bin = |a: &Expr, b: &Expr, cx: &mut Ctx| -> Result<Option<(Decimal, Decimal)>, EvalError> {
+        Ok(match (eval_expr(a, cx, cur)?, eval_expr(b, cx, cur)?) {
+            (Some(x), Some(y)) => Some((x, y)),
+            _ => None,
+        })
+    };
+    let cite = cx.cite;
+    Ok(match e {
+        Expr::Value(v) => eval(v, cx, cur)?,
+        Expr::Current => cur,
+        Expr::Add(a, b) => match bin(a, b, cx)? {
+            Some((x, y)) => Some(chk(x.checked_add(y), cite)?),
+            None => None,
+        },
+        Expr::Sub(a, b) => match bin(a, b, cx)? {
+            Some((x, y)) => Some(chk(x.checked_sub(y), cite)?),
+            None => None,
+        },
+        Expr::Mul(a, b) => match bin(a, b, cx)? {
+            Some((x, y)) => Some(chk(x.checked_mul(y), cite)?),
+            None => None,
+        },
+        Expr::Div(a, b) => match bin(a, b, cx)? {
+            Some((_, y)) if y.is_zero() => return Err(EvalError::DivisionByZero(cite.clone())),
+            Some((x, y)) => Some(chk(x.checked_div(y), cite)?),
+            None => None,
+        },
+        Expr::Min(a, b) => bin(a, b, cx)?.map(|(x, y)| x.min(y)),
+        Expr::Max(a, b) => bin(a, b, cx)?.map(|(x, y)| x.max(y)),
+    })
+}
+
+/// Money parameters must resolve to whole cents: a fraction of a cent would need rounding that
+/// the policy never asked for.
+fn money_param(v: Decimal, cite: &Cite) -> Result<Decimal, EvalError> {
+    if v.normalize().scale() > 2 {
+        return Err(EvalError::MoneyPrecision { value: fmt_decimal(v), cite: cite.clone() });
+    }
+    Ok(v)
+}
+
+/// The modifiers of `layer` that select this claim.
+fn active_modifiers<'a>(layer: &'a Layer, r: &'a Resolved) -> impl Iterator<Item = &'a Modifier> + 'a {
+    layer.modifiers.iter().filter(move |m| r.selects(&m.selector))
+}
+
+enum Target {
+    Deductible,
+    Ratio,
+}
+
+/// Applies the selected modifiers' ops on `target` to `v`.
+fn modify(layer: &Layer, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Decimal, EvalError> {
+    let mut v = v;
+    for m in active_modifiers(layer, cx.r) {
+        for op in &m.ops {
+            let e = match (op, &target) {
+                (ModOp::Deductible { expr }, Target::Deductible) | (ModOp::Ratio { expr }, Target::Ratio) => expr,
+                _ => continue,
+            };
+            let mut mcx = Ctx { r: cx.r, cite: &m.cite, used: cx.used };
+            if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
+                v = x;
+            }
+        }
+    }
+    Ok(v)
+}
+
+fn param_use(policy: &Policy, id: ParamId) -> Option<ParamUse> {
+    policy.params.get(id as usize).map(|p| ParamUse {
+        path: p.path.clone(),
+        text: p.text.clone(),
+        provenance: p.provenance,
+        source: p.source.clone(),
+        note: p.note.clone(),
+    })
+}
+
+fn uses(policy: &Policy, ids: &[ParamId]) -> Vec<ParamUse> {
+    let mut ids: Vec<ParamId> = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().filter_map(|i| param_use(policy, i)).collect()
+}
+
+struct Tracer<'p> {
+    on: bool,
+    policy: &'p Policy,
+    steps: Vec<Step>,
+}
+
+impl Tracer<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn step(&mut self, layer: Option<&str>, kind: StepKind, zh: String, en: String, value: Decimal, cite: Option<&Cite>, params: &[ParamId]) {
+        if self.on {
+            self.steps.push(Step {
+                layer: layer.map(str::to_string),
+                kind,
+                zh,
+                en,
+                value: Money(value),
+                cite: cite.cloned(),
+                params: uses(self.policy, params),
+            });
+        }
+    }
+}
+
+fn pct(r: Decimal) -> String {
+    fmt_decimal(r * Decimal::ONE_HUNDRED) + "%"
+}
+
+/// Settles `claim` and updates `state` in place (the fast path for a year's fold and for batch).
+/// On error `state` may have been moved to the claim's year but holds no part of the claim.
+pub fn settle_in_place(
+    policy: &Policy,
+    claim: &Claim,
+    state: &mut YtdState,
+    opts: &SettleOptions,
+) -> Result<Settlement, SettleError> {
+    let r = resolve(policy, claim)?;
+    let mut next = state.clone();
+    next.prepare(policy, claim.date)?;
+    let settlement = run(policy, claim, &r, &mut next, opts)?;
+    *state = next;
+    Ok(settlement)
+}
+
+fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts: &SettleOptions) -> Result<Settlement, SettleError> {
+    let a = &claim.amounts;
+    let in_scope = a.total.0 - a.out_of_list.0 - a.pre_self_pay.0 - a.over_limit.0;
+    let mut burden = [Decimal::ZERO; 7];
+    burden[Component::OutOfList.index()] = a.out_of_list.0;
+    burden[Component::PreSelfPay.index()] = a.pre_self_pay.0;
+    burden[Component::OverLimit.index()] = a.over_limit.0;
+    let mut unclassified = in_scope;
+    let mut used_all: Vec<ParamId> = Vec::new();
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut tr = Tracer { on: opts.trace, policy, steps: Vec::new() };
+    let mut platform = Platform::default();
+    let mut layers = Vec::with_capacity(policy.layers.len());
+    let mut classified_by: Option<&str> = None;
+
+    tr.step(
+        None,
+        StepKind::Split,
+        format!(
+            "医疗费总额 {}：全自费 {}，先行自付 {}，超限价自付 {}，政策范围内费用 {}",
+            a.total, a.out_of_list, a.pre_self_pay, a.over_limit, fmt_money(in_scope)
+        ),
+        format!(
+            "Total bill {}: out-of-list {}, pre-self-pay {}, over-limit {}, policy-scope amount {}",
+            a.total, a.out_of_list, a.pre_self_pay, a.over_limit, fmt_money(in_scope)
+        ),
+        in_scope,
+        None,
+        &[],
+    );
+    if claim.case_code.is_some() && policy.cases.is_empty() {
+        warnings.push(Warning {
+            code: "case_code_ignored".into(),
+            message: "this policy has no per-case (按病种) rule; the case code was ignored".into(),
+        });
+    }
+
+    for (li, layer) in policy.layers.iter().enumerate() {
+        let lid: &str = &layer.id;
+        let mut result = LayerResult {
+            id: layer.id.clone(),
+            kind: layer.kind,
+            label: layer.label.clone(),
+            label_en: layer.label_en.clone(),
+            platform_field: layer.platform_field.clone(),
+            applied: false,
+            base: Money::ZERO,
+            deductible: Money::ZERO,
+            bands: Vec::new(),
+            cap_remaining: None,
+            capped: false,
+            payment: Money::ZERO,
+        };
+        let skip = if !r.selects(&layer.when) {
+            Some(("本次就医不符合本层的适用条件".to_string(), "the claim does not meet this layer's conditions".to_string()))
+        } else if layer.per_case.is_some() && r.case.is_none() {
+            Some(("非按病种结算".to_string(), "not a per-case (按病种) claim".to_string()))
+        } else if layer.base == Base::InScope && unclassified.is_zero() && in_scope > Decimal::ZERO {
+            let by = classified_by.unwrap_or("");
+            Some((format!("政策范围内费用已由 {by} 结算"), format!("the policy-scope amount was already settled by `{by}`")))
+        } else {
+            None
+        };
+        if let Some((zh, en)) = skip {
+            tr.step(Some(lid), StepKind::NotApplicable, format!("{}：{zh}", layer.label), format!("{}: {en}", layer.label_en.as_deref().unwrap_or(lid)), Decimal::ZERO, Some(&layer.cite), &[]);
+            layers.push(result);
+            continue;
+        }
+        result.applied = true;
+        let ytd = state.layers.get(li).map(|(_, y)| y.clone()).unwrap_or_default();
+        let mut used: Vec<ParamId> = Vec::new();
+
+        // The base.
+        let base = match &layer.base {
+            Base::InScope => unclassified,
+            Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
+        };
+        let base_desc = match &layer.base {
+            Base::InScope => ("政策范围内费用".to_string(), "the policy-scope amount".to_string()),
+            Base::Remaining(cs) => {
+                let names: Vec<&str> = cs.iter().map(|c| c.name()).collect();
+                ("前序各层结算后个人负担的 ".to_string() + &names.join(" + "), "what earlier layers left the patient: ".to_string() + &names.join(" + "))
+            }
+        };
+        tr.step(Some(lid), StepKind::Base, format!("{}：计算基数 {} = {}", layer.label, base_desc.0, fmt_money(base)), format!("{}: base = {} = {}", layer.label_en.as_deref().unwrap_or(lid), base_desc.1, fmt_money(base)), base, Some(&layer.cite), &[]);
+
+        // The deductible (threshold).
+        let mut threshold = Decimal::ZERO;
+        let mut ded = Decimal::ZERO;
+        if let Some(d) = &layer.deductible {
+            let mut cx = Ctx { r, cite: &d.cite, used: &mut used };
+            let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
+            let mut t = first;
+            let mut cite = &d.cite;
+            if let Some((n, later, lcite)) = &d.later {
+                if ytd.claims.saturating_add(1) >= *n {
+                    let mut lcx = Ctx { r, cite: lcite, used: &mut used };
+                    if let Some(x) = eval(later, &mut lcx, Some(first))? {
+                        t = x;
+                        cite = lcite;
+                    }
+                }
+            }
+            let mut cx = Ctx { r, cite, used: &mut used };
+            t = modify(layer, Target::Deductible, t, &mut cx)?.max(Decimal::ZERO);
+            t = money_param(t, cite)?;
+            threshold = t;
+            let (remaining, why_zh, why_en) = match d.per {
+                DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
+                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => (Decimal::ZERO, "转诊连续计算起付线，前次住院已超过起付线".to_string(), "referral: the chain already passed the deductible".to_string()),
+                    (Some(ch), Referral::Continuous, true) => {
+                        let rem = (t - ch.deductible_paid.0).max(Decimal::ZERO);
+                        (rem, format!("转诊连续计算起付线，已付 {}", ch.deductible_paid), format!("referral: {} already paid in the chain", ch.deductible_paid))
+                    }
+                    _ => (t, format!("第 {} 次", ytd.claims.saturating_add(1)), format!("claim {} of the year", ytd.claims.saturating_add(1))),
+                },
+                DeductiblePer::Year => {
+                    let rem = (t - ytd.deductible_paid.0).max(Decimal::ZERO);
+                    (rem, format!("年度累计已付 {}", ytd.deductible_paid), format!("{} already paid this year", ytd.deductible_paid))
+                }
+            };
+            ded = remaining.min(base);
+            used_all.extend_from_slice(&used);
+            tr.step(
+                Some(lid),
+                StepKind::Deductible,
+                format!("起付标准 {}（{why_zh}），本次计入起付线 {}", fmt_money(t), fmt_money(ded)),
+                format!("deductible {} ({why_en}); charged in this claim: {}", fmt_money(t), fmt_money(ded)),
+                ded,
+                Some(cite),
+                &used,
+            );
+            used.clear();
+        }
+
+        // Bands, or the per-case share.
+        let prior = match layer.measure {
+            Measure::Year => ytd.base.0,
+            Measure::Claim => Decimal::ZERO,
+        };
+        let start = prior + ded;
+        let end = prior + base;
+        let mut raw = Decimal::ZERO;
+        let mut within = Decimal::ZERO;
+        if let (Some(pc), Some(ci)) = (&layer.per_case, r.case) {
+            let case = policy.cases.get(ci);
+            let mut cx = Ctx { r, cite: &pc.cite, used: &mut used };
+            let share = eval(&pc.share, &mut cx, None)?.unwrap_or_default().clamp(Decimal::ZERO, Decimal::ONE);
+            let standard = match case {
+                Some(c) => eval(&c.standard, &mut cx, None)?.unwrap_or_default(),
+                None => Decimal::ZERO,
+            };
+            let patient = chk(share.checked_mul(standard), &pc.cite)?.min(base - ded);
+            raw = base - ded - patient;
+            within = base - ded;
+            used_all.extend_from_slice(&used);
+            tr.step(
+                Some(lid),
+                StepKind::PerCase,
+                format!("按病种结算：病种标准 {} × 个人负担比例 {} = 个人负担 {}", fmt_money(standard), pct(share), fmt_decimal(patient)),
+                format!("per case: standard fee {} × patient share {} = {}", fmt_money(standard), pct(share), fmt_decimal(patient)),
+                raw,
+                Some(&pc.cite),
+                &used,
+            );
+            used.clear();
+        } else if let Some(bands) = &layer.bands {
+            let mut lo = Decimal::ZERO;
+            for band in &bands.bands {
+                let mut cx = Ctx { r, cite: &band.cite, used: &mut used };
+                let hi = match &band.upto {
+                    None => None,
+                    Some(v) => match eval(v, &mut cx, None)? {
+                        Some(x) => Some(money_param(if bands.relative { chk(x.checked_add(threshold), &band.cite)? } else { x }, &band.cite)?),
+                        None => None,
+                    },
+                };
+                let Some(ratio0) = eval(&band.ratio, &mut cx, None)? else {
+                    // No ratio for this claim in this band: the band pays nothing.
+                    lo = hi.unwrap_or(lo);
+                    used.clear();
+                    continue;
+                };
+                let ratio = modify(layer, Target::Ratio, ratio0, &mut cx)?;
+                let ratio = if ratio < Decimal::ZERO || ratio > Decimal::ONE {
+                    warnings.push(Warning {
+                        code: "ratio_clamped".into(),
+                        message: format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio)),
+                    });
+                    ratio.clamp(Decimal::ZERO, Decimal::ONE)
+                } else {
+                    ratio
+                };
+                let b_lo = lo.max(start);
+                let b_hi = match hi {
+                    Some(h) => h.min(end),
+                    None => end,
+                };
+                if b_hi > b_lo {
+                    let amount = b_hi - b_lo;
+                    let product = chk(amount.checked_mul(ratio), &band.cite)?;
+                    raw += product;
+                    within += amount;
+                    used_all.extend_from_slice(&used);
+                    let range = match hi {
+                        Some(h) => format!("{}–{}", fmt_money(lo), fmt_money(h)),
+                        None => format!("{} 以上", fmt_money(lo)),
+                    };
+                    let range_en = match hi {
+                        Some(h) => format!("{}–{}", fmt_money(lo), fmt_money(h)),
+                        None => format!("above {}", fmt_money(lo)),
+                    };
+                    tr.step(
+                        Some(lid),
+                        StepKind::Band,
+                        format!("{range} 段：{} × {} = {}", fmt_money(amount), pct(ratio), fmt_decimal(product)),
+                        format!("band {range_en}: {} × {} = {}", fmt_money(amount), pct(ratio), fmt_decimal(product)),
+                        amount,
+                        Some(&band.cite),
+                        &used,
+                    );
+                    result.bands.push(BandLine { from: Money(lo), to: hi.map(Money), amount: Money(amount), ratio, product });
+                }
+                used.clear();
+                match hi {
+                    Some(h) => lo = lo.max(h),
+                    None => break,
+                }
+            }
+        }
+        let beyond = (end - start) - within;
+        if beyond > Decimal::ZERO && layer.per_case.is_none() {
+            tr.step(Some(lid), StepKind::Uncovered, format!("超出最高分段的 {} 本层不予支付", fmt_money(beyond)), format!("{} above the last band is not paid by this layer", fmt_money(beyond)), beyond, Some(&layer.cite), &[]);
+        }
+
+        // Caps.
+        let mut limit: Option<Decimal> = None;
+        let mut limit_cite: Option<&Cite> = None;
+        for cap in &layer.caps {
+            let mut cx = Ctx { r, cite: &cap.cite, used: &mut used };
+            let Some(mut v) = eval(&cap.value, &mut cx, None)? else { continue };
+            let mut removed = false;
+            for m in active_modifiers(layer, r) {
+                for op in &m.ops {
+                    if let ModOp::Cap { expr } = op {
+                        match expr {
+                            None => removed = true,
+                            Some(e) => {
+                                let mut mcx = Ctx { r, cite: &m.cite, used: &mut used };
+                                if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
+                                    v = x;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if removed {
+                used.clear();
+                continue;
+            }
+            let v = money_param(v.max(Decimal::ZERO), &cap.cite)?;
+            let remaining = match &cap.per {
+                CapPer::Claim => v,
+                CapPer::Year { pool } => {
+                    let paid = state.pools.get(*pool as usize).map(|(_, m)| m.0).unwrap_or_default();
+                    (v - paid).max(Decimal::ZERO)
+                }
+            };
+            used_all.extend_from_slice(&used);
+            if limit.is_none_or(|l| remaining < l) {
+                limit = Some(remaining);
+                limit_cite = Some(&cap.cite);
+                if opts.trace {
+                    tr.step(
+                        Some(lid),
+                        StepKind::Cap,
+                        format!("最高支付限额 {}，本次可支付 {}", fmt_money(v), fmt_money(remaining)),
+                        format!("cap {}; available for this claim: {}", fmt_money(v), fmt_money(remaining)),
+                        remaining,
+                        Some(&cap.cite),
+                        &used,
+                    );
+                }
+            }
+            used.clear();
+        }
+
+        let uncapped = round_cents(raw);
+        let payment = match limit {
+            Some(l) if l < uncapped => {
+                result.capped = true;
+                l
+            }
+            _ => uncapped,
+        };
+        result.cap_remaining = limit.map(Money);
+        result.base = Money(base);
+        result.deductible = Money(ded);
+        result.payment = Money(payment);
+        tr.step(
+            Some(lid),
+            StepKind::Payment,
+            if result.capped {
+                format!("{}支付 {}（按比例应付 {}，受最高支付限额限制）", layer.label, fmt_money(payment), fmt_money(uncapped))
+            } else {
+                format!("{}支付 {}（{} 四舍五入到分）", layer.label, fmt_money(payment), fmt_decimal(raw))
+            },
+            if result.capped {
+                format!("{} pays {} ({} by ratio, limited by the cap)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_money(uncapped))
+            } else {
+                format!("{} pays {} ({} rounded to the cent)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_decimal(raw))
+            },
+            payment,
+            Some(limit_cite.filter(|_| result.capped).unwrap_or(&layer.cite)),
+            &[],
+        );
+
+        // Who bears what is left.
+        match &layer.base {
+            Base::InScope => {
+                burden[Component::Deductible.index()] += ded;
+                burden[Component::CoPay.index()] += within - uncapped;
+                burden[Component::AboveCap.index()] += beyond + (uncapped - payment);
+                unclassified = Decimal::ZERO;
+                classified_by = Some(lid);
+                platform.act_pay_dedc.0 += ded;
+            }
+            Base::Remaining(cs) => {
+                let mut left = payment;
+                for c in cs {
+                    let take = left.min(burden[c.index()]);
+                    burden[c.index()] -= take;
+                    left -= take;
+                }
+            }
+        }
+        if let Some(f) = platform.fund_field_mut(&layer.platform_field) {
+            f.0 += payment;
+        }
+
+        // The year so far.
+        if let Some((_, y)) = state.layers.get_mut(li) {
+            y.claims = y.claims.saturating_add(1);
+            y.base.0 += base;
+            y.deductible_paid.0 += ded;
+            y.paid.0 += payment;
+            if layer.deductible.as_ref().is_some_and(|d| d.per == DeductiblePer::Admission) {
+                y.chain = match (&y.chain, layer.referral, claim.referral) {
+                    (Some(ch), Referral::Continuous, true) => {
+                        Some(Chain { deductible_paid: Money(ch.deductible_paid.0 + ded), entered_fund: ch.entered_fund || base > ded })
+                    }
+                    _ => Some(Chain { deductible_paid: Money(ded), entered_fund: base > ded }),
+                };
+            }
+        }
+        let mut pools_done: Vec<u32> = Vec::new();
+        for cap in &layer.caps {
+            if let CapPer::Year { pool } = cap.per {
+                if !pools_done.contains(&pool) {
+                    pools_done.push(pool);
+                    if let Some((_, p)) = state.pools.get_mut(pool as usize) {
+                        p.0 += payment;
+                    }
+                }
+            }
+        }
+        layers.push(result);
+    }
+    burden[Component::NotCovered.index()] += unclassified;
+
+    let fund_total: Decimal = layers.iter().map(|l| l.payment.0).sum();
+    let oop = OutOfPocket {
+        total: Money(burden.iter().copied().sum()),
+        out_of_list: Money(burden[Component::OutOfList.index()]),
+        pre_self_pay: Money(burden[Component::PreSelfPay.index()]),
+        over_limit: Money(burden[Component::OverLimit.index()]),
+        deductible: Money(burden[Component::Deductible.index()]),
+        co_pay: Money(burden[Component::CoPay.index()]),
+        above_cap: Money(burden[Component::AboveCap.index()]),
+        not_covered: Money(burden[Component::NotCovered.index()]),
+    };
+    tr.step(
+        None,
+        StepKind::OutOfPocket,
+        format!("基金合计支付 {}，个人负担 {}", fmt_money(fund_total), oop.total),
+        format!("funds pay {} in all; the patient pays {}", fmt_money(fund_total), oop.total),
+        oop.total.0,
+        None,
+        &[],
+    );
+    platform.medfee_sumamt = a.total;
+    platform.fulamt_ownpay_amt = a.out_of_list;
+    platform.overlmt_selfpay = a.over_limit;
+    platform.preselfpay_amt = a.pre_self_pay;
+    platform.inscp_scp_amt = Money(in_scope);
+    platform.fund_pay_sumamt = Money(fund_total);
+    platform.psn_part_amt = oop.total;
+
+    let unverified: Vec<ParamUse> = uses(policy, &used_all).into_iter().filter(|p| p.provenance.is_unverified()).collect();
+    if !unverified.is_empty() {
+        warnings.insert(
+            0,
+            Warning {
+                code: "unverified".into(),
+                message: format!(
+                    "{} figure(s) used are placeholders, not verified against an official text: {}",
+                    unverified.len(),
+                    unverified.iter().map(|p| p.path.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            },
+        );
+    }
+    let d = &policy.dims;
+    let name = |v: &[DimValue], i: u16| v.get(usize::from(i)).map(|x| x.id.clone()).unwrap_or_default();
+    Ok(Settlement {
+        claim_id: claim.id.clone(),
+        policy: PolicyRef {
+            id: policy.id.clone(),
+            name: policy.name.clone(),
+            version: policy.effective,
+            content_hash: policy.content_hash.clone(),
+        },
+        date: claim.date,
+        situation: Situation {
+            group: name(&d.groups, r.group),
+            categories: r.categories.iter().map(|c| name(&d.categories, *c)).collect(),
+            care: name(&d.care, r.care),
+            level: name(&d.levels, r.level),
+            place: name(&d.places, r.place),
+            referral: claim.referral,
+            disease: r.disease.map(|x| name(&d.diseases, x)),
+            case_code: claim.case_code.clone(),
+        },
+        amounts: BillSplit {
+            total: a.total,
+            out_of_list: a.out_of_list,
+            pre_self_pay: a.pre_self_pay,
+            over_limit: a.over_limit,
+            in_scope: Money(in_scope),
+        },
+        layers,
+        fund_total: Money(fund_total),
+        out_of_pocket: oop,
+        platform,
+        unverified,
+        warnings,
+        trace: tr.steps,
+    })
+}

@@ -1,0 +1,194 @@
+//! The result of settling one claim.
+//!
+//! Field order is the JSON order: the JSON of a settlement is canonical (money as strings with two
+//! decimals, exact ratios as strings, no floats) and the same bytes on every target.
+
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+
+use crate::date::Date;
+use crate::ir::{Cite, LayerKind, Provenance};
+use crate::money::{fmt_decimal, Money};
+
+fn ser_dec<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fmt_decimal(*d))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settlement {
+    pub claim_id: Option<String>,
+    pub policy: PolicyRef,
+    pub date: Date,
+    /// The claim's situation as the policy understood it (defaults filled in).
+    pub situation: Situation,
+    pub amounts: BillSplit,
+    pub layers: Vec<LayerResult>,
+    pub fund_total: Money,
+    pub out_of_pocket: OutOfPocket,
+    /// The same numbers under the national platform's settlement field names.
+    pub platform: Platform,
+    /// Placeholder (unverified) figures this result relied on.
+    pub unverified: Vec<ParamUse>,
+    pub warnings: Vec<Warning>,
+    /// Every step of the computation, when asked for.
+    pub trace: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyRef {
+    pub id: String,
+    pub name: String,
+    pub version: Date,
+    pub content_hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Situation {
+    pub group: String,
+    pub categories: Vec<String>,
+    pub care: String,
+    pub level: String,
+    pub place: String,
+    pub referral: bool,
+    pub disease: Option<String>,
+    pub case_code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BillSplit {
+    pub total: Money,
+    pub out_of_list: Money,
+    pub pre_self_pay: Money,
+    pub over_limit: Money,
+    pub in_scope: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerResult {
+    pub id: String,
+    pub kind: LayerKind,
+    pub label: String,
+    pub label_en: Option<String>,
+    pub platform_field: String,
+    pub applied: bool,
+    /// What this layer worked on for this claim.
+    pub base: Money,
+    /// The part of the base charged as deductible (threshold) in this claim.
+    pub deductible: Money,
+    pub bands: Vec<BandLine>,
+    /// The tightest cap that applied: what was left of it before this claim.
+    pub cap_remaining: Option<Money>,
+    pub capped: bool,
+    pub payment: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BandLine {
+    /// Lower and upper edge on the layer's measure (the claim, or the year so far).
+    pub from: Money,
+    pub to: Option<Money>,
+    /// The part of this claim's base that falls in the band.
+    pub amount: Money,
+    #[serde(serialize_with = "ser_dec")]
+    pub ratio: Decimal,
+    /// `amount × ratio`, exact (the layer's payment is rounded once, after the cap).
+    #[serde(serialize_with = "ser_dec")]
+    pub product: Decimal,
+}
+
+/// The patient's share, by where it comes from. The parts add up to `total` exactly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutOfPocket {
+    pub total: Money,
+    pub out_of_list: Money,
+    pub pre_self_pay: Money,
+    pub over_limit: Money,
+    pub deductible: Money,
+    pub co_pay: Money,
+    pub above_cap: Money,
+    /// Policy-scope costs no layer covered (e.g. a care type the policy does not pay for).
+    pub not_covered: Money,
+}
+
+/// National platform names (国家医疗保障信息平台 `setlinfo`).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Platform {
+    pub medfee_sumamt: Money,
+    pub fulamt_ownpay_amt: Money,
+    pub overlmt_selfpay: Money,
+    pub preselfpay_amt: Money,
+    pub inscp_scp_amt: Money,
+    pub act_pay_dedc: Money,
+    pub hifp_pay: Money,
+    pub cvlserv_pay: Money,
+    pub hifes_pay: Money,
+    pub hifmi_pay: Money,
+    pub hifob_pay: Money,
+    pub maf_pay: Money,
+    pub oth_pay: Money,
+    pub fund_pay_sumamt: Money,
+    pub psn_part_amt: Money,
+}
+
+impl Platform {
+    /// The fund fields a layer may name.
+    pub const FUND_FIELDS: [&'static str; 7] =
+        ["hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay"];
+
+    pub(crate) fn fund_field_mut(&mut self, name: &str) -> Option<&mut Money> {
+        Some(match name {
+            "hifp_pay" => &mut self.hifp_pay,
+            "cvlserv_pay" => &mut self.cvlserv_pay,
+            "hifes_pay" => &mut self.hifes_pay,
+            "hifmi_pay" => &mut self.hifmi_pay,
+            "hifob_pay" => &mut self.hifob_pay,
+            "maf_pay" => &mut self.maf_pay,
+            "oth_pay" => &mut self.oth_pay,
+            _ => return None,
+        })
+    }
+}
+
+/// A policy number used by a result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParamUse {
+    pub path: String,
+    pub text: String,
+    pub provenance: Provenance,
+    pub source: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    pub code: String,
+    pub message: String,
+}
+
+/// What a trace step computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Split,
+    NotApplicable,
+    Base,
+    Deductible,
+    Band,
+    Uncovered,
+    Cap,
+    PerCase,
+    Payment,
+    OutOfPocket,
+}
+
+/// One step of the explanation, in Chinese and English, citing the clause it applies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub layer: Option<String>,
+    pub kind: StepKind,
+    pub zh: String,
+    pub en: String,
+    pub value: Money,
+    pub cite: Option<Cite>,
+    pub params: Vec<ParamUse>,
+}

@@ -1,0 +1,173 @@
+//! Year-to-date state: what earlier claims of the same person and year used up.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::date::Date;
+use crate::err::ClaimError;
+use crate::ir::Policy;
+use crate::money::Money;
+
+/// Everything a later claim in the same year depends on. `settle` returns the next state; a
+/// year of claims is a fold. The JSON form names layers and pools, so a state can be stored and
+/// given back with the next claim.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YtdState {
+    /// The calendar year the state belongs to; a claim in a later year starts afresh.
+    #[serde(default)]
+    pub year: Option<i32>,
+    /// The date of the last claim settled; claims must come in date order.
+    #[serde(default)]
+    pub last_date: Option<Date>,
+    /// Per layer, by layer id.
+    #[serde(default, serialize_with = "ser_named", deserialize_with = "de_named")]
+    pub layers: Vec<(String, LayerYtd)>,
+    /// What each cap pool has paid this year, by pool name.
+    #[serde(default, serialize_with = "ser_named", deserialize_with = "de_named")]
+    pub pools: Vec<(String, Money)>,
+}
+
+/// One layer's year so far.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerYtd {
+    /// Claims this layer applied to (admissions, for an inpatient layer).
+    #[serde(default)]
+    pub claims: u32,
+    /// The layer's base accumulated over the year.
+    #[serde(default)]
+    pub base: Money,
+    #[serde(default)]
+    pub deductible_paid: Money,
+    #[serde(default)]
+    pub paid: Money,
+    /// The current referral chain (for 连续计算起付线).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<Chain>,
+}
+
+/// A chain of admissions linked by referral.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chain {
+    pub deductible_paid: Money,
+    /// Whether the chain has already gone past the deductible into the fund.
+    pub entered_fund: bool,
+}
+
+fn ser_named<S: Serializer, T: Serialize>(v: &[(String, T)], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(v.len()))?;
+    for (k, x) in v {
+        m.serialize_entry(k, x)?;
+    }
+    m.end()
+}
+
+fn de_named<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<(String, T)>, D::Error> {
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<(String, T)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map from names to values")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            let mut out: Vec<(String, T)> = Vec::new();
+            while let Some((k, v)) = a.next_entry::<String, T>()? {
+                if out.iter().any(|(x, _)| *x == k) {
+                    return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
+                }
+                out.push((k, v));
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(V(std::marker::PhantomData))
+}
+
+impl YtdState {
+    /// A fresh state for `policy`, with an entry for every layer and pool.
+    pub fn for_policy(policy: &Policy) -> YtdState {
+        YtdState {
+            year: None,
+            last_date: None,
+            layers: policy.layers.iter().map(|l| (l.id.to_string(), LayerYtd::default())).collect(),
+            pools: policy.pools.iter().map(|p| (p.clone(), Money::ZERO)).collect(),
+        }
+    }
+
+    fn is_aligned(&self, policy: &Policy) -> bool {
+        self.layers.len() == policy.layers.len()
+            && self.pools.len() == policy.pools.len()
+            && self.layers.iter().zip(&policy.layers).all(|((a, _), l)| *a == *l.id)
+            && self.pools.iter().zip(&policy.pools).all(|((a, _), p)| a == p)
+    }
+
+    /// Makes the state ready for a claim on `date` under `policy`: a new year starts afresh,
+    /// a date earlier than the last claim is refused, and entries are put in the policy's order.
+    pub(crate) fn prepare(&mut self, policy: &Policy, date: Date) -> Result<(), ClaimError> {
+        if let Some(last) = self.last_date {
+            if date < last {
+                return Err(ClaimError::new(
+                    "date",
+                    format!("claims must be settled in date order: {date} comes after {last} in this sequence"),
+                ));
+            }
+        }
+        if let Some(y) = self.year {
+            if date.year() != y {
+                *self = YtdState::for_policy(policy);
+            }
+        }
+        if !self.is_aligned(policy) {
+            self.align(policy)?;
+        }
+        self.year = Some(date.year());
+        self.last_date = Some(date);
+        Ok(())
+    }
+
+    fn align(&mut self, policy: &Policy) -> Result<(), ClaimError> {
+        for (k, _) in &self.layers {
+            if !policy.layers.iter().any(|l| *l.id == **k) {
+                let mut e = ClaimError::new(format!("state.layers.{k}"), format!("policy `{}` has no layer `{k}`", policy.id));
+                e.allowed = policy.layers.iter().map(|l| l.id.to_string()).collect();
+                return Err(e);
+            }
+        }
+        for (k, _) in &self.pools {
+            if !policy.pools.iter().any(|p| p == k) {
+                let mut e = ClaimError::new(format!("state.pools.{k}"), format!("policy `{}` has no cap pool `{k}`", policy.id));
+                e.allowed = policy.pools.clone();
+                return Err(e);
+            }
+        }
+        let mut layers = Vec::with_capacity(policy.layers.len());
+        for l in &policy.layers {
+            let v = self.layers.iter().find(|(k, _)| *k == *l.id).map(|(_, v)| v.clone()).unwrap_or_default();
+            layers.push((l.id.to_string(), v));
+        }
+        let mut pools = Vec::with_capacity(policy.pools.len());
+        for p in &policy.pools {
+            let v = self.pools.iter().find(|(k, _)| k == p).map(|(_, v)| *v).unwrap_or_default();
+            pools.push((p.clone(), v));
+        }
+        self.layers = layers;
+        self.pools = pools;
+        Ok(())
+    }
+
+    /// What a pool has paid this year.
+    pub fn pool_paid(&self, pool: &str) -> Decimal {
+        self.pools.iter().find(|(k, _)| k == pool).map(|(_, v)| v.0).unwrap_or_default()
+    }
+
+    /// A layer's year so far.
+    pub fn layer(&self, id: &str) -> Option<&LayerYtd> {
+        self.layers.iter().find(|(k, _)| k == id).map(|(_, v)| v)
+    }
+}

@@ -1,0 +1,345 @@
+//! The syntax tree of a policy file. Every node keeps its [`Span`]; equality ignores spans, so
+//! two trees that say the same thing compare equal wherever they were written.
+
+use rust_decimal::Decimal;
+use yibao_engine::ir::{Component, Dim, Provenance};
+use yibao_engine::Date;
+
+use crate::source::Span;
+
+/// A value with the place it was written. `PartialEq` compares the value only.
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T: PartialEq> PartialEq for Spanned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+impl<T> Spanned<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Spanned { node, span }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyFile {
+    pub header: Header,
+    pub items: Vec<Spanned<Item>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// `region.scheme`
+    pub id: Spanned<String>,
+    pub name: Spanned<String>,
+    pub name_en: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Effective(Spanned<Date>),
+    Extends { id: Spanned<String>, date: Spanned<Date> },
+    Source(SourceDecl),
+    Indicator { name: Spanned<String>, value: Expr, prov: Option<Prov> },
+    Dims(DimsDecl),
+    Cases(Vec<Spanned<CaseEntry>>),
+    Layer(LayerDecl),
+    Amend { id: Spanned<String>, clauses: Vec<Spanned<Clause>> },
+    Remove(Spanned<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceDecl {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub url: Option<String>,
+}
+
+/// Which dimension a `groups`/`care`/… declaration declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DimKw {
+    Groups,
+    Categories,
+    Care,
+    Levels,
+    Places,
+    Diseases,
+}
+
+impl DimKw {
+    pub fn dim(self) -> Dim {
+        match self {
+            DimKw::Groups => Dim::Group,
+            DimKw::Categories => Dim::Category,
+            DimKw::Care => Dim::Care,
+            DimKw::Levels => Dim::Level,
+            DimKw::Places => Dim::Place,
+            DimKw::Diseases => Dim::Disease,
+        }
+    }
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DimKw::Groups => "groups",
+            DimKw::Categories => "categories",
+            DimKw::Care => "care",
+            DimKw::Levels => "levels",
+            DimKw::Places => "places",
+            DimKw::Diseases => "diseases",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimsDecl {
+    pub kw: Spanned<DimKw>,
+    /// `true` for the `[a, b]` list form, whose labels come from the national vocabulary.
+    pub list_form: bool,
+    pub entries: Vec<Spanned<DimEntry>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DimEntry {
+    pub key: Spanned<String>,
+    pub zh: Option<String>,
+    pub en: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseEntry {
+    pub code: Spanned<String>,
+    pub name: String,
+    pub standard: Value,
+    pub prov: Option<Prov>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerDecl {
+    pub id: Spanned<String>,
+    pub label: String,
+    pub label_en: Option<String>,
+    pub kind: Option<Spanned<String>>,
+    pub clauses: Vec<Spanned<Clause>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    pub dim: Spanned<Dim>,
+    pub keys: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseSpec {
+    InScope,
+    Remaining { components: Option<Vec<Spanned<Component>>>, after: Option<Spanned<String>> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeasureKw {
+    Claim,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeductiblePerKw {
+    Admission,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferralKw {
+    Continuous,
+    Separate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Clause {
+    When(Vec<Cond>),
+    Base(BaseSpec),
+    Measure(MeasureKw),
+    Deductible { per: DeductiblePerKw, value: Value, prov: Option<Prov> },
+    Later { from: Spanned<u32>, value: Value, prov: Option<Prov> },
+    Referral(ReferralKw),
+    Ratio { value: Value, prov: Option<Prov> },
+    Bands { relative: bool, bands: Vec<Spanned<BandDecl>> },
+    Cap { per: CapPerDecl, prov: Option<Prov> },
+    For { conds: Vec<Cond>, ops: Vec<Spanned<ModOpDecl>> },
+    PerCase { share: Value, prov: Option<Prov> },
+    Field(Spanned<String>),
+}
+
+impl Clause {
+    /// The key an `amend` replaces by: one clause of each key per layer (modifiers by selector).
+    pub fn key(&self) -> String {
+        match self {
+            Clause::When(_) => "when".into(),
+            Clause::Base(_) => "base".into(),
+            Clause::Measure(_) => "measure".into(),
+            Clause::Deductible { .. } => "deductible".into(),
+            Clause::Later { .. } => "deductible from_admission".into(),
+            Clause::Referral(_) => "referral".into(),
+            Clause::Ratio { .. } | Clause::Bands { .. } => "rates".into(),
+            Clause::Cap { per: CapPerDecl::Year { .. }, .. } => "cap per_year".into(),
+            Clause::Cap { per: CapPerDecl::Claim { .. }, .. } => "cap per_claim".into(),
+            Clause::For { conds, .. } => {
+                let mut s = String::from("for");
+                for c in conds {
+                    s.push(' ');
+                    s.push_str(c.dim.node.name());
+                    s.push_str(" in [");
+                    s.push_str(&c.keys.iter().map(|k| k.node.as_str()).collect::<Vec<_>>().join(","));
+                    s.push(']');
+                }
+                s
+            }
+            Clause::PerCase { .. } => "per_case".into(),
+            Clause::Field(_) => "field".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandDecl {
+    /// `None` for `above:`.
+    pub upto: Option<Value>,
+    pub ratio: Value,
+    pub prov: Option<Prov>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CapPerDecl {
+    Year { value: Value, pool: Option<Spanned<String>> },
+    Claim { value: Value },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModTarget {
+    Deductible,
+    Ratio,
+    Cap,
+}
+
+impl ModTarget {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModTarget::Deductible => "deductible",
+            ModTarget::Ratio => "ratio",
+            ModTarget::Cap => "cap",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModOperator {
+    Set,
+    Mul,
+    Add,
+    Sub,
+}
+
+impl ModOperator {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ModOperator::Set => "=",
+            ModOperator::Mul => "×",
+            ModOperator::Add => "+",
+            ModOperator::Sub => "-",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModOpDecl {
+    NoCap,
+    Op { target: ModTarget, op: ModOperator, expr: Expr, prov: Option<Prov> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Table(Table),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub dim: Spanned<Dim>,
+    pub entries: Vec<Spanned<TableEntry>>,
+    pub prov: Option<Prov>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableEntry {
+    /// `None` for `else:`.
+    pub key: Option<Spanned<String>>,
+    pub value: Value,
+    pub prov: Option<Prov>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "×",
+            BinOp::Div => "/",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Min,
+    Max,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Num(Spanned<Number>),
+    Name(Spanned<String>),
+    Paren(Box<Spanned<Expr>>),
+    Bin(BinOp, Box<Spanned<Expr>>, Box<Spanned<Expr>>),
+    Call(Func, Box<Spanned<Expr>>, Box<Spanned<Expr>>),
+}
+
+/// The written unit of a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A bare number: money where money is expected, a count where a count is.
+    None,
+    /// `85%`: a ratio (0.85).
+    Percent,
+    /// `30万`: 300000 yuan.
+    Wan,
+    /// `800元`: yuan.
+    Yuan,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Number {
+    /// As written, e.g. `85%`.
+    pub text: String,
+    /// The value in base units (yuan, or a fraction for a ratio).
+    pub value: Decimal,
+    pub unit: Unit,
+    pub prov: Option<Prov>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prov {
+    pub kind: Provenance,
+    pub source: Option<Spanned<String>>,
+    pub note: Option<String>,
+    pub span: Span,
+}
