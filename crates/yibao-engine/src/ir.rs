@@ -106,6 +106,9 @@ pub enum Value {
     Table { dim: Dim, entries: Vec<Option<Value>>, default: Option<Box<Value>> },
     /// Arithmetic that refers to the value being modified (`ratio + 5%`) or to a table.
     Expr(Box<Expr>),
+    /// No figure (`none`): no deductible, no cap, no ratio. Its parameter records why (often a
+    /// placeholder for a figure not yet found), so results can say it was relied on.
+    None { params: Vec<ParamId> },
 }
 
 /// Arithmetic over values; `Current` is the value a modifier is modifying.
@@ -408,6 +411,8 @@ pub struct ParamInfo {
     pub source: Option<String>,
     pub note: Option<String>,
     pub cite: Cite,
+    /// The policy's own value, when the caller overrode it with `value`.
+    pub overridden: Option<Decimal>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -430,6 +435,7 @@ impl Policy {
             source: None,
             note: None,
             cite: Cite::default(),
+            overridden: None,
         };
         Policy {
             id: id.into(),

@@ -163,6 +163,10 @@ fn eval(v: &Value, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>
             }
         }
         Value::Expr(e) => eval_expr(e, cx, cur),
+        Value::None { params } => {
+            cx.used.extend_from_slice(params);
+            Ok(None)
+        }
     }
 }
 
@@ -243,6 +247,7 @@ fn param_use(policy: &Policy, id: ParamId) -> Option<ParamUse> {
         provenance: p.provenance,
         source: p.source.clone(),
         note: p.note.clone(),
+        overridden_with: p.overridden.map(|_| Money(p.value)),
     })
 }
 
@@ -273,6 +278,15 @@ impl Tracer<'_> {
                 params: uses(self.policy, params),
             });
         }
+    }
+}
+
+/// Money-like display for whole-cent values, exact digits otherwise.
+fn fmt_amount(d: Decimal) -> String {
+    if d.normalize().scale() <= 2 {
+        fmt_money(d)
+    } else {
+        fmt_decimal(d)
     }
 }
 
@@ -410,7 +424,7 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
                         let rem = (t - ch.deductible_paid.0).max(Decimal::ZERO);
                         (rem, format!("转诊连续计算起付线，已付 {}", ch.deductible_paid), format!("referral: {} already paid in the chain", ch.deductible_paid))
                     }
-                    _ => (t, format!("第 {} 次", ytd.claims.saturating_add(1)), format!("claim {} of the year", ytd.claims.saturating_add(1))),
+                    _ => (t, format!("本年第 {} 次", ytd.claims.saturating_add(1)), format!("claim {} of the year", ytd.claims.saturating_add(1))),
                 },
                 DeductiblePer::Year => {
                     let rem = (t - ytd.deductible_paid.0).max(Decimal::ZERO);
@@ -476,6 +490,7 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
                 let Some(ratio0) = eval(&band.ratio, &mut cx, None)? else {
                     // No ratio for this claim in this band: the band pays nothing.
                     lo = hi.unwrap_or(lo);
+                    used_all.extend_from_slice(&used);
                     used.clear();
                     continue;
                 };
@@ -500,19 +515,17 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
                     raw += product;
                     within += amount;
                     used_all.extend_from_slice(&used);
-                    let range = match hi {
-                        Some(h) => format!("{}–{}", fmt_money(lo), fmt_money(h)),
-                        None => format!("{} 以上", fmt_money(lo)),
-                    };
-                    let range_en = match hi {
-                        Some(h) => format!("{}–{}", fmt_money(lo), fmt_money(h)),
-                        None => format!("above {}", fmt_money(lo)),
+                    let (range, range_en) = if hi.is_none() && lo.is_zero() && bands.bands.len() == 1 {
+                        ("按比例支付".to_string(), "at the ratio".to_string())
+                    } else {
+                        let r = format!("{}–{}", fmt_money(b_lo), fmt_money(b_hi));
+                        (format!("{r} 段"), format!("band {r}"))
                     };
                     tr.step(
                         Some(lid),
                         StepKind::Band,
-                        format!("{range} 段：{} × {} = {}", fmt_money(amount), pct(ratio), fmt_decimal(product)),
-                        format!("band {range_en}: {} × {} = {}", fmt_money(amount), pct(ratio), fmt_decimal(product)),
+                        format!("{range}：{} × {} = {}", fmt_money(amount), pct(ratio), fmt_amount(product)),
+                        format!("{range_en}: {} × {} = {}", fmt_money(amount), pct(ratio), fmt_amount(product)),
                         amount,
                         Some(&band.cite),
                         &used,
@@ -536,7 +549,11 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         let mut limit_cite: Option<&Cite> = None;
         for cap in &layer.caps {
             let mut cx = Ctx { r, cite: &cap.cite, used: &mut used };
-            let Some(mut v) = eval(&cap.value, &mut cx, None)? else { continue };
+            let Some(mut v) = eval(&cap.value, &mut cx, None)? else {
+                used_all.extend_from_slice(&used);
+                used.clear();
+                continue;
+            };
             let mut removed = false;
             for m in active_modifiers(layer, r) {
                 for op in &m.ops {
@@ -602,12 +619,12 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
             if result.capped {
                 format!("{}支付 {}（按比例应付 {}，受最高支付限额限制）", layer.label, fmt_money(payment), fmt_money(uncapped))
             } else {
-                format!("{}支付 {}（{} 四舍五入到分）", layer.label, fmt_money(payment), fmt_decimal(raw))
+                format!("{}支付 {}（{} 四舍五入到分）", layer.label, fmt_money(payment), fmt_amount(raw))
             },
             if result.capped {
                 format!("{} pays {} ({} by ratio, limited by the cap)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_money(uncapped))
             } else {
-                format!("{} pays {} ({} rounded to the cent)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_decimal(raw))
+                format!("{} pays {} ({} rounded to the cent)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_amount(raw))
             },
             payment,
             Some(limit_cite.filter(|_| result.capped).unwrap_or(&layer.cite)),
@@ -695,7 +712,10 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
     platform.fund_pay_sumamt = Money(fund_total);
     platform.psn_part_amt = oop.total;
 
-    let unverified: Vec<ParamUse> = uses(policy, &used_all).into_iter().filter(|p| p.provenance.is_unverified()).collect();
+    let all_used = uses(policy, &used_all);
+    let overrides: Vec<ParamUse> = all_used.iter().filter(|p| p.overridden_with.is_some()).cloned().collect();
+    let unverified: Vec<ParamUse> =
+        all_used.into_iter().filter(|p| p.provenance.is_unverified() && p.overridden_with.is_none()).collect();
     if !unverified.is_empty() {
         warnings.insert(
             0,
@@ -742,6 +762,7 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         out_of_pocket: oop,
         platform,
         unverified,
+        overrides,
         warnings,
         trace: tr.steps,
     })

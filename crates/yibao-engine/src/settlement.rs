@@ -29,6 +29,8 @@ pub struct Settlement {
     pub platform: Platform,
     /// Placeholder (unverified) figures this result relied on.
     pub unverified: Vec<ParamUse>,
+    /// Policy figures the caller replaced for this estimate.
+    pub overrides: Vec<ParamUse>,
     pub warnings: Vec<Warning>,
     /// Every step of the computation, when asked for.
     pub trace: Vec<Step>,
@@ -153,10 +155,13 @@ impl Platform {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamUse {
     pub path: String,
+    /// The number as the policy writes it.
     pub text: String,
     pub provenance: Provenance,
     pub source: Option<String>,
     pub note: Option<String>,
+    /// The value used, when the caller overrode the policy's.
+    pub overridden_with: Option<Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -161,6 +161,25 @@ impl YtdState {
         Ok(())
     }
 
+    /// The state carried into another version of the same policy (a version that takes effect
+    /// mid-year): entries of layers and pools the new version has are kept, others dropped.
+    pub fn carry_to(&self, policy: &Policy) -> YtdState {
+        let mut next = YtdState::for_policy(policy);
+        next.year = self.year;
+        next.last_date = self.last_date;
+        for (k, v) in &mut next.layers {
+            if let Some(old) = self.layer(k) {
+                *v = old.clone();
+            }
+        }
+        for (k, v) in &mut next.pools {
+            if let Some((_, old)) = self.pools.iter().find(|(n, _)| n == k) {
+                *v = *old;
+            }
+        }
+        next
+    }
+
     /// What a pool has paid this year.
     pub fn pool_paid(&self, pool: &str) -> Decimal {
         self.pools.iter().find(|(k, _)| k == pool).map(|(_, v)| v.0).unwrap_or_default()

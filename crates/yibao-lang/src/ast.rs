@@ -262,6 +262,8 @@ pub enum ModOpDecl {
 pub enum Value {
     Table(Table),
     Expr(Expr),
+    /// `none`: no figure; its span and provenance.
+    None { span: Span, prov: Option<Prov> },
 }
 
 #[derive(Debug, Clone, PartialEq)]

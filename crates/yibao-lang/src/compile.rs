@@ -33,8 +33,40 @@ impl Compiled {
 /// Checks and compiles `file`, which must already have its `extends` resolved (see
 /// [`crate::merge`]); `content_hash` identifies the source texts.
 pub fn compile(file: &PolicyFile, map: &SourceMap, content_hash: String) -> Compiled {
-    let mut c = Compiler { map, diags: vec![], params: vec![], sources: HashMap::new(), indicators: HashMap::new(), dims: ir::Dims::default() };
+    compile_with(file, map, content_hash, &Overrides::default())
+}
+
+/// Values given for named parameters (paths as in [`ir::ParamInfo::path`]), replacing the
+/// policy's own: a citizen typing the figure from the city's notice, or a drafter trying a value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    pub values: BTreeMap<String, Decimal>,
+}
+
+/// Like [`compile`], with `overrides` applied; an override naming no parameter is an error.
+pub fn compile_with(file: &PolicyFile, map: &SourceMap, content_hash: String, overrides: &Overrides) -> Compiled {
+    let mut c = Compiler {
+        map,
+        diags: vec![],
+        params: vec![],
+        sources: HashMap::new(),
+        indicators: HashMap::new(),
+        dims: ir::Dims::default(),
+        overrides,
+    };
     let policy = c.run(file, content_hash);
+    if let Some(p) = &policy {
+        let known: HashSet<&str> = p.params.iter().map(|p| p.path.as_str()).collect();
+        let unknown: Vec<String> = overrides.values.keys().filter(|k| !known.contains(k.as_str())).cloned().collect();
+        for path in unknown {
+            let help = did_you_mean(&path, p.params.iter().map(|x| x.path.as_str()))
+                .unwrap_or_else(|| "see `yibao check --params` for the parameter paths".into());
+            c.diags.push(
+                Diagnostic::error("yibao::unknown-override", format!("no parameter `{path}` to override"), Span::new(0, 0, 0))
+                    .with_help(help),
+            );
+        }
+    }
     let has_errors = c.diags.iter().any(Diagnostic::is_error);
     Compiled { policy: if has_errors { None } else { policy }, diagnostics: c.diags }
 }
@@ -84,6 +116,7 @@ struct Compiler<'a> {
     sources: HashMap<String, Span>,
     indicators: HashMap<String, Indicator>,
     dims: ir::Dims,
+    overrides: &'a Overrides,
 }
 
 fn dim_values(d: &ir::Dims, dim: Dim) -> &[ir::DimValue] {
@@ -175,7 +208,9 @@ impl Compiler<'_> {
                 let Some(l) = self.lower_expr(value, &path, &mut counter, prov.as_ref(), NameScope { current: None }) else { continue };
                 match fold(&l.expr) {
                     Some((v, params)) => {
-                        self.indicators.insert(name.node.clone(), Indicator { value: v, ty: l.ty, params });
+                        // A bare number in an indicator is money (a wage, an income).
+                        let ty = if l.ty == Ty::Scalar { Ty::Money } else { l.ty };
+                        self.indicators.insert(name.node.clone(), Indicator { value: v, ty, params });
                     }
                     None => self.error(Diagnostic::error("yibao::not-constant", format!("indicator `{}` must be a constant", name.node), name.span)),
                 }
@@ -522,9 +557,15 @@ impl Compiler<'_> {
                         self.error(Diagnostic::error("yibao::band-order", "a band after `above:` can never be reached", b.span).with_related(open, "`above:` covers everything beyond here"));
                     }
                     let path = format!("{lid}.bands.{}", i + 1);
+                    // A provenance at the end of a band line covers the whole line, edge included.
+                    let line_prov = b.node.prov.as_ref().or(match &b.node.ratio {
+                        Value::Expr(Expr::Num(n)) => n.node.prov.as_ref(),
+                        Value::Table(t) => t.prov.as_ref(),
+                        _ => None,
+                    });
                     let upto = match &b.node.upto {
                         Some(u) => {
-                            let v = self.lower_value(u, &format!("{path}.to"), b.node.prov.as_ref(), Ty::Money, &restrict, NameScope { current: None });
+                            let v = self.lower_value(u, &format!("{path}.to"), line_prov, Ty::Money, &restrict, NameScope { current: None });
                             if let Some(ir::Value::Const { value, .. }) = &v {
                                 let span = value_span(u).unwrap_or(b.span);
                                 if let Some((p, pspan)) = prev_edge {
@@ -724,6 +765,11 @@ impl Compiler<'_> {
     /// Lowers a value at a position that expects `want`.
     fn lower_value(&mut self, v: &Value, path: &str, inherited: Option<&Prov>, want: Ty, restrict: &Restrict, scope: NameScope) -> Option<ir::Value> {
         match v {
+            Value::None { span, prov } => {
+                let n = Spanned::new(Number { text: "none".into(), value: Decimal::ZERO, unit: Unit::None, prov: prov.clone() }, *span);
+                let id = self.new_param(path.to_string(), &n, inherited);
+                Some(ir::Value::None { params: vec![id] })
+            }
             Value::Expr(e) => {
                 let mut counter = 0;
                 let low = self.lower_expr(e, path, &mut counter, inherited, scope)?;
@@ -829,7 +875,17 @@ impl Compiler<'_> {
             }
         };
         let id = ParamId::try_from(self.params.len()).unwrap_or(ParamId::MAX);
-        self.params.push(ir::ParamInfo { path, text: n.node.text.clone(), value: n.node.value, provenance, source, note, cite: self.cite(n.span) });
+        let overridden = self.overrides.values.get(&path).copied();
+        self.params.push(ir::ParamInfo {
+            path,
+            text: n.node.text.clone(),
+            value: overridden.unwrap_or(n.node.value),
+            provenance,
+            source,
+            note,
+            cite: self.cite(n.span),
+            overridden: overridden.map(|_| n.node.value),
+        });
         id
     }
 
@@ -839,12 +895,13 @@ impl Compiler<'_> {
                 *counter += 1;
                 let p = if *counter == 1 { path.to_string() } else { format!("{path}#{counter}") };
                 let id = self.new_param(p, n, inherited);
+                let value = self.params.get(id as usize).map(|p| p.value).unwrap_or(n.node.value);
                 let ty = match n.node.unit {
                     Unit::Percent => Ty::Ratio,
                     Unit::Wan | Unit::Yuan => Ty::Money,
                     Unit::None => Ty::Scalar,
                 };
-                Lowered { expr: ir::Expr::Value(ir::Value::Const { value: n.node.value, params: vec![id] }), ty }
+                Lowered { expr: ir::Expr::Value(ir::Value::Const { value, params: vec![id] }), ty }
             }
             Expr::Name(name) => {
                 if let Some((cur, ty)) = scope.current {
@@ -975,6 +1032,7 @@ pub(crate) fn fold(e: &ir::Expr) -> Option<(Decimal, Vec<ParamId>)> {
 fn value_span(v: &Value) -> Option<Span> {
     match v {
         Value::Expr(e) => expr_span(e),
+        Value::None { span, .. } => Some(*span),
         Value::Table(t) => Some(t.dim.span),
     }
 }

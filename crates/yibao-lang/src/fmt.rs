@@ -312,10 +312,10 @@ impl Printer<'_> {
     /// `head value tail`, with a table inline when it fits and holds no comment.
     fn value_line(&mut self, head: &str, v: &Value, tail: &str, span: Span) {
         match v {
-            Value::Expr(e) => self.line(&format!("{head}{}{tail}", expr(e))),
+            Value::Expr(_) | Value::None { .. } => self.line(&format!("{head}{}{tail}", inline_value(v))),
             Value::Table(t) => {
                 let inline = format!("{head}{}{tail}", inline_value(v));
-                let simple = t.entries.iter().all(|e| matches!(e.node.value, Value::Expr(_)));
+                let simple = t.entries.iter().all(|e| !matches!(e.node.value, Value::Table(_)));
                 if simple && !self.has_comment_in(span) && inline.chars().count() + self.indent * 2 <= WIDTH {
                     self.line(&inline);
                 } else {
@@ -360,6 +360,7 @@ fn conds_str(conds: &[Cond]) -> String {
 fn inline_value(v: &Value) -> String {
     match v {
         Value::Expr(e) => expr(e),
+        Value::None { prov, .. } => format!("none{}", prov_suffix(prov)),
         Value::Table(t) => {
             let entries: Vec<String> = t
                 .entries

@@ -34,7 +34,7 @@ pub mod parse;
 pub mod source;
 pub mod vocab;
 
-pub use compile::{compile, Compiled};
+pub use compile::{compile, compile_with, Compiled, Overrides};
 pub use diag::{Diagnostic, DiagnosticJson, Severity};
 pub use source::{SourceFile, SourceMap, Span};
 

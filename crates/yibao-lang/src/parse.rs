@@ -538,6 +538,11 @@ impl Builder {
                 }
                 Some(Value::Table(Table { dim, entries, prov }))
             }
+            Rule::none_value => {
+                let span = self.span(&inner);
+                let prov = inner.into_inner().nth(1).and_then(|p| self.prov(p));
+                Some(Value::None { span, prov })
+            }
             _ => Some(Value::Expr(self.expr(inner)?.node)),
         }
     }

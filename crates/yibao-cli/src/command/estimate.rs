@@ -1,0 +1,215 @@
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use comfy_table::{presets, Table};
+use yibao::{Claim, Date, EstimateRequest, Money, Registry, Settlement, YtdState};
+
+use crate::Exit;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  yibao estimate --policy tianjin.resident --date 2024-05-01 --care inpatient --level 3 --total 30000 --out-of-list 2000\n  yibao estimate claims.yaml --json\n\nA file holds one claim, a list of claims (one person's year, in date order), or a full request\n{policy, claims, state, overrides}; YAML or JSON. Money is written as \"1234.50\" or 1234.")]
+pub struct Args {
+    /// A YAML or JSON file with the claim(s); without it the claim is built from the flags.
+    file: Option<PathBuf>,
+    /// The policy, `region.scheme` (e.g. `tianjin.resident`).
+    #[arg(long)]
+    policy: Option<String>,
+    /// Settlement date (picks the version in force), YYYY-MM-DD.
+    #[arg(long)]
+    date: Option<Date>,
+    /// Care type: inpatient, outpatient_special, general_outpatient, …
+    #[arg(long, default_value = "inpatient")]
+    care: String,
+    /// Hospital level: 1, 2 or 3.
+    #[arg(long)]
+    level: Option<String>,
+    /// Member group (in_service, retired, …).
+    #[arg(long)]
+    group: Option<String>,
+    /// Special category (destitute, min_allowance, …); repeat for several.
+    #[arg(long = "category")]
+    categories: Vec<String>,
+    /// local, offsite_registered or offsite_unregistered.
+    #[arg(long)]
+    place: Option<String>,
+    /// Referred from the previous admission.
+    #[arg(long)]
+    referral: bool,
+    /// Total bill (医疗费总额).
+    #[arg(long)]
+    total: Option<Money>,
+    /// Items outside the catalogue (全自费).
+    #[arg(long, default_value = "0")]
+    out_of_list: Money,
+    /// The 乙类 first share (先行自付).
+    #[arg(long, default_value = "0")]
+    pre_self_pay: Money,
+    /// Above the payment standard (超限价自付).
+    #[arg(long, default_value = "0")]
+    over_limit: Money,
+    /// Replace a policy figure: `--set basic.deductible=800`, `--set basic.ratio=85%`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+    /// The year so far (JSON or YAML state from an earlier estimate).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Print the canonical JSON answer.
+    #[arg(long)]
+    json: bool,
+    /// Leave out the step-by-step explanation.
+    #[arg(long)]
+    brief: bool,
+}
+
+fn build(a: &Args) -> Result<EstimateRequest, String> {
+    let mut req = match &a.file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            yibao::parse_request_yaml(&text).map_err(|e| format!("{}: {e}", f.display()))?
+        }
+        None => {
+            let (Some(date), Some(total)) = (a.date, a.total) else {
+                return Err("give a claim file, or at least --date and --total (and --policy)".into());
+            };
+            let mut c = Claim::simple(date, &a.care, total);
+            c.level = a.level.clone();
+            c.group = a.group.clone();
+            c.categories = a.categories.clone();
+            c.place = a.place.clone();
+            c.referral = a.referral;
+            c.amounts.out_of_list = a.out_of_list;
+            c.amounts.pre_self_pay = a.pre_self_pay;
+            c.amounts.over_limit = a.over_limit;
+            EstimateRequest { claim: Some(c), trace: true, ..EstimateRequest::default() }
+        }
+    };
+    if a.policy.is_some() {
+        req.policy = a.policy.clone();
+    }
+    for o in &a.overrides {
+        let Some((k, v)) = o.split_once('=') else {
+            return Err(format!("--set takes PATH=VALUE, found `{o}`"));
+        };
+        req.overrides.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    if let Some(s) = &a.state {
+        let text = std::fs::read_to_string(s).map_err(|e| format!("cannot read {}: {e}", s.display()))?;
+        let st: YtdState = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", s.display()))?;
+        req.state = Some(st);
+    }
+    if a.brief {
+        req.trace = false;
+    }
+    Ok(req)
+}
+
+pub fn run(a: Args) -> Exit {
+    let req = match build(&a) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    let reg = Registry::bundled();
+    match yibao::estimate(&reg, &req) {
+        Err(e) => {
+            if a.json {
+                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            } else {
+                eprintln!("error: {e}");
+                if !e.allowed.is_empty() {
+                    eprintln!("  allowed: {}", e.allowed.join(", "));
+                }
+            }
+            Exit::Findings
+        }
+        Ok(ans) => {
+            if a.json {
+                println!("{}", yibao::to_json(&ans).unwrap_or_default());
+            } else {
+                for s in &ans.settlements {
+                    print_settlement(s, !a.brief);
+                }
+            }
+            Exit::Ok
+        }
+    }
+}
+
+fn print_settlement(s: &Settlement, steps: bool) {
+    println!(
+        "{} {} — {} (version {}, {})",
+        s.claim_id.as_deref().unwrap_or("claim"),
+        s.date,
+        s.policy.name,
+        s.policy.version,
+        s.policy.id
+    );
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED);
+    t.set_header(["layer 层", "base 基数", "deductible 起付", "payment 支付"]);
+    for l in &s.layers {
+        let name = format!("{} {}", l.label, l.label_en.as_deref().unwrap_or(""));
+        if l.applied {
+            t.add_row([name, l.base.to_string(), l.deductible.to_string(), l.payment.to_string()]);
+        } else {
+            t.add_row([name, "—".into(), "—".into(), "not applicable 不适用".into()]);
+        }
+    }
+    t.add_row(["funds in all 基金合计".to_string(), String::new(), String::new(), s.fund_total.to_string()]);
+    println!("{t}");
+    let o = &s.out_of_pocket;
+    let mut split = Table::new();
+    split.load_preset(presets::UTF8_FULL_CONDENSED);
+    split.set_header(["you pay 个人负担", "amount"]);
+    let rows: BTreeMap<u8, (&str, Money)> = [
+        (0, ("全自费 out of list", o.out_of_list)),
+        (1, ("先行自付 pre-self-pay", o.pre_self_pay)),
+        (2, ("超限价 over limit", o.over_limit)),
+        (3, ("起付线 deductible", o.deductible)),
+        (4, ("按比例自付 co-pay", o.co_pay)),
+        (5, ("超封顶 above cap", o.above_cap)),
+        (6, ("不予支付 not covered", o.not_covered)),
+    ]
+    .into_iter()
+    .collect();
+    for (_, (k, v)) in rows {
+        if v != Money::ZERO {
+            split.add_row([k.to_string(), v.to_string()]);
+        }
+    }
+    split.add_row(["total 合计".to_string(), o.total.to_string()]);
+    println!("{split}");
+    if steps {
+        println!("how it was computed 计算过程:");
+        for (i, st) in s.trace.iter().enumerate() {
+            println!("  {:>2}. {}", i + 1, st.zh);
+            println!("      {}", st.en);
+            if let Some(c) = &st.cite {
+                if !c.file.is_empty() {
+                    println!("      ↳ {}:{}:{}  {}", c.file, c.line, c.column, c.text);
+                }
+            }
+            for p in &st.params {
+                println!(
+                    "      · {} = {} [{}{}]",
+                    p.path,
+                    p.text,
+                    p.provenance.name(),
+                    p.source.as_ref().map(|s| format!(" {s}")).unwrap_or_default()
+                );
+            }
+        }
+    }
+    for w in &s.warnings {
+        println!("⚠ {} ({})", w.message, w.code);
+    }
+    if !s.unverified.is_empty() {
+        println!("⚠ 未核实 unverified figures used:");
+        for p in &s.unverified {
+            println!("    {} = {}  {}", p.path, p.text, p.note.as_deref().unwrap_or(""));
+        }
+    }
+    println!();
+}

@@ -1,0 +1,60 @@
+//! `yibao`: estimate a reimbursement, check and format policies, run test vectors.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod command;
+mod files;
+
+#[derive(Parser)]
+#[command(name = "yibao", version, about = "医保 — settle Chinese medical-insurance claims under versioned policy files")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Estimate what each fund pays and what you pay for a claim (or a year of claims).
+    Estimate(command::estimate::Args),
+    /// Check policy files: syntax, names, units, ranges, bands, provenance.
+    Check(command::check::Args),
+    /// Print policy files in canonical form (or check that they are).
+    Fmt(command::fmt::Args),
+    /// Run test vectors (YAML) and show what differed.
+    Vectors(command::vectors::Args),
+    /// List the bundled policies and their versions.
+    Policies(command::policies::Args),
+}
+
+/// How the command ended: 0 success, 1 a finding (errors in a policy, a failed vector, a
+/// rejected claim), 2 a usage problem (bad flags or unreadable files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok,
+    Findings,
+    Usage,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        match e {
+            Exit::Ok => ExitCode::SUCCESS,
+            Exit::Findings => ExitCode::from(1),
+            Exit::Usage => ExitCode::from(2),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let exit = match cli.command {
+        Command::Estimate(a) => command::estimate::run(a),
+        Command::Check(a) => command::check::run(a),
+        Command::Fmt(a) => command::fmt::run(a),
+        Command::Vectors(a) => command::vectors::run(a),
+        Command::Policies(a) => command::policies::run(a),
+    };
+    exit.into()
+}

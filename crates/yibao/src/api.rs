@@ -1,0 +1,327 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use yibao_engine::{settle_in_place, Claim, ClaimError, Date, Policy, SettleError, SettleOptions, Settlement, YtdState};
+use yibao_lang::{Diagnostic, DiagnosticJson, Overrides};
+use yibao_policies::{Registry, SelectError};
+
+/// Settle one claim, or one person's claims of a year in date order.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EstimateRequest {
+    /// `region.scheme`; when absent, taken from the first claim's `region` and `scheme`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// Pin a version by its effective date; by default each claim's date picks the version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Date>,
+    /// Values for named parameters, e.g. `{"basic.deductible": "800"}` (`85%` for ratios).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, String>,
+    /// The year so far, before the first claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<YtdState>,
+    /// Build the step-by-step explanation (default: yes).
+    #[serde(default = "yes")]
+    pub trace: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<Claim>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl EstimateRequest {
+    fn all_claims(&self) -> impl Iterator<Item = &Claim> {
+        self.claim.iter().chain(self.claims.iter())
+    }
+}
+
+/// The settlements, in order, and the state after the last claim.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EstimateAnswer {
+    pub settlements: Vec<Settlement>,
+    pub state: YtdState,
+}
+
+/// Why a request could not be answered. `kind` says whose mistake it is.
+#[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
+#[error("{}{message}", path.as_ref().map(|p| format!("{p}: ")).unwrap_or_default())]
+pub struct ApiError {
+    pub kind: ErrorKind,
+    /// The field at fault, e.g. `claims[1].amounts.total`.
+    pub path: Option<String>,
+    pub message: String,
+    /// Values the field may take, where it is a choice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
+    /// Policy diagnostics, for a policy that does not compile.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<DiagnosticJson>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request is not valid JSON/YAML or has a wrong field.
+    Request,
+    /// A claim's content is wrong (unknown care type, parts above the total …).
+    Claim,
+    /// No policy or version applies.
+    NotFound,
+    /// The policy cannot be evaluated (a policy error, not the caller's).
+    Policy,
+}
+
+impl ApiError {
+    pub fn new(kind: ErrorKind, path: Option<String>, message: impl Into<String>) -> Self {
+        ApiError { kind, path, message: message.into(), allowed: vec![], diagnostics: vec![] }
+    }
+
+    fn claim(i: usize, many: bool, e: ClaimError) -> Self {
+        let prefix = if many { format!("claims[{i}]") } else { "claim".to_string() };
+        let path = if e.path.starts_with("state.") { e.path.clone() } else { format!("{prefix}.{}", e.path) };
+        ApiError { kind: ErrorKind::Claim, path: Some(path), message: e.message, allowed: e.allowed, diagnostics: vec![] }
+    }
+
+    fn select(e: SelectError, path: &str) -> Self {
+        let allowed = match &e {
+            SelectError::UnknownPolicy { known, .. } => known.clone(),
+            SelectError::NoVersion { versions, .. } => versions.iter().map(Date::to_string).collect(),
+            SelectError::Broken { .. } => vec![],
+        };
+        let kind = if matches!(e, SelectError::Broken { .. }) { ErrorKind::Policy } else { ErrorKind::NotFound };
+        ApiError { kind, path: Some(path.to_string()), message: e.to_string(), allowed, diagnostics: vec![] }
+    }
+}
+
+/// Parses an override value: `800`, `30万`, `85%` or `0.85`.
+pub fn parse_override(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    let (digits, scale) = if let Some(d) = t.strip_suffix('%') {
+        (d, Decimal::new(1, 2))
+    } else if let Some(d) = t.strip_suffix('万') {
+        (d, Decimal::from(10_000))
+    } else {
+        (t.strip_suffix('元').unwrap_or(t), Decimal::ONE)
+    };
+    let d = Decimal::from_str_exact(digits.trim()).ok()?;
+    if d.is_sign_negative() {
+        return None;
+    }
+    d.checked_mul(scale)
+}
+
+fn overrides_of(req: &EstimateRequest) -> Result<Overrides, ApiError> {
+    let mut o = Overrides::default();
+    for (k, v) in &req.overrides {
+        let Some(d) = parse_override(v) else {
+            return Err(ApiError::new(ErrorKind::Request, Some(format!("overrides.{k}")), format!("`{v}` is not an amount (`800`) or a ratio (`85%`)")));
+        };
+        o.values.insert(k.clone(), d);
+    }
+    Ok(o)
+}
+
+/// Settles the request's claims in order, folding the year-to-date state.
+pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer, ApiError> {
+    let many = req.claim.is_none() || !req.claims.is_empty();
+    if req.claim.is_some() && !req.claims.is_empty() {
+        return Err(ApiError::new(ErrorKind::Request, Some("claim".into()), "give either `claim` or `claims`, not both"));
+    }
+    let claims: Vec<&Claim> = req.all_claims().collect();
+    if claims.is_empty() {
+        return Err(ApiError::new(ErrorKind::Request, Some("claims".into()), "no claim to settle"));
+    }
+    let overrides = overrides_of(req)?;
+    let opts = SettleOptions { trace: req.trace };
+    let mut state = req.state.clone().unwrap_or_default();
+    let mut out = Vec::with_capacity(claims.len());
+    let mut current: Option<(String, Date, Arc<Policy>)> = None;
+    for (i, claim) in claims.iter().enumerate() {
+        let cpath = if many { format!("claims[{i}]") } else { "claim".into() };
+        let id = match (&req.policy, &claim.region, &claim.scheme) {
+            (Some(p), _, _) => p.clone(),
+            (None, Some(r), Some(s)) => format!("{r}.{s}"),
+            _ => {
+                return Err(ApiError {
+                    allowed: reg.policy_ids(),
+                    ..ApiError::new(ErrorKind::Request, Some("policy".into()), "name the policy (`policy`), or give the claim's `region` and `scheme`")
+                })
+            }
+        };
+        let date = req.version.unwrap_or(claim.date);
+        let version = reg.select(&id, date).map_err(|e| ApiError::select(e, if req.version.is_some() { "version" } else { &cpath }))?;
+        let policy = match &current {
+            Some((cid, eff, p)) if *cid == id && *eff == version.effective => p.clone(),
+            _ => {
+                let p = reg.with_overrides(version, &overrides).map_err(|ds| ApiError {
+                    diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
+                    ..ApiError::new(
+                        if ds.iter().any(|d| d.code == "yibao::unknown-override") { ErrorKind::Request } else { ErrorKind::Policy },
+                        Some("overrides".into()),
+                        ds.first().map(|d| format!("{}{}", d.message, d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())).unwrap_or_default(),
+                    )
+                })?;
+                if current.is_some() {
+                    state = state.carry_to(&p);
+                }
+                current = Some((id.clone(), version.effective, p.clone()));
+                p
+            }
+        };
+        let s = settle_in_place(&policy, claim, &mut state, &opts).map_err(|e| match e {
+            SettleError::Claim(c) => ApiError::claim(i, many, c),
+            SettleError::Eval(ev) => ApiError::new(ErrorKind::Policy, Some(cpath.clone()), ev.to_string()),
+        })?;
+        out.push(s);
+    }
+    Ok(EstimateAnswer { settlements: out, state })
+}
+
+/// Parses a request from JSON, reporting the field path of a mistake.
+pub fn parse_request_json(text: &str) -> Result<EstimateRequest, ApiError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| path_error(e.path().to_string(), e.inner().to_string()))
+}
+
+/// Parses a request from YAML or JSON text as a user writes it in a file: a full request, one
+/// claim, or a list of claims.
+pub fn parse_request_yaml(text: &str) -> Result<EstimateRequest, ApiError> {
+    let value: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| ApiError::new(ErrorKind::Request, None, e.to_string()))?;
+    let is_request = value
+        .as_mapping()
+        .is_some_and(|m| m.keys().any(|k| matches!(k.as_str(), Some("claims" | "claim" | "policy" | "state" | "overrides"))));
+    if is_request {
+        return serde_path_to_error::deserialize(value).map_err(|e| path_error(e.path().to_string(), e.inner().to_string()));
+    }
+    if value.is_sequence() {
+        let claims: Vec<Claim> = serde_path_to_error::deserialize(value).map_err(|e| path_error(format!("claims{}", bracket(e.path().to_string())), e.inner().to_string()))?;
+        return Ok(EstimateRequest { claims, trace: true, ..EstimateRequest::default() });
+    }
+    let claim: Claim = serde_path_to_error::deserialize(value).map_err(|e| path_error(format!("claim.{}", e.path()), e.inner().to_string()))?;
+    Ok(EstimateRequest { claim: Some(claim), trace: true, ..EstimateRequest::default() })
+}
+
+fn bracket(p: String) -> String {
+    if p.starts_with('[') {
+        p
+    } else {
+        format!(".{p}")
+    }
+}
+
+fn path_error(path: String, message: String) -> ApiError {
+    let path = if path == "." || path.is_empty() { None } else { Some(path.trim_end_matches(".?").to_string()) };
+    ApiError::new(ErrorKind::Request, path, message)
+}
+
+/// `estimate` from JSON text to canonical JSON text: the function the wasm module and the
+/// server expose.
+pub fn estimate_json(reg: &Registry, request: &str) -> Result<String, ApiError> {
+    let req = parse_request_json(request)?;
+    let answer = estimate(reg, &req)?;
+    to_json(&answer)
+}
+
+/// Canonical JSON of any answer.
+pub fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
+    serde_json::to_string(v).map_err(|e| ApiError::new(ErrorKind::Policy, None, format!("internal error: {e}")))
+}
+
+/// What `check` found in a text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckAnswer {
+    pub ok: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    pub diagnostics: Vec<DiagnosticJson>,
+}
+
+/// Checks a policy text. A text that `extends` a bundled version is checked against it.
+pub fn check_text(name: &str, text: &str) -> (Registry, Vec<Diagnostic>) {
+    let mut files: Vec<(String, String)> = yibao_policies::bundled_files();
+    files.push((name.to_string(), text.to_string()));
+    // The text replaces a bundled version with the same id and date, if any.
+    let probe = Registry::from_files(vec![(name.to_string(), text.to_string())]);
+    if let Some(v) = probe.versions().first() {
+        let (id, eff) = (v.id.clone(), v.effective);
+        let bundled = Registry::bundled();
+        if let Some(b) = bundled.version(&id, eff) {
+            let f = b.file.clone();
+            files.retain(|(n, _)| *n != f);
+        }
+    }
+    let reg = Registry::from_files(files);
+    let diags: Vec<Diagnostic> = reg
+        .diagnostics
+        .iter()
+        .filter(|(f, _)| f == name)
+        .flat_map(|(_, ds)| ds.iter().cloned())
+        .collect();
+    (reg, diags)
+}
+
+/// `check` as JSON, for the playground and the server.
+pub fn check_json(name: &str, text: &str) -> CheckAnswer {
+    let (reg, diags) = check_text(name, text);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    CheckAnswer {
+        ok: errors == 0,
+        errors,
+        warnings: diags.len() - errors,
+        diagnostics: diags.iter().map(|d| d.to_json(&reg.map)).collect(),
+    }
+}
+
+/// One version in the list of policies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionInfo {
+    pub id: String,
+    pub region: String,
+    pub scheme: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    pub effective: Date,
+    pub content_hash: String,
+    pub file: String,
+    pub ok: bool,
+    /// How many of the version's numbers have each provenance.
+    pub provenance: BTreeMap<String, usize>,
+    pub dims: Option<yibao_engine::ir::Dims>,
+}
+
+/// Every bundled version, for pickers and the API.
+pub fn list_versions(reg: &Registry) -> Vec<VersionInfo> {
+    reg.versions()
+        .iter()
+        .map(|v| {
+            let (region, scheme) = v.id.split_once('.').unwrap_or((&v.id, ""));
+            let mut provenance = BTreeMap::new();
+            if let Some(p) = &v.policy {
+                for param in &p.params {
+                    *provenance.entry(param.provenance.name().to_string()).or_insert(0) += 1;
+                }
+            }
+            VersionInfo {
+                id: v.id.clone(),
+                region: region.to_string(),
+                scheme: scheme.to_string(),
+                name: v.policy.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                name_en: v.policy.as_ref().and_then(|p| p.name_en.clone()),
+                effective: v.effective,
+                content_hash: v.content_hash.clone(),
+                file: v.file.clone(),
+                ok: v.policy.is_some(),
+                provenance,
+                dims: v.policy.as_ref().map(|p| p.dims.clone()),
+            }
+        })
+        .collect()
+}
