@@ -20,6 +20,16 @@ impl<T: PartialEq> PartialEq for Spanned<T> {
     }
 }
 
+/// A span that equality ignores, for nodes that carry one beside their fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Loc(pub Span);
+
+impl PartialEq for Loc {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 impl<T> Spanned<T> {
     pub fn new(node: T, span: Span) -> Self {
         Spanned { node, span }
@@ -263,7 +273,7 @@ pub enum Value {
     Table(Table),
     Expr(Expr),
     /// `none`: no figure; its span and provenance.
-    None { span: Span, prov: Option<Prov> },
+    None { span: Loc, prov: Option<Prov> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -343,5 +353,5 @@ pub struct Prov {
     pub kind: Provenance,
     pub source: Option<Spanned<String>>,
     pub note: Option<String>,
-    pub span: Span,
+    pub span: Loc,
 }

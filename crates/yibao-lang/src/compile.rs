@@ -766,9 +766,13 @@ impl Compiler<'_> {
     fn lower_value(&mut self, v: &Value, path: &str, inherited: Option<&Prov>, want: Ty, restrict: &Restrict, scope: NameScope) -> Option<ir::Value> {
         match v {
             Value::None { span, prov } => {
-                let n = Spanned::new(Number { text: "none".into(), value: Decimal::ZERO, unit: Unit::None, prov: prov.clone() }, *span);
+                let n = Spanned::new(Number { text: "none".into(), value: Decimal::ZERO, unit: Unit::None, prov: prov.clone() }, span.0);
                 let id = self.new_param(path.to_string(), &n, inherited);
-                Some(ir::Value::None { params: vec![id] })
+                // An override gives the figure the policy does not have.
+                match self.params.get(id as usize).and_then(|p| p.overridden.map(|_| p.value)) {
+                    Some(value) => Some(ir::Value::Const { value, params: vec![id] }),
+                    None => Some(ir::Value::None { params: vec![id] }),
+                }
             }
             Value::Expr(e) => {
                 let mut counter = 0;
@@ -861,7 +865,7 @@ impl Compiler<'_> {
                         self.error(Diagnostic::error("yibao::unknown-source", format!("unknown source `{}`", s.node), s.span).with_label("no `source` declares this id").with_help(help));
                     }
                 } else if matches!(p.kind, Provenance::Official | Provenance::Secondary | Provenance::Seed) {
-                    self.error(Diagnostic::warning("yibao::provenance", format!("`{}` figure without a source id", p.kind.name()), p.span).with_help(format!("write `[{} <source-id>]`", p.kind.name())));
+                    self.error(Diagnostic::warning("yibao::provenance", format!("`{}` figure without a source id", p.kind.name()), p.span.0).with_help(format!("write `[{} <source-id>]`", p.kind.name())));
                 }
                 (p.kind, p.source.as_ref().map(|s| s.node.clone()), p.note.clone())
             }
@@ -1032,7 +1036,7 @@ pub(crate) fn fold(e: &ir::Expr) -> Option<(Decimal, Vec<ParamId>)> {
 fn value_span(v: &Value) -> Option<Span> {
     match v {
         Value::Expr(e) => expr_span(e),
-        Value::None { span, .. } => Some(*span),
+        Value::None { span, .. } => Some(span.0),
         Value::Table(t) => Some(t.dim.span),
     }
 }

@@ -18,11 +18,16 @@ pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
     // Soundness: the output must say exactly what the input said.
     match parse(0, &out) {
         Ok(again) if again == ast => Ok(out),
-        _ => Err(vec![Diagnostic::error(
+        other => {
+            if std::env::var_os("YIBAO_FMT_DEBUG").is_some() {
+                eprintln!("{out}\n---\n{:?}", other.as_ref().err());
+            }
+            Err(vec![Diagnostic::error(
             "yibao::internal",
             "internal error: the formatter would change this policy's meaning; please file an issue",
             Span::new(0, 0, 0),
-        )]),
+        )])
+        }
     }
 }
 

@@ -162,7 +162,7 @@ fn pest_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic 
                     format!("{} or {last}", names.join(", "))
                 }
             };
-            (format!("expected {expected}, found {found}"), format!("expected {expected}"))
+            (format!("expected {expected}, found {found}"), "not expected here".to_string())
         }
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
@@ -541,7 +541,7 @@ impl Builder {
             Rule::none_value => {
                 let span = self.span(&inner);
                 let prov = inner.into_inner().nth(1).and_then(|p| self.prov(p));
-                Some(Value::None { span, prov })
+                Some(Value::None { span: Loc(span), prov })
             }
             _ => Some(Value::Expr(self.expr(inner)?.node)),
         }
@@ -574,7 +574,6 @@ impl Builder {
                         let mut n = self.number(first)?;
                         if let Some(pp) = it.next() {
                             n.node.prov = self.prov(pp);
-                            n.span.end = n.node.prov.as_ref().map(|p| p.span.end).unwrap_or(n.span.end);
                         }
                         let s = n.span;
                         Some(Spanned::new(Expr::Num(n), s))
@@ -643,7 +642,7 @@ impl Builder {
                 _ => note = Some(self.string(x).node),
             }
         }
-        Some(Prov { kind, source, note, span })
+        Some(Prov { kind, source, note, span: Loc(span) })
     }
 }
 

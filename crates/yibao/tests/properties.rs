@@ -1,0 +1,179 @@
+//! Invariants of `settle` over random claims and random years of claims.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+use yibao::engine::{settle, settle_in_place, Amounts, SettleOptions};
+use yibao::{Claim, Date, Money, Policy, Registry, YtdState};
+
+fn registry() -> &'static Registry {
+    static R: OnceLock<Registry> = OnceLock::new();
+    R.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/fixture");
+        let mut files = yibao::policies::bundled_files();
+        for f in ["2024-01-01.policy", "2025-01-01.policy"] {
+            files.push((f.to_string(), std::fs::read_to_string(dir.join(f)).unwrap()));
+        }
+        let r = Registry::from_files(files);
+        assert!(!r.has_errors(), "{:?}", r.diagnostics);
+        r
+    })
+}
+
+fn policies() -> Vec<Arc<Policy>> {
+    let d = Date::new(2024, 6, 1).unwrap();
+    vec![registry().policy("fixture.employee", d).unwrap(), registry().policy("tianjin.resident", d).unwrap()]
+}
+
+fn cents(max: i64) -> impl Strategy<Value = Decimal> {
+    prop_oneof![
+        4 => (0..=max).prop_map(|c| Decimal::new(c, 2)),
+        1 => (0..=max / 100).prop_map(|y| Decimal::from(y) * Decimal::ONE_HUNDRED),
+    ]
+}
+
+/// A claim shape: indices into the policy's declarations, resolved per policy.
+#[derive(Debug, Clone)]
+struct Shape {
+    care: usize,
+    level: usize,
+    group: usize,
+    place: usize,
+    cats: Vec<usize>,
+    disease: bool,
+    case: bool,
+    referral: bool,
+    total: Decimal,
+    parts: [u8; 3],
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (
+        (0usize..8, 0usize..3, 0usize..3, 0usize..3),
+        proptest::collection::vec(0usize..6, 0..3),
+        (any::<bool>(), prop::bool::weighted(0.15), any::<bool>()),
+        cents(60_000_000),
+        [0u8..50, 0u8..25, 0u8..20],
+    )
+        .prop_map(|((care, level, group, place), cats, (disease, case, referral), total, parts)| Shape {
+            care,
+            level,
+            group,
+            place,
+            cats,
+            disease,
+            case,
+            referral,
+            total,
+            parts,
+        })
+}
+
+fn claim_for(p: &Policy, s: &Shape, date: Date) -> Claim {
+    let pick = |v: &[yibao::engine::ir::DimValue], i: usize| v.get(i % v.len().max(1)).map(|x| x.id.clone());
+    let d = &p.dims;
+    let pct = |n: u8| (s.total * Decimal::from(n) / Decimal::ONE_HUNDRED).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+    let out_of_list = pct(s.parts[0]);
+    let pre = pct(s.parts[1]);
+    let over = pct(s.parts[2]);
+    let mut c = Claim::simple(date, &pick(&d.care, s.care).unwrap(), Money(s.total));
+    c.level = pick(&d.levels, s.level);
+    c.group = pick(&d.groups, s.group);
+    c.place = pick(&d.places, s.place);
+    c.categories = if d.categories.is_empty() { vec![] } else { s.cats.iter().filter_map(|i| pick(&d.categories, *i)).collect() };
+    c.disease = if s.disease { pick(&d.diseases, 0) } else { None };
+    c.case_code = if s.case { p.cases.first().map(|x| x.code.clone()) } else { None };
+    c.referral = s.referral;
+    c.amounts = Amounts { total: Money(s.total), out_of_list: Money(out_of_list), pre_self_pay: Money(pre), over_limit: Money(over) };
+    c
+}
+
+fn check_one(s: &yibao::Settlement, total: Decimal) -> Result<(), TestCaseError> {
+    let pay: Decimal = s.layers.iter().map(|l| l.payment.0).sum();
+    let o = &s.out_of_pocket;
+    prop_assert_eq!(pay + o.total.0, total, "conservation");
+    prop_assert_eq!(pay, s.fund_total.0);
+    let parts = [o.out_of_list, o.pre_self_pay, o.over_limit, o.deductible, o.co_pay, o.above_cap, o.not_covered];
+    prop_assert_eq!(parts.iter().map(|m| m.0).sum::<Decimal>(), o.total.0, "split adds up");
+    for m in parts {
+        prop_assert!(m.0 >= Decimal::ZERO, "negative part {:?}", o);
+        prop_assert!(m.0.normalize().scale() <= 2);
+    }
+    for l in &s.layers {
+        prop_assert!(l.payment.0 >= Decimal::ZERO);
+        prop_assert!(l.payment.0 <= l.base.0, "layer {} pays {} above its base {}", l.id, l.payment, l.base);
+        prop_assert!(l.payment.0.normalize().scale() <= 2);
+        if let Some(c) = l.cap_remaining {
+            prop_assert!(l.payment.0 <= c.0);
+        }
+    }
+    prop_assert_eq!(s.platform.fund_pay_sumamt.0 + s.platform.psn_part_amt.0, total);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn one_claim_conserves_money_and_is_deterministic(sh in shape()) {
+        for p in policies() {
+            let c = claim_for(&p, &sh, Date::new(2024, 6, 1).unwrap());
+            let opts = SettleOptions { trace: true };
+            let (s, _) = settle(&p, &c, &YtdState::default(), &opts).unwrap();
+            check_one(&s, sh.total)?;
+            let (again, _) = settle(&p, &c, &YtdState::default(), &opts).unwrap();
+            prop_assert_eq!(serde_json::to_string(&s).unwrap(), serde_json::to_string(&again).unwrap());
+            // The trace changes nothing but the trace.
+            let (brief, _) = settle(&p, &c, &YtdState::default(), &SettleOptions { trace: false }).unwrap();
+            prop_assert_eq!(&brief.layers, &s.layers);
+            prop_assert_eq!(&brief.out_of_pocket, &s.out_of_pocket);
+        }
+    }
+
+    #[test]
+    fn a_larger_bill_never_lowers_out_of_pocket(sh in shape(), extra in cents(5_000_000)) {
+        for p in policies() {
+            let date = Date::new(2024, 6, 1).unwrap();
+            let c = claim_for(&p, &sh, date);
+            let mut bigger = c.clone();
+            bigger.amounts.total = Money(c.amounts.total.0 + extra);
+            let (a, _) = settle(&p, &c, &YtdState::default(), &SettleOptions::default()).unwrap();
+            let (b, _) = settle(&p, &bigger, &YtdState::default(), &SettleOptions::default()).unwrap();
+            prop_assert!(b.out_of_pocket.total >= a.out_of_pocket.total,
+                "bill +{} lowered out-of-pocket {} → {}", extra, a.out_of_pocket.total, b.out_of_pocket.total);
+        }
+    }
+
+    #[test]
+    fn a_year_never_exceeds_caps(person in shape(), shapes in proptest::collection::vec(shape(), 1..12)) {
+        let p = registry().policy("fixture.employee", Date::new(2024, 1, 1).unwrap()).unwrap();
+        let mut state = YtdState::default();
+        let (mut pool, mut large, mut si, mut aid, mut commercial) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+        for (i, sh) in shapes.iter().enumerate() {
+            // One person: the same group and categories all year.
+            let sh = Shape { group: person.group, cats: person.cats.clone(), ..sh.clone() };
+            let date = Date::new(2024, 1 + (i as u8), 1).unwrap();
+            let c = claim_for(&p, &sh, date);
+            let s = settle_in_place(&p, &c, &mut state, &SettleOptions::default()).unwrap();
+            check_one(&s, sh.total)?;
+            let pay = |id: &str| s.layers.iter().find(|l| l.id == id).unwrap().payment.0;
+            pool += pay("per_case") + pay("basic") + pay("special");
+            large += pay("large");
+            si += pay("serious_illness");
+            aid += pay("medical_aid");
+            commercial += pay("commercial");
+            prop_assert!(pay("basic") <= Decimal::from(45_000));
+        }
+        prop_assert!(pool <= Decimal::from(50_000), "shared pool paid {}", pool);
+        prop_assert!(large <= Decimal::from(200_000));
+        prop_assert!(aid <= Decimal::from(30_000));
+        let tilted = person.cats.iter().any(|c| c % 3 < 2); // destitute or min_allowance: no cap
+        if !tilted {
+            prop_assert!(si <= Decimal::from(100_000));
+        }
+        prop_assert_eq!(state.pool_paid("basic_pool"), pool);
+        prop_assert!(commercial >= Decimal::ZERO);
+    }
+}
