@@ -12,7 +12,8 @@ pub fn read_tree(paths: &[PathBuf], exts: &[&str]) -> Result<Vec<(String, String
     found.sort();
     let mut out = vec![];
     for f in found {
-        let text = std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        let text =
+            std::fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
         out.push((f.display().to_string(), text));
     }
     Ok(out)
@@ -21,12 +22,17 @@ pub fn read_tree(paths: &[PathBuf], exts: &[&str]) -> Result<Vec<(String, String
 fn walk(p: &Path, exts: &[&str], out: &mut Vec<PathBuf>, top: bool) -> Result<(), String> {
     let meta = std::fs::metadata(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
     if meta.is_dir() {
-        let entries = std::fs::read_dir(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let entries =
+            std::fs::read_dir(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
         for e in entries {
             let e = e.map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             walk(&e.path(), exts, out, false)?;
         }
-    } else if top || p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
+    } else if top
+        || p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| exts.contains(&e))
+    {
         out.push(p.to_path_buf());
     }
     Ok(())

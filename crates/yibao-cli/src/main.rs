@@ -8,7 +8,11 @@ mod command;
 mod files;
 
 #[derive(Parser)]
-#[command(name = "yibao", version, about = "医保 — settle Chinese medical-insurance claims under versioned policy files")]
+#[command(
+    name = "yibao",
+    version,
+    about = "医保 — settle Chinese medical-insurance claims under versioned policy files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Estimate what each fund pays and what you pay for a claim (or a year of claims).
-    Estimate(command::estimate::Args),
+    Estimate(Box<command::estimate::Args>),
     /// Check policy files: syntax, names, units, ranges, bands, provenance.
     Check(command::check::Args),
     /// Print policy files in canonical form (or check that they are).
@@ -50,7 +54,7 @@ impl From<Exit> for ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let exit = match cli.command {
-        Command::Estimate(a) => command::estimate::run(a),
+        Command::Estimate(a) => command::estimate::run(*a),
         Command::Check(a) => command::check::run(a),
         Command::Fmt(a) => command::fmt::run(a),
         Command::Vectors(a) => command::vectors::run(a),

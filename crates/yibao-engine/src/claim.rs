@@ -34,7 +34,11 @@ pub struct Claim {
     #[serde(alias = "med_type")]
     pub care: String,
     /// Hospital level (`1`, `2`, `3`); defaults to the policy's first level.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de_opt_label")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "de_opt_label"
+    )]
     pub level: Option<String>,
     /// `local` (default), or an out-of-city place the policy declares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +108,12 @@ impl Claim {
             referral: false,
             disease: None,
             case_code: None,
-            amounts: Amounts { total, out_of_list: Money::ZERO, pre_self_pay: Money::ZERO, over_limit: Money::ZERO },
+            amounts: Amounts {
+                total,
+                out_of_list: Money::ZERO,
+                pre_self_pay: Money::ZERO,
+                over_limit: Money::ZERO,
+            },
         }
     }
 }

@@ -15,7 +15,11 @@ pub struct Date {
 
 impl Date {
     /// The earliest representable date.
-    pub const MIN: Date = Date { year: 1, month: 1, day: 1 };
+    pub const MIN: Date = Date {
+        year: 1,
+        month: 1,
+        day: 1,
+    };
 
     /// Builds a date, or `None` when it does not exist (e.g. 2023-02-29).
     pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
@@ -65,11 +69,19 @@ impl FromStr for Date {
     type Err = DateError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let b = s.as_bytes();
-        let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || !digits(0..4) || !digits(5..7) || !digits(8..10) {
+        let digits =
+            |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        if b.len() != 10
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !digits(0..4)
+            || !digits(5..7)
+            || !digits(8..10)
+        {
             return Err(DateError::Format(s.to_string()));
         }
-        let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<i32>().ok()).unwrap_or(0);
+        let num =
+            |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<i32>().ok()).unwrap_or(0);
         let (y, m, d) = (num(0..4), num(5..7), num(8..10));
         let m = u8::try_from(m).unwrap_or(0);
         let d = u8::try_from(d).unwrap_or(0);
@@ -110,10 +122,25 @@ mod tests {
 
     #[test]
     fn rejects_bad_dates() {
-        assert_eq!("2023-02-29".parse::<Date>(), Err(DateError::NoSuchDay("2023-02-29".into())));
-        assert!(matches!("2023-2-1".parse::<Date>(), Err(DateError::Format(_))));
-        assert!(matches!("abcd-ef-gh".parse::<Date>(), Err(DateError::Format(_))));
-        assert!(matches!("2023-13-01".parse::<Date>(), Err(DateError::NoSuchDay(_))));
-        assert!(matches!("２０２３-01-01".parse::<Date>(), Err(DateError::Format(_))));
+        assert_eq!(
+            "2023-02-29".parse::<Date>(),
+            Err(DateError::NoSuchDay("2023-02-29".into()))
+        );
+        assert!(matches!(
+            "2023-2-1".parse::<Date>(),
+            Err(DateError::Format(_))
+        ));
+        assert!(matches!(
+            "abcd-ef-gh".parse::<Date>(),
+            Err(DateError::Format(_))
+        ));
+        assert!(matches!(
+            "2023-13-01".parse::<Date>(),
+            Err(DateError::NoSuchDay(_))
+        ));
+        assert!(matches!(
+            "２０２３-01-01".parse::<Date>(),
+            Err(DateError::Format(_))
+        ));
     }
 }

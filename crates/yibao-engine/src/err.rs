@@ -15,7 +15,11 @@ pub struct ClaimError {
 
 impl ClaimError {
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ClaimError { path: path.into(), message: message.into(), allowed: vec![] }
+        ClaimError {
+            path: path.into(),
+            message: message.into(),
+            allowed: vec![],
+        }
     }
 }
 

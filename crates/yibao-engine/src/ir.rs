@@ -6,6 +6,8 @@
 //!
 //! [`settle`]: crate::settle
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -18,20 +20,20 @@ pub type ParamId = u32;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     /// `region.scheme`, e.g. `tianjin.resident`.
-    pub id: String,
+    pub id: Arc<str>,
     pub region: String,
     pub scheme: String,
-    pub name: String,
+    pub name: Arc<str>,
     pub name_en: Option<String>,
     /// The date this version takes effect; it is also the version's name.
     pub effective: Date,
     /// SHA-256 of the source texts this version was compiled from (its own and its parents').
-    pub content_hash: String,
+    pub content_hash: Arc<str>,
     pub dims: Dims,
     pub layers: Vec<Layer>,
     /// Year-to-date cap pools; layers refer to them by index.
     pub pools: Vec<String>,
-    pub params: Vec<ParamInfo>,
+    pub params: Vec<Arc<ParamInfo>>,
     pub sources: Vec<Source>,
     pub cases: Vec<Case>,
 }
@@ -63,7 +65,7 @@ impl Dims {
 /// One declared value of a dimension, with its labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DimValue {
-    pub id: String,
+    pub id: Arc<str>,
     pub zh: String,
     pub en: String,
 }
@@ -82,7 +84,14 @@ pub enum Dim {
 }
 
 impl Dim {
-    pub const ALL: [Dim; 6] = [Dim::Group, Dim::Category, Dim::Care, Dim::Level, Dim::Place, Dim::Disease];
+    pub const ALL: [Dim; 6] = [
+        Dim::Group,
+        Dim::Category,
+        Dim::Care,
+        Dim::Level,
+        Dim::Place,
+        Dim::Disease,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Dim::Group => "group",
@@ -99,11 +108,21 @@ impl Dim {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Value {
-    /// A constant; `params` are the parameters it was computed from (one for a literal).
-    Const { value: Decimal, params: Vec<ParamId> },
+    /// A constant; `params` are the parameters it was computed from (one for a literal);
+    /// `flagged` when one of them is a placeholder or overridden, so results must name it.
+    Const {
+        value: Decimal,
+        params: Vec<ParamId>,
+        #[serde(skip)]
+        flagged: bool,
+    },
     /// One entry per value of `dim`, in declaration order; `None` falls back to `default`
     /// (`else:`); with neither, the clause does not apply to such a claim.
-    Table { dim: Dim, entries: Vec<Option<Value>>, default: Option<Box<Value>> },
+    Table {
+        dim: Dim,
+        entries: Vec<Option<Value>>,
+        default: Option<Box<Value>>,
+    },
     /// Arithmetic that refers to the value being modified (`ratio + 5%`) or to a table.
     Expr(Box<Expr>),
     /// No figure (`none`): no deductible, no cap, no ratio. Its parameter records why (often a
@@ -199,8 +218,12 @@ impl Component {
         Component::NotCovered,
     ];
     /// The in-scope components, in the order a `remaining in_scope` base pays them.
-    pub const IN_SCOPE: [Component; 4] =
-        [Component::AboveCap, Component::CoPay, Component::Deductible, Component::NotCovered];
+    pub const IN_SCOPE: [Component; 4] = [
+        Component::AboveCap,
+        Component::CoPay,
+        Component::Deductible,
+        Component::NotCovered,
+    ];
     pub fn name(self) -> &'static str {
         match self {
             Component::OutOfList => "out_of_list",
@@ -286,7 +309,9 @@ pub struct Bands {
 #[serde(rename_all = "snake_case", tag = "per")]
 pub enum CapPer {
     /// A year-to-date limit on what the pool has paid.
-    Year { pool: u32 },
+    Year {
+        pool: u32,
+    },
     Claim,
 }
 
@@ -343,11 +368,11 @@ pub struct Case {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Layer {
-    pub id: String,
+    pub id: Arc<str>,
     pub kind: LayerKind,
-    pub label: String,
-    pub label_en: Option<String>,
-    pub platform_field: String,
+    pub label: Arc<str>,
+    pub label_en: Option<Arc<str>>,
+    pub platform_field: Arc<str>,
     pub when: Selector,
     pub base: Base,
     pub measure: Measure,
@@ -425,7 +450,11 @@ pub struct Source {
 impl Policy {
     /// A one-layer policy for examples and tests: a per-admission deductible and one ratio.
     pub fn example_flat(id: &str, deductible: Decimal, ratio: Decimal) -> Policy {
-        let p = |value: Decimal, id: ParamId| Value::Const { value, params: vec![id] };
+        let p = |value: Decimal, id: ParamId| Value::Const {
+            value,
+            params: vec![id],
+            flagged: true,
+        };
         let cite = Cite::default();
         let info = |path: &str, value: Decimal| ParamInfo {
             path: path.into(),
@@ -439,20 +468,36 @@ impl Policy {
         };
         Policy {
             id: id.into(),
-            region: id.into(),
+            region: id.to_string(),
             scheme: "resident".into(),
             name: id.into(),
             name_en: None,
             effective: Date::new(2000, 1, 1).unwrap_or(Date::MIN),
-            content_hash: String::new(),
+            content_hash: "".into(),
             dims: Dims {
-                groups: vec![DimValue { id: "all".into(), zh: "参保人".into(), en: "insured".into() }],
-                care: vec![DimValue { id: "inpatient".into(), zh: "住院".into(), en: "inpatient".into() }],
+                groups: vec![DimValue {
+                    id: "all".into(),
+                    zh: "参保人".into(),
+                    en: "insured".into(),
+                }],
+                care: vec![DimValue {
+                    id: "inpatient".into(),
+                    zh: "住院".into(),
+                    en: "inpatient".into(),
+                }],
                 levels: ["1", "2", "3"]
                     .iter()
-                    .map(|l| DimValue { id: (*l).into(), zh: format!("{l}级"), en: format!("level {l}") })
+                    .map(|l| DimValue {
+                        id: (*l).into(),
+                        zh: format!("{l}级"),
+                        en: format!("level {l}"),
+                    })
                     .collect(),
-                places: vec![DimValue { id: "local".into(), zh: "本地".into(), en: "local".into() }],
+                places: vec![DimValue {
+                    id: "local".into(),
+                    zh: "本地".into(),
+                    en: "local".into(),
+                }],
                 ..Dims::default()
             },
             layers: vec![Layer {
@@ -472,7 +517,11 @@ impl Policy {
                 }),
                 bands: Some(Bands {
                     relative: false,
-                    bands: vec![Band { upto: None, ratio: p(ratio, 1), cite: cite.clone() }],
+                    bands: vec![Band {
+                        upto: None,
+                        ratio: p(ratio, 1),
+                        cite: cite.clone(),
+                    }],
                 }),
                 caps: vec![],
                 modifiers: vec![],
@@ -481,10 +530,12 @@ impl Policy {
                 cite,
             }],
             pools: vec![],
-            params: vec![info("basic.deductible", deductible), info("basic.ratio", ratio)],
+            params: vec![
+                Arc::new(info("basic.deductible", deductible)),
+                Arc::new(info("basic.ratio", ratio)),
+            ],
             sources: vec![],
             cases: vec![],
         }
     }
 }
-

@@ -88,7 +88,8 @@ impl FromStr for Money {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
         let ok_chars = !t.is_empty()
-            && t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
             && t.chars().filter(|c| *c == '.').count() <= 1
             && t.chars().any(|c| c.is_ascii_digit());
         if !ok_chars || t.len() > 40 {
@@ -162,15 +163,37 @@ mod tests {
 
     #[test]
     fn parses_strings_and_integers_only() {
-        assert_eq!(serde_json::from_str::<Money>("\"12.5\"").unwrap().to_string(), "12.50");
-        assert_eq!(serde_json::from_str::<Money>("12").unwrap().to_string(), "12.00");
-        let e = serde_json::from_str::<Money>("12.5").unwrap_err().to_string();
+        assert_eq!(
+            serde_json::from_str::<Money>("\"12.5\"")
+                .unwrap()
+                .to_string(),
+            "12.50"
+        );
+        assert_eq!(
+            serde_json::from_str::<Money>("12").unwrap().to_string(),
+            "12.00"
+        );
+        let e = serde_json::from_str::<Money>("12.5")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("as a string"), "{e}");
-        assert!(matches!("1.005".parse::<Money>(), Err(MoneyError::Precision(_))));
-        assert!(matches!("-1".parse::<Money>(), Err(MoneyError::Negative(_))));
+        assert!(matches!(
+            "1.005".parse::<Money>(),
+            Err(MoneyError::Precision(_))
+        ));
+        assert!(matches!(
+            "-1".parse::<Money>(),
+            Err(MoneyError::Negative(_))
+        ));
         assert!(matches!("1e5".parse::<Money>(), Err(MoneyError::Syntax(_))));
         assert!(matches!("".parse::<Money>(), Err(MoneyError::Syntax(_))));
-        assert!(matches!("1000000000000.01".parse::<Money>(), Err(MoneyError::TooLarge(_))));
-        assert_eq!("1.50".parse::<Money>().unwrap(), "1.5".parse::<Money>().unwrap());
+        assert!(matches!(
+            "1000000000000.01".parse::<Money>(),
+            Err(MoneyError::TooLarge(_))
+        ));
+        assert_eq!(
+            "1.50".parse::<Money>().unwrap(),
+            "1.5".parse::<Money>().unwrap()
+        );
     }
 }

@@ -9,7 +9,11 @@
 //! plus out-of-pocket equal the total — holds exactly by construction and is checked by property
 //! tests.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 use crate::claim::Claim;
 use crate::err::{ClaimError, EvalError, SettleError};
@@ -41,7 +45,7 @@ pub fn settle(
 /// The claim's dimension values as indices into the policy's declarations.
 struct Resolved {
     group: u16,
-    categories: Vec<u16>,
+    categories: SmallVec<[u16; 4]>,
     care: u16,
     level: u16,
     place: u16,
@@ -72,10 +76,15 @@ impl Resolved {
     }
 }
 
-fn choose(dim_name: &str, path: &str, values: &[DimValue], given: Option<&str>) -> Result<u16, ClaimError> {
+fn choose(
+    dim_name: &str,
+    path: impl FnOnce() -> String,
+    values: &[DimValue],
+    given: Option<&str>,
+) -> Result<u16, ClaimError> {
     let pick = match given {
         None => values.first().map(|_| 0usize),
-        Some(g) => values.iter().position(|v| v.id == g),
+        Some(g) => values.iter().position(|v| &*v.id == g),
     };
     match pick.and_then(|i| u16::try_from(i).ok()) {
         Some(i) => Ok(i),
@@ -84,8 +93,8 @@ fn choose(dim_name: &str, path: &str, values: &[DimValue], given: Option<&str>) 
                 Some(g) => format!("unknown {dim_name} `{g}`"),
                 None => format!("this policy declares no {dim_name}"),
             };
-            let mut e = ClaimError::new(path, msg);
-            e.allowed = values.iter().map(|v| v.id.clone()).collect();
+            let mut e = ClaimError::new(path(), msg);
+            e.allowed = values.iter().map(|v| v.id.to_string()).collect();
             Err(e)
         }
     }
@@ -93,30 +102,58 @@ fn choose(dim_name: &str, path: &str, values: &[DimValue], given: Option<&str>) 
 
 fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
     let d = &policy.dims;
-    let group = choose("member group", "group", &d.groups, claim.group.as_deref())?;
-    let care = choose("care type", "care", &d.care, Some(&claim.care))?;
-    let level = choose("hospital level", "level", &d.levels, claim.level.as_deref())?;
-    let place = choose("place", "place", &d.places, claim.place.as_deref())?;
-    let mut categories = Vec::with_capacity(claim.categories.len());
+    let group = choose(
+        "member group",
+        || "group".into(),
+        &d.groups,
+        claim.group.as_deref(),
+    )?;
+    let care = choose("care type", || "care".into(), &d.care, Some(&claim.care))?;
+    let level = choose(
+        "hospital level",
+        || "level".into(),
+        &d.levels,
+        claim.level.as_deref(),
+    )?;
+    let place = choose(
+        "place",
+        || "place".into(),
+        &d.places,
+        claim.place.as_deref(),
+    )?;
+    let mut categories = SmallVec::new();
     for (i, c) in claim.categories.iter().enumerate() {
-        let idx = choose("category", &format!("categories[{i}]"), &d.categories, Some(c))?;
+        let idx = choose(
+            "category",
+            || format!("categories[{i}]"),
+            &d.categories,
+            Some(c),
+        )?;
         if !categories.contains(&idx) {
             categories.push(idx);
         }
     }
     let disease = match &claim.disease {
         None => None,
-        Some(x) => Some(choose("disease", "disease", &d.diseases, Some(x))?),
+        Some(x) => Some(choose(
+            "disease",
+            || "disease".into(),
+            &d.diseases,
+            Some(x),
+        )?),
     };
     let case = match &claim.case_code {
-        Some(code) if !policy.cases.is_empty() => match policy.cases.iter().position(|c| c.code == *code) {
-            Some(i) => Some(i),
-            None => {
-                let mut e = ClaimError::new("case_code", format!("unknown per-case code `{code}`"));
-                e.allowed = policy.cases.iter().map(|c| c.code.clone()).collect();
-                return Err(e);
+        Some(code) if !policy.cases.is_empty() => {
+            match policy.cases.iter().position(|c| c.code == *code) {
+                Some(i) => Some(i),
+                None => {
+                    let mut e =
+                        ClaimError::new("case_code", format!("unknown per-case code `{code}`"));
+                    e.allowed = policy.cases.iter().map(|c| c.code.clone()).collect();
+                    return Err(e);
+                }
             }
-        },
+        }
         _ => None,
     };
     let a = &claim.amounts;
@@ -131,14 +168,26 @@ fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
             ),
         ));
     }
-    Ok(Resolved { group, categories, care, level, place, disease, case })
+    Ok(Resolved {
+        group,
+        categories,
+        care,
+        level,
+        place,
+        disease,
+        case,
+    })
 }
 
 /// Evaluation context for one clause: the claim, the clause's citation, and the parameters used.
+type Used = SmallVec<[ParamId; 16]>;
+
 struct Ctx<'a> {
     r: &'a Resolved,
     cite: &'a Cite,
-    used: &'a mut Vec<ParamId>,
+    /// Parameters used; all of them when tracing, else only those a result must name.
+    used: &'a mut Used,
+    all: bool,
 }
 
 fn chk(x: Option<Decimal>, cite: &Cite) -> Result<Decimal, EvalError> {
@@ -147,15 +196,30 @@ fn chk(x: Option<Decimal>, cite: &Cite) -> Result<Decimal, EvalError> {
 
 fn eval(v: &Value, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>, EvalError> {
     match v {
-        Value::Const { value, params } => {
-            cx.used.extend_from_slice(params);
+        Value::Const {
+            value,
+            params,
+            flagged,
+        } => {
+            if cx.all || *flagged {
+                cx.used.extend_from_slice(params);
+            }
             Ok(Some(*value))
         }
-        Value::Table { dim, entries, default } => {
+        Value::Table {
+            dim,
+            entries,
+            default,
+        } => {
             let entry = if *dim == Dim::Category {
-                cx.r.categories.iter().filter_map(|c| entries.get(usize::from(*c)).and_then(Option::as_ref)).next()
+                cx.r.categories
+                    .iter()
+                    .filter_map(|c| entries.get(usize::from(*c)).and_then(Option::as_ref))
+                    .next()
             } else {
-                cx.r.index(*dim).and_then(|i| entries.get(usize::from(i))).and_then(Option::as_ref)
+                cx.r.index(*dim)
+                    .and_then(|i| entries.get(usize::from(i)))
+                    .and_then(Option::as_ref)
             };
             match entry.or(default.as_deref()) {
                 Some(e) => eval(e, cx, cur),
@@ -206,15 +270,24 @@ fn eval_expr(e: &Expr, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Deci
 /// Money parameters must resolve to whole cents: a fraction of a cent would need rounding that
 /// the policy never asked for.
 fn money_param(v: Decimal, cite: &Cite) -> Result<Decimal, EvalError> {
-    if v.normalize().scale() > 2 {
-        return Err(EvalError::MoneyPrecision { value: fmt_decimal(v), cite: cite.clone() });
+    if v.scale() > 2 && v.normalize().scale() > 2 {
+        return Err(EvalError::MoneyPrecision {
+            value: fmt_decimal(v),
+            cite: cite.clone(),
+        });
     }
     Ok(v)
 }
 
 /// The modifiers of `layer` that select this claim.
-fn active_modifiers<'a>(layer: &'a Layer, r: &'a Resolved) -> impl Iterator<Item = &'a Modifier> + 'a {
-    layer.modifiers.iter().filter(move |m| r.selects(&m.selector))
+fn active_modifiers<'a>(
+    layer: &'a Layer,
+    r: &'a Resolved,
+) -> impl Iterator<Item = &'a Modifier> + 'a {
+    layer
+        .modifiers
+        .iter()
+        .filter(move |m| r.selects(&m.selector))
 }
 
 enum Target {
@@ -228,10 +301,16 @@ fn modify(layer: &Layer, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Dec
     for m in active_modifiers(layer, cx.r) {
         for op in &m.ops {
             let e = match (op, &target) {
-                (ModOp::Deductible { expr }, Target::Deductible) | (ModOp::Ratio { expr }, Target::Ratio) => expr,
+                (ModOp::Deductible { expr }, Target::Deductible)
+                | (ModOp::Ratio { expr }, Target::Ratio) => expr,
                 _ => continue,
             };
-            let mut mcx = Ctx { r: cx.r, cite: &m.cite, used: cx.used };
+            let mut mcx = Ctx {
+                r: cx.r,
+                cite: &m.cite,
+                used: cx.used,
+                all: cx.all,
+            };
             if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
                 v = x;
             }
@@ -240,22 +319,13 @@ fn modify(layer: &Layer, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Dec
     Ok(v)
 }
 
-fn param_use(policy: &Policy, id: ParamId) -> Option<ParamUse> {
-    policy.params.get(id as usize).map(|p| ParamUse {
-        path: p.path.clone(),
-        text: p.text.clone(),
-        provenance: p.provenance,
-        source: p.source.clone(),
-        note: p.note.clone(),
-        overridden_with: p.overridden.map(|_| Money(p.value)),
-    })
-}
-
 fn uses(policy: &Policy, ids: &[ParamId]) -> Vec<ParamUse> {
-    let mut ids: Vec<ParamId> = ids.to_vec();
+    let mut ids: SmallVec<[ParamId; 16]> = ids.iter().copied().collect();
     ids.sort_unstable();
     ids.dedup();
-    ids.into_iter().filter_map(|i| param_use(policy, i)).collect()
+    ids.into_iter()
+        .filter_map(|i| policy.params.get(i as usize).map(|p| ParamUse(p.clone())))
+        .collect()
 }
 
 struct Tracer<'p> {
@@ -266,10 +336,19 @@ struct Tracer<'p> {
 
 impl Tracer<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn step(&mut self, layer: Option<&str>, kind: StepKind, zh: String, en: String, value: Decimal, cite: Option<&Cite>, params: &[ParamId]) {
+    fn step(
+        &mut self,
+        layer: Option<&Arc<str>>,
+        kind: StepKind,
+        zh: String,
+        en: String,
+        value: Decimal,
+        cite: Option<&Cite>,
+        params: &[ParamId],
+    ) {
         if self.on {
             self.steps.push(Step {
-                layer: layer.map(str::to_string),
+                layer: layer.cloned(),
                 kind,
                 zh,
                 en,
@@ -303,14 +382,78 @@ pub fn settle_in_place(
     opts: &SettleOptions,
 ) -> Result<Settlement, SettleError> {
     let r = resolve(policy, claim)?;
-    let mut next = state.clone();
-    next.prepare(policy, claim.date)?;
-    let settlement = run(policy, claim, &r, &mut next, opts)?;
-    *state = next;
-    Ok(settlement)
+    let before = (state.year, state.last_date);
+    state.prepare(policy, claim.date)?;
+    // `run` reads the state and stages its changes; they are applied only when it succeeds.
+    match run(policy, claim, &r, state, opts) {
+        Ok((settlement, deltas)) => {
+            apply(state, &deltas);
+            Ok(settlement)
+        }
+        Err(e) => {
+            if state.year == before.0 {
+                state.last_date = before.1;
+            }
+            Err(e)
+        }
+    }
 }
 
-fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts: &SettleOptions) -> Result<Settlement, SettleError> {
+/// One layer's change to the year-to-date state.
+struct Delta {
+    layer: usize,
+    base: Decimal,
+    deductible: Decimal,
+    paid: Decimal,
+    /// `Some` when the layer has a per-admission deductible: the chain after this claim.
+    chain: Option<Chain>,
+    pools: SmallVec<[u32; 2]>,
+}
+
+type Deltas = SmallVec<[Delta; 8]>;
+
+fn apply(state: &mut YtdState, deltas: &Deltas) {
+    for d in deltas {
+        if let Some((_, y)) = state.layers.get_mut(d.layer) {
+            y.claims = y.claims.saturating_add(1);
+            y.base.0 += d.base;
+            y.deductible_paid.0 += d.deductible;
+            y.paid.0 += d.paid;
+            if d.chain.is_some() {
+                y.chain.clone_from(&d.chain);
+            }
+        }
+        for p in &d.pools {
+            if let Some((_, m)) = state.pools.get_mut(*p as usize) {
+                m.0 += d.paid;
+            }
+        }
+    }
+}
+
+/// What a pool has paid this year, including earlier layers of this claim.
+fn pool_paid(state: &YtdState, deltas: &Deltas, pool: u32) -> Decimal {
+    let before = state
+        .pools
+        .get(pool as usize)
+        .map(|(_, m)| m.0)
+        .unwrap_or_default();
+    before
+        + deltas
+            .iter()
+            .filter(|d| d.pools.contains(&pool))
+            .map(|d| d.paid)
+            .sum::<Decimal>()
+}
+
+fn run(
+    policy: &Policy,
+    claim: &Claim,
+    r: &Resolved,
+    state: &YtdState,
+    opts: &SettleOptions,
+) -> Result<(Settlement, Deltas), SettleError> {
+    let mut deltas: Deltas = SmallVec::new();
     let a = &claim.amounts;
     let in_scope = a.total.0 - a.out_of_list.0 - a.pre_self_pay.0 - a.over_limit.0;
     let mut burden = [Decimal::ZERO; 7];
@@ -318,37 +461,51 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
     burden[Component::PreSelfPay.index()] = a.pre_self_pay.0;
     burden[Component::OverLimit.index()] = a.over_limit.0;
     let mut unclassified = in_scope;
-    let mut used_all: Vec<ParamId> = Vec::new();
+    let mut used_all: Used = SmallVec::new();
     let mut warnings: Vec<Warning> = Vec::new();
-    let mut tr = Tracer { on: opts.trace, policy, steps: Vec::new() };
+    let mut used: Used = SmallVec::new();
+    let mut tr = Tracer {
+        on: opts.trace,
+        policy,
+        steps: Vec::new(),
+    };
     let mut platform = Platform::default();
     let mut layers = Vec::with_capacity(policy.layers.len());
     let mut classified_by: Option<&str> = None;
 
-    tr.step(
-        None,
-        StepKind::Split,
-        format!(
-            "医疗费总额 {}：全自费 {}，先行自付 {}，超限价自付 {}，政策范围内费用 {}",
-            a.total, a.out_of_list, a.pre_self_pay, a.over_limit, fmt_money(in_scope)
-        ),
-        format!(
+    if tr.on {
+        tr.step(
+            None,
+            StepKind::Split,
+            format!(
+                "医疗费总额 {}：全自费 {}，先行自付 {}，超限价自付 {}，政策范围内费用 {}",
+                a.total,
+                a.out_of_list,
+                a.pre_self_pay,
+                a.over_limit,
+                fmt_money(in_scope)
+            ),
+            format!(
             "Total bill {}: out-of-list {}, pre-self-pay {}, over-limit {}, policy-scope amount {}",
             a.total, a.out_of_list, a.pre_self_pay, a.over_limit, fmt_money(in_scope)
         ),
-        in_scope,
-        None,
-        &[],
-    );
+            in_scope,
+            None,
+            &[],
+        );
+    }
     if claim.case_code.is_some() && policy.cases.is_empty() {
         warnings.push(Warning {
-            code: "case_code_ignored".into(),
-            message: "this policy has no per-case (按病种) rule; the case code was ignored".into(),
+            code: Cow::Borrowed("case_code_ignored"),
+            message: Cow::Borrowed(
+                "this policy has no per-case (按病种) rule; the case code was ignored",
+            ),
         });
     }
 
     for (li, layer) in policy.layers.iter().enumerate() {
         let lid: &str = &layer.id;
+        let lid_arc = &layer.id;
         let mut result = LayerResult {
             id: layer.id.clone(),
             kind: layer.kind,
@@ -358,90 +515,183 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
             applied: false,
             base: Money::ZERO,
             deductible: Money::ZERO,
-            bands: Vec::new(),
+            bands: SmallVec::new(),
             cap_remaining: None,
             capped: false,
             payment: Money::ZERO,
         };
         let skip = if !r.selects(&layer.when) {
-            Some(("本次就医不符合本层的适用条件".to_string(), "the claim does not meet this layer's conditions".to_string()))
+            Some((
+                "本次就医不符合本层的适用条件".to_string(),
+                "the claim does not meet this layer's conditions".to_string(),
+            ))
         } else if layer.per_case.is_some() && r.case.is_none() {
-            Some(("非按病种结算".to_string(), "not a per-case (按病种) claim".to_string()))
-        } else if layer.base == Base::InScope && unclassified.is_zero() && in_scope > Decimal::ZERO {
+            Some((
+                "非按病种结算".to_string(),
+                "not a per-case (按病种) claim".to_string(),
+            ))
+        } else if layer.base == Base::InScope && unclassified.is_zero() && in_scope > Decimal::ZERO
+        {
             let by = classified_by.unwrap_or("");
-            Some((format!("政策范围内费用已由 {by} 结算"), format!("the policy-scope amount was already settled by `{by}`")))
+            Some((
+                format!("政策范围内费用已由 {by} 结算"),
+                format!("the policy-scope amount was already settled by `{by}`"),
+            ))
         } else {
             None
         };
         if let Some((zh, en)) = skip {
-            tr.step(Some(lid), StepKind::NotApplicable, format!("{}：{zh}", layer.label), format!("{}: {en}", layer.label_en.as_deref().unwrap_or(lid)), Decimal::ZERO, Some(&layer.cite), &[]);
+            if tr.on {
+                tr.step(
+                    Some(lid_arc),
+                    StepKind::NotApplicable,
+                    format!("{}：{zh}", layer.label),
+                    format!("{}: {en}", layer.label_en.as_deref().unwrap_or(lid)),
+                    Decimal::ZERO,
+                    Some(&layer.cite),
+                    &[],
+                );
+            }
             layers.push(result);
             continue;
         }
         result.applied = true;
-        let ytd = state.layers.get(li).map(|(_, y)| y.clone()).unwrap_or_default();
-        let mut used: Vec<ParamId> = Vec::new();
+        let ytd = state
+            .layers
+            .get(li)
+            .map(|(_, y)| y.clone())
+            .unwrap_or_default();
+        used.clear();
 
         // The base.
         let base = match &layer.base {
             Base::InScope => unclassified,
             Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
         };
-        let base_desc = match &layer.base {
-            Base::InScope => ("政策范围内费用".to_string(), "the policy-scope amount".to_string()),
-            Base::Remaining(cs) => {
-                let names: Vec<&str> = cs.iter().map(|c| c.name()).collect();
-                ("前序各层结算后个人负担的 ".to_string() + &names.join(" + "), "what earlier layers left the patient: ".to_string() + &names.join(" + "))
-            }
-        };
-        tr.step(Some(lid), StepKind::Base, format!("{}：计算基数 {} = {}", layer.label, base_desc.0, fmt_money(base)), format!("{}: base = {} = {}", layer.label_en.as_deref().unwrap_or(lid), base_desc.1, fmt_money(base)), base, Some(&layer.cite), &[]);
+        if tr.on {
+            let base_desc = match &layer.base {
+                Base::InScope => (
+                    "政策范围内费用".to_string(),
+                    "the policy-scope amount".to_string(),
+                ),
+                Base::Remaining(cs) => {
+                    let names: Vec<&str> = cs.iter().map(|c| c.name()).collect();
+                    (
+                        "前序各层结算后个人负担的 ".to_string() + &names.join(" + "),
+                        "what earlier layers left the patient: ".to_string() + &names.join(" + "),
+                    )
+                }
+            };
+            tr.step(
+                Some(lid_arc),
+                StepKind::Base,
+                format!(
+                    "{}：计算基数 {} = {}",
+                    layer.label,
+                    base_desc.0,
+                    fmt_money(base)
+                ),
+                format!(
+                    "{}: base = {} = {}",
+                    layer.label_en.as_deref().unwrap_or(lid),
+                    base_desc.1,
+                    fmt_money(base)
+                ),
+                base,
+                Some(&layer.cite),
+                &[],
+            );
+        }
 
         // The deductible (threshold).
         let mut threshold = Decimal::ZERO;
         let mut ded = Decimal::ZERO;
         if let Some(d) = &layer.deductible {
-            let mut cx = Ctx { r, cite: &d.cite, used: &mut used };
+            let mut cx = Ctx {
+                r,
+                cite: &d.cite,
+                used: &mut used,
+                all: opts.trace,
+            };
             let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
             let mut t = first;
             let mut cite = &d.cite;
             if let Some((n, later, lcite)) = &d.later {
                 if ytd.claims.saturating_add(1) >= *n {
-                    let mut lcx = Ctx { r, cite: lcite, used: &mut used };
+                    let mut lcx = Ctx {
+                        r,
+                        cite: lcite,
+                        used: &mut used,
+                        all: opts.trace,
+                    };
                     if let Some(x) = eval(later, &mut lcx, Some(first))? {
                         t = x;
                         cite = lcite;
                     }
                 }
             }
-            let mut cx = Ctx { r, cite, used: &mut used };
+            let mut cx = Ctx {
+                r,
+                cite,
+                used: &mut used,
+                all: opts.trace,
+            };
             t = modify(layer, Target::Deductible, t, &mut cx)?.max(Decimal::ZERO);
             t = money_param(t, cite)?;
             threshold = t;
-            let (remaining, why_zh, why_en) = match d.per {
+            let remaining = match d.per {
                 DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
-                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => (Decimal::ZERO, "转诊连续计算起付线，前次住院已超过起付线".to_string(), "referral: the chain already passed the deductible".to_string()),
+                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => Decimal::ZERO,
                     (Some(ch), Referral::Continuous, true) => {
-                        let rem = (t - ch.deductible_paid.0).max(Decimal::ZERO);
-                        (rem, format!("转诊连续计算起付线，已付 {}", ch.deductible_paid), format!("referral: {} already paid in the chain", ch.deductible_paid))
+                        (t - ch.deductible_paid.0).max(Decimal::ZERO)
                     }
-                    _ => (t, format!("本年第 {} 次", ytd.claims.saturating_add(1)), format!("claim {} of the year", ytd.claims.saturating_add(1))),
+                    _ => t,
                 },
-                DeductiblePer::Year => {
-                    let rem = (t - ytd.deductible_paid.0).max(Decimal::ZERO);
-                    (rem, format!("年度累计已付 {}", ytd.deductible_paid), format!("{} already paid this year", ytd.deductible_paid))
-                }
+                DeductiblePer::Year => (t - ytd.deductible_paid.0).max(Decimal::ZERO),
+            };
+            // Why, in words: only for the trace.
+            let why = || match d.per {
+                DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
+                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => (
+                        "转诊连续计算起付线，前次住院已超过起付线".to_string(),
+                        "referral: the chain already passed the deductible".to_string(),
+                    ),
+                    (Some(ch), Referral::Continuous, true) => (
+                        format!("转诊连续计算起付线，已付 {}", ch.deductible_paid),
+                        format!("referral: {} already paid in the chain", ch.deductible_paid),
+                    ),
+                    _ => (
+                        format!("本年第 {} 次", ytd.claims.saturating_add(1)),
+                        format!("claim {} of the year", ytd.claims.saturating_add(1)),
+                    ),
+                },
+                DeductiblePer::Year => (
+                    format!("年度累计已付 {}", ytd.deductible_paid),
+                    format!("{} already paid this year", ytd.deductible_paid),
+                ),
             };
             ded = remaining.min(base);
             used_all.extend_from_slice(&used);
-            tr.step(
-                Some(lid),
-                StepKind::Deductible,
-                format!("起付标准 {}（{why_zh}），本次计入起付线 {}", fmt_money(t), fmt_money(ded)),
-                format!("deductible {} ({why_en}); charged in this claim: {}", fmt_money(t), fmt_money(ded)),
-                ded,
-                Some(cite),
-                &used,
-            );
+            if tr.on {
+                let (why_zh, why_en) = why();
+                tr.step(
+                    Some(lid_arc),
+                    StepKind::Deductible,
+                    format!(
+                        "起付标准 {}（{why_zh}），本次计入起付线 {}",
+                        fmt_money(t),
+                        fmt_money(ded)
+                    ),
+                    format!(
+                        "deductible {} ({why_en}); charged in this claim: {}",
+                        fmt_money(t),
+                        fmt_money(ded)
+                    ),
+                    ded,
+                    Some(cite),
+                    &used,
+                );
+            }
             used.clear();
         }
 
@@ -456,8 +706,15 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         let mut within = Decimal::ZERO;
         if let (Some(pc), Some(ci)) = (&layer.per_case, r.case) {
             let case = policy.cases.get(ci);
-            let mut cx = Ctx { r, cite: &pc.cite, used: &mut used };
-            let share = eval(&pc.share, &mut cx, None)?.unwrap_or_default().clamp(Decimal::ZERO, Decimal::ONE);
+            let mut cx = Ctx {
+                r,
+                cite: &pc.cite,
+                used: &mut used,
+                all: opts.trace,
+            };
+            let share = eval(&pc.share, &mut cx, None)?
+                .unwrap_or_default()
+                .clamp(Decimal::ZERO, Decimal::ONE);
             let standard = match case {
                 Some(c) => eval(&c.standard, &mut cx, None)?.unwrap_or_default(),
                 None => Decimal::ZERO,
@@ -466,24 +723,48 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
             raw = base - ded - patient;
             within = base - ded;
             used_all.extend_from_slice(&used);
-            tr.step(
-                Some(lid),
-                StepKind::PerCase,
-                format!("按病种结算：病种标准 {} × 个人负担比例 {} = 个人负担 {}", fmt_money(standard), pct(share), fmt_decimal(patient)),
-                format!("per case: standard fee {} × patient share {} = {}", fmt_money(standard), pct(share), fmt_decimal(patient)),
-                raw,
-                Some(&pc.cite),
-                &used,
-            );
+            if tr.on {
+                tr.step(
+                    Some(lid_arc),
+                    StepKind::PerCase,
+                    format!(
+                        "按病种结算：病种标准 {} × 个人负担比例 {} = 个人负担 {}",
+                        fmt_money(standard),
+                        pct(share),
+                        fmt_decimal(patient)
+                    ),
+                    format!(
+                        "per case: standard fee {} × patient share {} = {}",
+                        fmt_money(standard),
+                        pct(share),
+                        fmt_decimal(patient)
+                    ),
+                    raw,
+                    Some(&pc.cite),
+                    &used,
+                );
+            }
             used.clear();
         } else if let Some(bands) = &layer.bands {
             let mut lo = Decimal::ZERO;
             for band in &bands.bands {
-                let mut cx = Ctx { r, cite: &band.cite, used: &mut used };
+                let mut cx = Ctx {
+                    r,
+                    cite: &band.cite,
+                    used: &mut used,
+                    all: opts.trace,
+                };
                 let hi = match &band.upto {
                     None => None,
                     Some(v) => match eval(v, &mut cx, None)? {
-                        Some(x) => Some(money_param(if bands.relative { chk(x.checked_add(threshold), &band.cite)? } else { x }, &band.cite)?),
+                        Some(x) => Some(money_param(
+                            if bands.relative {
+                                chk(x.checked_add(threshold), &band.cite)?
+                            } else {
+                                x
+                            },
+                            &band.cite,
+                        )?),
                         None => None,
                     },
                 };
@@ -497,8 +778,8 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
                 let ratio = modify(layer, Target::Ratio, ratio0, &mut cx)?;
                 let ratio = if ratio < Decimal::ZERO || ratio > Decimal::ONE {
                     warnings.push(Warning {
-                        code: "ratio_clamped".into(),
-                        message: format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio)),
+                        code: Cow::Borrowed("ratio_clamped"),
+                        message: Cow::Owned(format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio))),
                     });
                     ratio.clamp(Decimal::ZERO, Decimal::ONE)
                 } else {
@@ -515,22 +796,41 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
                     raw += product;
                     within += amount;
                     used_all.extend_from_slice(&used);
-                    let (range, range_en) = if hi.is_none() && lo.is_zero() && bands.bands.len() == 1 {
-                        ("按比例支付".to_string(), "at the ratio".to_string())
-                    } else {
-                        let r = format!("{}–{}", fmt_money(b_lo), fmt_money(b_hi));
-                        (format!("{r} 段"), format!("band {r}"))
-                    };
-                    tr.step(
-                        Some(lid),
-                        StepKind::Band,
-                        format!("{range}：{} × {} = {}", fmt_money(amount), pct(ratio), fmt_amount(product)),
-                        format!("{range_en}: {} × {} = {}", fmt_money(amount), pct(ratio), fmt_amount(product)),
-                        amount,
-                        Some(&band.cite),
-                        &used,
-                    );
-                    result.bands.push(BandLine { from: Money(lo), to: hi.map(Money), amount: Money(amount), ratio, product });
+                    if tr.on {
+                        let (range, range_en) =
+                            if hi.is_none() && lo.is_zero() && bands.bands.len() == 1 {
+                                ("按比例支付".to_string(), "at the ratio".to_string())
+                            } else {
+                                let r = format!("{}–{}", fmt_money(b_lo), fmt_money(b_hi));
+                                (format!("{r} 段"), format!("band {r}"))
+                            };
+                        tr.step(
+                            Some(lid_arc),
+                            StepKind::Band,
+                            format!(
+                                "{range}：{} × {} = {}",
+                                fmt_money(amount),
+                                pct(ratio),
+                                fmt_amount(product)
+                            ),
+                            format!(
+                                "{range_en}: {} × {} = {}",
+                                fmt_money(amount),
+                                pct(ratio),
+                                fmt_amount(product)
+                            ),
+                            amount,
+                            Some(&band.cite),
+                            &used,
+                        );
+                    }
+                    result.bands.push(BandLine {
+                        from: Money(lo),
+                        to: hi.map(Money),
+                        amount: Money(amount),
+                        ratio,
+                        product,
+                    });
                 }
                 used.clear();
                 match hi {
@@ -540,15 +840,33 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
             }
         }
         let beyond = (end - start) - within;
-        if beyond > Decimal::ZERO && layer.per_case.is_none() {
-            tr.step(Some(lid), StepKind::Uncovered, format!("超出最高分段的 {} 本层不予支付", fmt_money(beyond)), format!("{} above the last band is not paid by this layer", fmt_money(beyond)), beyond, Some(&layer.cite), &[]);
+        if beyond > Decimal::ZERO && layer.per_case.is_none() && tr.on {
+            {
+                tr.step(
+                    Some(lid_arc),
+                    StepKind::Uncovered,
+                    format!("超出最高分段的 {} 本层不予支付", fmt_money(beyond)),
+                    format!(
+                        "{} above the last band is not paid by this layer",
+                        fmt_money(beyond)
+                    ),
+                    beyond,
+                    Some(&layer.cite),
+                    &[],
+                );
+            }
         }
 
         // Caps.
         let mut limit: Option<Decimal> = None;
         let mut limit_cite: Option<&Cite> = None;
         for cap in &layer.caps {
-            let mut cx = Ctx { r, cite: &cap.cite, used: &mut used };
+            let mut cx = Ctx {
+                r,
+                cite: &cap.cite,
+                used: &mut used,
+                all: opts.trace,
+            };
             let Some(mut v) = eval(&cap.value, &mut cx, None)? else {
                 used_all.extend_from_slice(&used);
                 used.clear();
@@ -561,7 +879,12 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
                         match expr {
                             None => removed = true,
                             Some(e) => {
-                                let mut mcx = Ctx { r, cite: &m.cite, used: &mut used };
+                                let mut mcx = Ctx {
+                                    r,
+                                    cite: &m.cite,
+                                    used: &mut used,
+                                    all: opts.trace,
+                                };
                                 if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
                                     v = x;
                                 }
@@ -577,25 +900,32 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
             let v = money_param(v.max(Decimal::ZERO), &cap.cite)?;
             let remaining = match &cap.per {
                 CapPer::Claim => v,
-                CapPer::Year { pool } => {
-                    let paid = state.pools.get(*pool as usize).map(|(_, m)| m.0).unwrap_or_default();
-                    (v - paid).max(Decimal::ZERO)
-                }
+                CapPer::Year { pool } => (v - pool_paid(state, &deltas, *pool)).max(Decimal::ZERO),
             };
             used_all.extend_from_slice(&used);
             if limit.is_none_or(|l| remaining < l) {
                 limit = Some(remaining);
                 limit_cite = Some(&cap.cite);
-                if opts.trace {
-                    tr.step(
-                        Some(lid),
-                        StepKind::Cap,
-                        format!("最高支付限额 {}，本次可支付 {}", fmt_money(v), fmt_money(remaining)),
-                        format!("cap {}; available for this claim: {}", fmt_money(v), fmt_money(remaining)),
-                        remaining,
-                        Some(&cap.cite),
-                        &used,
-                    );
+                if tr.on {
+                    {
+                        tr.step(
+                            Some(lid_arc),
+                            StepKind::Cap,
+                            format!(
+                                "最高支付限额 {}，本次可支付 {}",
+                                fmt_money(v),
+                                fmt_money(remaining)
+                            ),
+                            format!(
+                                "cap {}; available for this claim: {}",
+                                fmt_money(v),
+                                fmt_money(remaining)
+                            ),
+                            remaining,
+                            Some(&cap.cite),
+                            &used,
+                        );
+                    }
                 }
             }
             used.clear();
@@ -613,23 +943,45 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         result.base = Money(base);
         result.deductible = Money(ded);
         result.payment = Money(payment);
-        tr.step(
-            Some(lid),
-            StepKind::Payment,
-            if result.capped {
-                format!("{}支付 {}（按比例应付 {}，受最高支付限额限制）", layer.label, fmt_money(payment), fmt_money(uncapped))
-            } else {
-                format!("{}支付 {}（{} 四舍五入到分）", layer.label, fmt_money(payment), fmt_amount(raw))
-            },
-            if result.capped {
-                format!("{} pays {} ({} by ratio, limited by the cap)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_money(uncapped))
-            } else {
-                format!("{} pays {} ({} rounded to the cent)", layer.label_en.as_deref().unwrap_or(lid), fmt_money(payment), fmt_amount(raw))
-            },
-            payment,
-            Some(limit_cite.filter(|_| result.capped).unwrap_or(&layer.cite)),
-            &[],
-        );
+        if tr.on {
+            tr.step(
+                Some(lid_arc),
+                StepKind::Payment,
+                if result.capped {
+                    format!(
+                        "{}支付 {}（按比例应付 {}，受最高支付限额限制）",
+                        layer.label,
+                        fmt_money(payment),
+                        fmt_money(uncapped)
+                    )
+                } else {
+                    format!(
+                        "{}支付 {}（{} 四舍五入到分）",
+                        layer.label,
+                        fmt_money(payment),
+                        fmt_amount(raw)
+                    )
+                },
+                if result.capped {
+                    format!(
+                        "{} pays {} ({} by ratio, limited by the cap)",
+                        layer.label_en.as_deref().unwrap_or(lid),
+                        fmt_money(payment),
+                        fmt_money(uncapped)
+                    )
+                } else {
+                    format!(
+                        "{} pays {} ({} rounded to the cent)",
+                        layer.label_en.as_deref().unwrap_or(lid),
+                        fmt_money(payment),
+                        fmt_amount(raw)
+                    )
+                },
+                payment,
+                Some(limit_cite.filter(|_| result.capped).unwrap_or(&layer.cite)),
+                &[],
+            );
+        }
 
         // Who bears what is left.
         match &layer.base {
@@ -654,32 +1006,41 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
             f.0 += payment;
         }
 
-        // The year so far.
-        if let Some((_, y)) = state.layers.get_mut(li) {
-            y.claims = y.claims.saturating_add(1);
-            y.base.0 += base;
-            y.deductible_paid.0 += ded;
-            y.paid.0 += payment;
-            if layer.deductible.as_ref().is_some_and(|d| d.per == DeductiblePer::Admission) {
-                y.chain = match (&y.chain, layer.referral, claim.referral) {
-                    (Some(ch), Referral::Continuous, true) => {
-                        Some(Chain { deductible_paid: Money(ch.deductible_paid.0 + ded), entered_fund: ch.entered_fund || base > ded })
-                    }
-                    _ => Some(Chain { deductible_paid: Money(ded), entered_fund: base > ded }),
-                };
+        // The year so far (applied once the whole claim is settled).
+        let chain = if layer
+            .deductible
+            .as_ref()
+            .is_some_and(|d| d.per == DeductiblePer::Admission)
+        {
+            match (&ytd.chain, layer.referral, claim.referral) {
+                (Some(ch), Referral::Continuous, true) => Some(Chain {
+                    deductible_paid: Money(ch.deductible_paid.0 + ded),
+                    entered_fund: ch.entered_fund || base > ded,
+                }),
+                _ => Some(Chain {
+                    deductible_paid: Money(ded),
+                    entered_fund: base > ded,
+                }),
             }
-        }
-        let mut pools_done: Vec<u32> = Vec::new();
+        } else {
+            None
+        };
+        let mut pools: SmallVec<[u32; 2]> = SmallVec::new();
         for cap in &layer.caps {
             if let CapPer::Year { pool } = cap.per {
-                if !pools_done.contains(&pool) {
-                    pools_done.push(pool);
-                    if let Some((_, p)) = state.pools.get_mut(pool as usize) {
-                        p.0 += payment;
-                    }
+                if !pools.contains(&pool) {
+                    pools.push(pool);
                 }
             }
         }
+        deltas.push(Delta {
+            layer: li,
+            base,
+            deductible: ded,
+            paid: payment,
+            chain,
+            pools,
+        });
         layers.push(result);
     }
     burden[Component::NotCovered.index()] += unclassified;
@@ -695,15 +1056,25 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         above_cap: Money(burden[Component::AboveCap.index()]),
         not_covered: Money(burden[Component::NotCovered.index()]),
     };
-    tr.step(
-        None,
-        StepKind::OutOfPocket,
-        format!("基金合计支付 {}，个人负担 {}", fmt_money(fund_total), oop.total),
-        format!("funds pay {} in all; the patient pays {}", fmt_money(fund_total), oop.total),
-        oop.total.0,
-        None,
-        &[],
-    );
+    if tr.on {
+        tr.step(
+            None,
+            StepKind::OutOfPocket,
+            format!(
+                "基金合计支付 {}，个人负担 {}",
+                fmt_money(fund_total),
+                oop.total
+            ),
+            format!(
+                "funds pay {} in all; the patient pays {}",
+                fmt_money(fund_total),
+                oop.total
+            ),
+            oop.total.0,
+            None,
+            &[],
+        );
+    }
     platform.medfee_sumamt = a.total;
     platform.fulamt_ownpay_amt = a.out_of_list;
     platform.overlmt_selfpay = a.over_limit;
@@ -712,26 +1083,31 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
     platform.fund_pay_sumamt = Money(fund_total);
     platform.psn_part_amt = oop.total;
 
-    let all_used = uses(policy, &used_all);
-    let overrides: Vec<ParamUse> = all_used.iter().filter(|p| p.overridden_with.is_some()).cloned().collect();
-    let unverified: Vec<ParamUse> =
-        all_used.into_iter().filter(|p| p.provenance.is_unverified() && p.overridden_with.is_none()).collect();
+    used_all.retain(|i| {
+        policy
+            .params
+            .get(*i as usize)
+            .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
+    });
+    let flagged = uses(policy, &used_all);
+    let (overrides, unverified): (Vec<ParamUse>, Vec<ParamUse>) =
+        flagged.into_iter().partition(|p| p.0.overridden.is_some());
     if !unverified.is_empty() {
         warnings.insert(
             0,
             Warning {
-                code: "unverified".into(),
-                message: format!(
-                    "{} figure(s) used are placeholders, not verified against an official text: {}",
-                    unverified.len(),
-                    unverified.iter().map(|p| p.path.as_str()).collect::<Vec<_>>().join(", ")
-                ),
+                code: Cow::Borrowed("unverified"),
+                message: Cow::Borrowed("this result relies on placeholder figures not yet verified against an official text (未核实); see `unverified`"),
             },
         );
     }
     let d = &policy.dims;
-    let name = |v: &[DimValue], i: u16| v.get(usize::from(i)).map(|x| x.id.clone()).unwrap_or_default();
-    Ok(Settlement {
+    let name = |v: &[DimValue], i: u16| {
+        v.get(usize::from(i))
+            .map(|x| x.id.clone())
+            .unwrap_or_else(|| Arc::from(""))
+    };
+    let settlement = Settlement {
         claim_id: claim.id.clone(),
         policy: PolicyRef {
             id: policy.id.clone(),
@@ -742,7 +1118,11 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         date: claim.date,
         situation: Situation {
             group: name(&d.groups, r.group),
-            categories: r.categories.iter().map(|c| name(&d.categories, *c)).collect(),
+            categories: r
+                .categories
+                .iter()
+                .map(|c| name(&d.categories, *c))
+                .collect(),
             care: name(&d.care, r.care),
             level: name(&d.levels, r.level),
             place: name(&d.places, r.place),
@@ -765,5 +1145,6 @@ fn run(policy: &Policy, claim: &Claim, r: &Resolved, state: &mut YtdState, opts:
         overrides,
         warnings,
         trace: tr.steps,
-    })
+    };
+    Ok((settlement, deltas))
 }

@@ -3,11 +3,16 @@
 //! Field order is the JSON order: the JSON of a settlement is canonical (money as strings with two
 //! decimals, exact ratios as strings, no floats) and the same bytes on every target.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
+use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
+use smallvec::SmallVec;
 
 use crate::date::Date;
-use crate::ir::{Cite, LayerKind, Provenance};
+use crate::ir::{Cite, LayerKind, ParamInfo, Provenance};
 use crate::money::{fmt_decimal, Money};
 
 fn ser_dec<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
@@ -38,21 +43,21 @@ pub struct Settlement {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PolicyRef {
-    pub id: String,
-    pub name: String,
+    pub id: Arc<str>,
+    pub name: Arc<str>,
     pub version: Date,
-    pub content_hash: String,
+    pub content_hash: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Situation {
-    pub group: String,
-    pub categories: Vec<String>,
-    pub care: String,
-    pub level: String,
-    pub place: String,
+    pub group: Arc<str>,
+    pub categories: Vec<Arc<str>>,
+    pub care: Arc<str>,
+    pub level: Arc<str>,
+    pub place: Arc<str>,
     pub referral: bool,
-    pub disease: Option<String>,
+    pub disease: Option<Arc<str>>,
     pub case_code: Option<String>,
 }
 
@@ -67,17 +72,17 @@ pub struct BillSplit {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerResult {
-    pub id: String,
+    pub id: Arc<str>,
     pub kind: LayerKind,
-    pub label: String,
-    pub label_en: Option<String>,
-    pub platform_field: String,
+    pub label: Arc<str>,
+    pub label_en: Option<Arc<str>>,
+    pub platform_field: Arc<str>,
     pub applied: bool,
     /// What this layer worked on for this claim.
     pub base: Money,
     /// The part of the base charged as deductible (threshold) in this claim.
     pub deductible: Money,
-    pub bands: Vec<BandLine>,
+    pub bands: SmallVec<[BandLine; 2]>,
     /// The tightest cap that applied: what was left of it before this claim.
     pub cap_remaining: Option<Money>,
     pub capped: bool,
@@ -134,8 +139,15 @@ pub struct Platform {
 
 impl Platform {
     /// The fund fields a layer may name.
-    pub const FUND_FIELDS: [&'static str; 7] =
-        ["hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay", "oth_pay"];
+    pub const FUND_FIELDS: [&'static str; 7] = [
+        "hifp_pay",
+        "cvlserv_pay",
+        "hifes_pay",
+        "hifmi_pay",
+        "hifob_pay",
+        "maf_pay",
+        "oth_pay",
+    ];
 
     pub(crate) fn fund_field_mut(&mut self, name: &str) -> Option<&mut Money> {
         Some(match name {
@@ -151,23 +163,42 @@ impl Platform {
     }
 }
 
-/// A policy number used by a result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ParamUse {
-    pub path: String,
-    /// The number as the policy writes it.
-    pub text: String,
-    pub provenance: Provenance,
-    pub source: Option<String>,
-    pub note: Option<String>,
+/// A policy number used by a result: shared with the policy, serialized as
+/// `{path, text, provenance, source, note, overridden_with}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamUse(pub Arc<ParamInfo>);
+
+impl ParamUse {
+    pub fn path(&self) -> &str {
+        &self.0.path
+    }
+    pub fn provenance(&self) -> Provenance {
+        self.0.provenance
+    }
     /// The value used, when the caller overrode the policy's.
-    pub overridden_with: Option<Money>,
+    pub fn overridden_with(&self) -> Option<Money> {
+        self.0.overridden.map(|_| Money(self.0.value))
+    }
+}
+
+impl Serialize for ParamUse {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = &self.0;
+        let mut st = s.serialize_struct("ParamUse", 6)?;
+        st.serialize_field("path", &p.path)?;
+        st.serialize_field("text", &p.text)?;
+        st.serialize_field("provenance", &p.provenance)?;
+        st.serialize_field("source", &p.source)?;
+        st.serialize_field("note", &p.note)?;
+        st.serialize_field("overridden_with", &self.overridden_with())?;
+        st.end()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
-    pub code: String,
-    pub message: String,
+    pub code: Cow<'static, str>,
+    pub message: Cow<'static, str>,
 }
 
 /// What a trace step computed.
@@ -189,7 +220,7 @@ pub enum StepKind {
 /// One step of the explanation, in Chinese and English, citing the clause it applies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
-    pub layer: Option<String>,
+    pub layer: Option<Arc<str>>,
     pub kind: StepKind,
     pub zh: String,
     pub en: String,

@@ -68,7 +68,9 @@ fn ser_named<S: Serializer, T: Serialize>(v: &[(String, T)], s: S) -> Result<S::
     m.end()
 }
 
-fn de_named<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<(String, T)>, D::Error> {
+fn de_named<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Vec<(String, T)>, D::Error> {
     struct V<T>(std::marker::PhantomData<T>);
     impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
         type Value = Vec<(String, T)>;
@@ -95,16 +97,32 @@ impl YtdState {
         YtdState {
             year: None,
             last_date: None,
-            layers: policy.layers.iter().map(|l| (l.id.to_string(), LayerYtd::default())).collect(),
-            pools: policy.pools.iter().map(|p| (p.clone(), Money::ZERO)).collect(),
+            layers: policy
+                .layers
+                .iter()
+                .map(|l| (l.id.to_string(), LayerYtd::default()))
+                .collect(),
+            pools: policy
+                .pools
+                .iter()
+                .map(|p| (p.clone(), Money::ZERO))
+                .collect(),
         }
     }
 
     fn is_aligned(&self, policy: &Policy) -> bool {
         self.layers.len() == policy.layers.len()
             && self.pools.len() == policy.pools.len()
-            && self.layers.iter().zip(&policy.layers).all(|((a, _), l)| *a == *l.id)
-            && self.pools.iter().zip(&policy.pools).all(|((a, _), p)| a == p)
+            && self
+                .layers
+                .iter()
+                .zip(&policy.layers)
+                .all(|((a, _), l)| *a == *l.id)
+            && self
+                .pools
+                .iter()
+                .zip(&policy.pools)
+                .all(|((a, _), p)| a == p)
     }
 
     /// Makes the state ready for a claim on `date` under `policy`: a new year starts afresh,
@@ -134,26 +152,42 @@ impl YtdState {
     fn align(&mut self, policy: &Policy) -> Result<(), ClaimError> {
         for (k, _) in &self.layers {
             if !policy.layers.iter().any(|l| *l.id == **k) {
-                let mut e = ClaimError::new(format!("state.layers.{k}"), format!("policy `{}` has no layer `{k}`", policy.id));
+                let mut e = ClaimError::new(
+                    format!("state.layers.{k}"),
+                    format!("policy `{}` has no layer `{k}`", policy.id),
+                );
                 e.allowed = policy.layers.iter().map(|l| l.id.to_string()).collect();
                 return Err(e);
             }
         }
         for (k, _) in &self.pools {
             if !policy.pools.iter().any(|p| p == k) {
-                let mut e = ClaimError::new(format!("state.pools.{k}"), format!("policy `{}` has no cap pool `{k}`", policy.id));
+                let mut e = ClaimError::new(
+                    format!("state.pools.{k}"),
+                    format!("policy `{}` has no cap pool `{k}`", policy.id),
+                );
                 e.allowed = policy.pools.clone();
                 return Err(e);
             }
         }
         let mut layers = Vec::with_capacity(policy.layers.len());
         for l in &policy.layers {
-            let v = self.layers.iter().find(|(k, _)| *k == *l.id).map(|(_, v)| v.clone()).unwrap_or_default();
+            let v = self
+                .layers
+                .iter()
+                .find(|(k, _)| *k == *l.id)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
             layers.push((l.id.to_string(), v));
         }
         let mut pools = Vec::with_capacity(policy.pools.len());
         for p in &policy.pools {
-            let v = self.pools.iter().find(|(k, _)| k == p).map(|(_, v)| *v).unwrap_or_default();
+            let v = self
+                .pools
+                .iter()
+                .find(|(k, _)| k == p)
+                .map(|(_, v)| *v)
+                .unwrap_or_default();
             pools.push((p.clone(), v));
         }
         self.layers = layers;
@@ -182,7 +216,11 @@ impl YtdState {
 
     /// What a pool has paid this year.
     pub fn pool_paid(&self, pool: &str) -> Decimal {
-        self.pools.iter().find(|(k, _)| k == pool).map(|(_, v)| v.0).unwrap_or_default()
+        self.pools
+            .iter()
+            .find(|(k, _)| k == pool)
+            .map(|(_, v)| v.0)
+            .unwrap_or_default()
     }
 
     /// A layer's year so far.

@@ -53,13 +53,23 @@ pub struct Header {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Effective(Spanned<Date>),
-    Extends { id: Spanned<String>, date: Spanned<Date> },
+    Extends {
+        id: Spanned<String>,
+        date: Spanned<Date>,
+    },
     Source(SourceDecl),
-    Indicator { name: Spanned<String>, value: Expr, prov: Option<Prov> },
+    Indicator {
+        name: Spanned<String>,
+        value: Expr,
+        prov: Option<Prov>,
+    },
     Dims(DimsDecl),
     Cases(Vec<Spanned<CaseEntry>>),
     Layer(LayerDecl),
-    Amend { id: Spanned<String>, clauses: Vec<Spanned<Clause>> },
+    Amend {
+        id: Spanned<String>,
+        clauses: Vec<Spanned<Clause>>,
+    },
     Remove(Spanned<String>),
 }
 
@@ -145,7 +155,10 @@ pub struct Cond {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BaseSpec {
     InScope,
-    Remaining { components: Option<Vec<Spanned<Component>>>, after: Option<Spanned<String>> },
+    Remaining {
+        components: Option<Vec<Spanned<Component>>>,
+        after: Option<Spanned<String>>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,14 +184,37 @@ pub enum Clause {
     When(Vec<Cond>),
     Base(BaseSpec),
     Measure(MeasureKw),
-    Deductible { per: DeductiblePerKw, value: Value, prov: Option<Prov> },
-    Later { from: Spanned<u32>, value: Value, prov: Option<Prov> },
+    Deductible {
+        per: DeductiblePerKw,
+        value: Value,
+        prov: Option<Prov>,
+    },
+    Later {
+        from: Spanned<u32>,
+        value: Value,
+        prov: Option<Prov>,
+    },
     Referral(ReferralKw),
-    Ratio { value: Value, prov: Option<Prov> },
-    Bands { relative: bool, bands: Vec<Spanned<BandDecl>> },
-    Cap { per: CapPerDecl, prov: Option<Prov> },
-    For { conds: Vec<Cond>, ops: Vec<Spanned<ModOpDecl>> },
-    PerCase { share: Value, prov: Option<Prov> },
+    Ratio {
+        value: Value,
+        prov: Option<Prov>,
+    },
+    Bands {
+        relative: bool,
+        bands: Vec<Spanned<BandDecl>>,
+    },
+    Cap {
+        per: CapPerDecl,
+        prov: Option<Prov>,
+    },
+    For {
+        conds: Vec<Cond>,
+        ops: Vec<Spanned<ModOpDecl>>,
+    },
+    PerCase {
+        share: Value,
+        prov: Option<Prov>,
+    },
     Field(Spanned<String>),
 }
 
@@ -193,15 +229,27 @@ impl Clause {
             Clause::Later { .. } => "deductible from_admission".into(),
             Clause::Referral(_) => "referral".into(),
             Clause::Ratio { .. } | Clause::Bands { .. } => "rates".into(),
-            Clause::Cap { per: CapPerDecl::Year { .. }, .. } => "cap per_year".into(),
-            Clause::Cap { per: CapPerDecl::Claim { .. }, .. } => "cap per_claim".into(),
+            Clause::Cap {
+                per: CapPerDecl::Year { .. },
+                ..
+            } => "cap per_year".into(),
+            Clause::Cap {
+                per: CapPerDecl::Claim { .. },
+                ..
+            } => "cap per_claim".into(),
             Clause::For { conds, .. } => {
                 let mut s = String::from("for");
                 for c in conds {
                     s.push(' ');
                     s.push_str(c.dim.node.name());
                     s.push_str(" in [");
-                    s.push_str(&c.keys.iter().map(|k| k.node.as_str()).collect::<Vec<_>>().join(","));
+                    s.push_str(
+                        &c.keys
+                            .iter()
+                            .map(|k| k.node.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
                     s.push(']');
                 }
                 s
@@ -222,8 +270,13 @@ pub struct BandDecl {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CapPerDecl {
-    Year { value: Value, pool: Option<Spanned<String>> },
-    Claim { value: Value },
+    Year {
+        value: Value,
+        pool: Option<Spanned<String>>,
+    },
+    Claim {
+        value: Value,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,9 +316,18 @@ impl ModOperator {
 }
 
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a syntax tree node, built once per policy"
+)]
 pub enum ModOpDecl {
     NoCap,
-    Op { target: ModTarget, op: ModOperator, expr: Expr, prov: Option<Prov> },
+    Op {
+        target: ModTarget,
+        op: ModOperator,
+        expr: Expr,
+        prov: Option<Prov>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,7 +335,10 @@ pub enum Value {
     Table(Table),
     Expr(Expr),
     /// `none`: no figure; its span and provenance.
-    None { span: Loc, prov: Option<Prov> },
+    None {
+        span: Loc,
+        prov: Option<Prov>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -44,7 +44,12 @@ pub struct Overrides {
 }
 
 /// Like [`compile`], with `overrides` applied; an override naming no parameter is an error.
-pub fn compile_with(file: &PolicyFile, map: &SourceMap, content_hash: String, overrides: &Overrides) -> Compiled {
+pub fn compile_with(
+    file: &PolicyFile,
+    map: &SourceMap,
+    content_hash: String,
+    overrides: &Overrides,
+) -> Compiled {
     let mut c = Compiler {
         map,
         diags: vec![],
@@ -57,18 +62,30 @@ pub fn compile_with(file: &PolicyFile, map: &SourceMap, content_hash: String, ov
     let policy = c.run(file, content_hash);
     if let Some(p) = &policy {
         let known: HashSet<&str> = p.params.iter().map(|p| p.path.as_str()).collect();
-        let unknown: Vec<String> = overrides.values.keys().filter(|k| !known.contains(k.as_str())).cloned().collect();
+        let unknown: Vec<String> = overrides
+            .values
+            .keys()
+            .filter(|k| !known.contains(k.as_str()))
+            .cloned()
+            .collect();
         for path in unknown {
             let help = did_you_mean(&path, p.params.iter().map(|x| x.path.as_str()))
                 .unwrap_or_else(|| "see `yibao check --params` for the parameter paths".into());
             c.diags.push(
-                Diagnostic::error("yibao::unknown-override", format!("no parameter `{path}` to override"), Span::new(0, 0, 0))
-                    .with_help(help),
+                Diagnostic::error(
+                    "yibao::unknown-override",
+                    format!("no parameter `{path}` to override"),
+                    Span::new(0, 0, 0),
+                )
+                .with_help(help),
             );
         }
     }
     let has_errors = c.diags.iter().any(Diagnostic::is_error);
-    Compiled { policy: if has_errors { None } else { policy }, diagnostics: c.diags }
+    Compiled {
+        policy: if has_errors { None } else { policy },
+        diagnostics: c.diags,
+    }
 }
 
 /// The unit of a value, as far as the checker can tell.
@@ -132,7 +149,12 @@ impl Compiler<'_> {
         match self.map.get(span.file) {
             Some(f) => {
                 let lc = f.line_col(span.start as usize);
-                ir::Cite { file: f.name.clone(), line: lc.line, column: lc.column, text: f.first_line(span) }
+                ir::Cite {
+                    file: f.name.clone(),
+                    line: lc.line,
+                    column: lc.column,
+                    text: f.first_line(span),
+                }
             }
             None => ir::Cite::default(),
         }
@@ -152,9 +174,13 @@ impl Compiler<'_> {
                 Item::Effective(d) => {
                     if let Some(first) = effective {
                         self.error(
-                            Diagnostic::error("yibao::duplicate", "`effective` is given twice", d.span)
-                                .with_label("second date")
-                                .with_related(first.span, "first given here"),
+                            Diagnostic::error(
+                                "yibao::duplicate",
+                                "`effective` is given twice",
+                                d.span,
+                            )
+                            .with_label("second date")
+                            .with_related(first.span, "first given here"),
                         );
                     } else {
                         effective = Some(d);
@@ -171,8 +197,12 @@ impl Compiler<'_> {
         }
         if effective.is_none() {
             self.error(
-                Diagnostic::error("yibao::missing-effective", format!("policy `{}` has no effective date", id.node), id.span)
-                    .with_help("add `effective YYYY-MM-DD` after the `policy` line"),
+                Diagnostic::error(
+                    "yibao::missing-effective",
+                    format!("policy `{}` has no effective date", id.node),
+                    id.span,
+                )
+                .with_help("add `effective YYYY-MM-DD` after the `policy` line"),
             );
         }
 
@@ -182,11 +212,22 @@ impl Compiler<'_> {
             if let Item::Source(s) = &it.node {
                 if let Some(prev) = self.sources.get(&s.id.node) {
                     let prev = *prev;
-                    self.error(Diagnostic::error("yibao::duplicate", format!("source `{}` is declared twice", s.id.node), s.id.span).with_related(prev, "first declared here"));
+                    self.error(
+                        Diagnostic::error(
+                            "yibao::duplicate",
+                            format!("source `{}` is declared twice", s.id.node),
+                            s.id.span,
+                        )
+                        .with_related(prev, "first declared here"),
+                    );
                     continue;
                 }
                 self.sources.insert(s.id.node.clone(), s.id.span);
-                sources.push(ir::Source { id: s.id.node.clone(), title: s.title.clone(), url: s.url.clone() });
+                sources.push(ir::Source {
+                    id: s.id.node.clone(),
+                    title: s.title.clone(),
+                    url: s.url.clone(),
+                });
             }
         }
 
@@ -196,23 +237,53 @@ impl Compiler<'_> {
         for it in &file.items {
             if let Item::Indicator { name, value, prov } = &it.node {
                 if self.indicators.contains_key(&name.node) {
-                    self.error(Diagnostic::error("yibao::duplicate", format!("indicator `{}` is defined twice", name.node), name.span));
+                    self.error(Diagnostic::error(
+                        "yibao::duplicate",
+                        format!("indicator `{}` is defined twice", name.node),
+                        name.span,
+                    ));
                     continue;
                 }
                 if ["ratio", "deductible", "cap"].contains(&name.node.as_str()) {
-                    self.error(Diagnostic::error("yibao::reserved-name", format!("`{}` is reserved for the value a modifier changes", name.node), name.span));
+                    self.error(Diagnostic::error(
+                        "yibao::reserved-name",
+                        format!(
+                            "`{}` is reserved for the value a modifier changes",
+                            name.node
+                        ),
+                        name.span,
+                    ));
                     continue;
                 }
                 let path = format!("indicator.{}", name.node);
                 let mut counter = 0;
-                let Some(l) = self.lower_expr(value, &path, &mut counter, prov.as_ref(), NameScope { current: None }) else { continue };
+                let Some(l) = self.lower_expr(
+                    value,
+                    &path,
+                    &mut counter,
+                    prov.as_ref(),
+                    NameScope { current: None },
+                ) else {
+                    continue;
+                };
                 match fold(&l.expr) {
                     Some((v, params)) => {
                         // A bare number in an indicator is money (a wage, an income).
                         let ty = if l.ty == Ty::Scalar { Ty::Money } else { l.ty };
-                        self.indicators.insert(name.node.clone(), Indicator { value: v, ty, params });
+                        self.indicators.insert(
+                            name.node.clone(),
+                            Indicator {
+                                value: v,
+                                ty,
+                                params,
+                            },
+                        );
                     }
-                    None => self.error(Diagnostic::error("yibao::not-constant", format!("indicator `{}` must be a constant", name.node), name.span)),
+                    None => self.error(Diagnostic::error(
+                        "yibao::not-constant",
+                        format!("indicator `{}` must be a constant", name.node),
+                        name.span,
+                    )),
                 }
             }
         }
@@ -225,12 +296,27 @@ impl Compiler<'_> {
                 case_decl_span = Some(it.span);
                 for e in entries {
                     if cases.iter().any(|c: &ir::Case| c.code == e.node.code.node) {
-                        self.error(Diagnostic::error("yibao::duplicate", format!("case `{}` is listed twice", e.node.code.node), e.node.code.span));
+                        self.error(Diagnostic::error(
+                            "yibao::duplicate",
+                            format!("case `{}` is listed twice", e.node.code.node),
+                            e.node.code.span,
+                        ));
                         continue;
                     }
                     let path = format!("cases.{}", e.node.code.node);
-                    if let Some(v) = self.lower_value(&e.node.standard, &path, e.node.prov.as_ref(), Ty::Money, &Restrict::none(), NameScope { current: None }) {
-                        cases.push(ir::Case { code: e.node.code.node.clone(), name: e.node.name.clone(), standard: v });
+                    if let Some(v) = self.lower_value(
+                        &e.node.standard,
+                        &path,
+                        e.node.prov.as_ref(),
+                        Ty::Money,
+                        &Restrict::none(),
+                        NameScope { current: None },
+                    ) {
+                        cases.push(ir::Case {
+                            code: e.node.code.node.clone(),
+                            name: e.node.name.clone(),
+                            standard: v,
+                        });
                     }
                 }
             }
@@ -248,7 +334,16 @@ impl Compiler<'_> {
         for it in &file.items {
             match &it.node {
                 Item::Amend { id, .. } | Item::Remove(id) => {
-                    self.error(Diagnostic::error("yibao::unresolved-extends", format!("`{}` needs a parent version (`extends`)", id.node), it.span).with_help("`amend` and `remove` change a layer of the version named by `extends`"));
+                    self.error(
+                        Diagnostic::error(
+                            "yibao::unresolved-extends",
+                            format!("`{}` needs a parent version (`extends`)", id.node),
+                            it.span,
+                        )
+                        .with_help(
+                            "`amend` and `remove` change a layer of the version named by `extends`",
+                        ),
+                    );
                 }
                 _ => {}
             }
@@ -258,22 +353,54 @@ impl Compiler<'_> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for (i, (l, span)) in layer_decls.iter().enumerate() {
             if let Some(prev) = seen.get(l.id.node.as_str()) {
-                self.error(Diagnostic::error("yibao::duplicate", format!("layer `{}` is declared twice", l.id.node), l.id.span).with_related(*prev, "first declared here"));
+                self.error(
+                    Diagnostic::error(
+                        "yibao::duplicate",
+                        format!("layer `{}` is declared twice", l.id.node),
+                        l.id.span,
+                    )
+                    .with_related(*prev, "first declared here"),
+                );
                 continue;
             }
             seen.insert(&l.id.node, l.id.span);
-            let earlier: Vec<&str> = layer_decls[..i].iter().map(|(x, _)| x.id.node.as_str()).collect();
-            let later: Vec<&str> = layer_decls[i + 1..].iter().map(|(x, _)| x.id.node.as_str()).collect();
-            if let Some(layer) = self.layer(l, *span, &earlier, &later, &mut pools, !cases.is_empty(), case_decl_span) {
+            let earlier: Vec<&str> = layer_decls[..i]
+                .iter()
+                .map(|(x, _)| x.id.node.as_str())
+                .collect();
+            let later: Vec<&str> = layer_decls[i + 1..]
+                .iter()
+                .map(|(x, _)| x.id.node.as_str())
+                .collect();
+            if let Some(layer) = self.layer(
+                l,
+                *span,
+                &earlier,
+                &later,
+                &mut pools,
+                !cases.is_empty(),
+                case_decl_span,
+            ) {
                 layers.push(layer);
             }
         }
         if layers.is_empty() && !layer_decls.is_empty() {
             // errors already reported
         } else if layer_decls.is_empty() {
-            self.error(Diagnostic::error("yibao::no-layers", format!("policy `{}` has no layers", id.node), id.span).with_help("add `layer basic \"统筹基金\" { … }`"));
+            self.error(
+                Diagnostic::error(
+                    "yibao::no-layers",
+                    format!("policy `{}` has no layers", id.node),
+                    id.span,
+                )
+                .with_help("add `layer basic \"统筹基金\" { … }`"),
+            );
         }
-        if layers.iter().all(|l: &ir::Layer| l.base != ir::Base::InScope) && !layers.is_empty() {
+        if layers
+            .iter()
+            .all(|l: &ir::Layer| l.base != ir::Base::InScope)
+            && !layers.is_empty()
+        {
             self.error(
                 Diagnostic::warning("yibao::no-in-scope-layer", "no layer takes the policy-scope amount (`base in_scope`)", id.span)
                     .with_help("the basic fund usually has `base in_scope`; without it every policy-scope cost is `not_covered`"),
@@ -281,17 +408,20 @@ impl Compiler<'_> {
         }
 
         Some(ir::Policy {
-            id: id.node.clone(),
+            id: id.node.as_str().into(),
             region,
             scheme,
-            name: file.header.name.node.clone(),
+            name: file.header.name.node.as_str().into(),
             name_en: file.header.name_en.as_ref().map(|s| s.node.clone()),
             effective: effective.map(|d| d.node).unwrap_or(yibao_engine::Date::MIN),
-            content_hash,
+            content_hash: content_hash.into(),
             dims: self.dims.clone(),
             layers,
             pools,
-            params: std::mem::take(&mut self.params),
+            params: std::mem::take(&mut self.params)
+                .into_iter()
+                .map(std::sync::Arc::new)
+                .collect(),
             sources,
             cases,
         })
@@ -303,7 +433,14 @@ impl Compiler<'_> {
             let Item::Dims(d) = &it.node else { continue };
             if let Some(prev) = declared.get(&d.kw.node) {
                 let prev = *prev;
-                self.error(Diagnostic::error("yibao::duplicate", format!("`{}` is declared twice", d.kw.node.keyword()), d.kw.span).with_related(prev, "first declared here"));
+                self.error(
+                    Diagnostic::error(
+                        "yibao::duplicate",
+                        format!("`{}` is declared twice", d.kw.node.keyword()),
+                        d.kw.span,
+                    )
+                    .with_related(prev, "first declared here"),
+                );
                 continue;
             }
             declared.insert(d.kw.node, d.kw.span);
@@ -311,28 +448,58 @@ impl Compiler<'_> {
             let mut values: Vec<ir::DimValue> = vec![];
             for e in &d.entries {
                 let key = &e.node.key.node;
-                if values.iter().any(|v| v.id == *key) {
-                    self.error(Diagnostic::error("yibao::duplicate", format!("`{key}` is listed twice"), e.node.key.span));
+                if values.iter().any(|v| *v.id == **key) {
+                    self.error(Diagnostic::error(
+                        "yibao::duplicate",
+                        format!("`{key}` is listed twice"),
+                        e.node.key.span,
+                    ));
                     continue;
                 }
                 let known = vocab::lookup(dim, key);
                 let (zh, en) = match (&e.node.zh, known) {
-                    (Some(zh), _) => (zh.clone(), e.node.en.clone().or(known.map(|k| k.1.to_string())).unwrap_or_else(|| key.clone())),
+                    (Some(zh), _) => (
+                        zh.clone(),
+                        e.node
+                            .en
+                            .clone()
+                            .or(known.map(|k| k.1.to_string()))
+                            .unwrap_or_else(|| key.clone()),
+                    ),
                     (None, Some((zh, en))) => (zh.to_string(), en.to_string()),
                     (None, None) => {
                         let names = vocab::known(dim).iter().map(|k| k.0);
                         self.error(
-                            Diagnostic::error("yibao::unknown-name", format!("unknown {} `{key}`", dim.name()), e.node.key.span)
-                                .with_label("not in the national vocabulary")
-                                .with_help(did_you_mean(key, names).unwrap_or_else(|| format!("declare it with labels: `{} {{ {key} \"中文\" \"English\" }}`", d.kw.node.keyword()))),
+                            Diagnostic::error(
+                                "yibao::unknown-name",
+                                format!("unknown {} `{key}`", dim.name()),
+                                e.node.key.span,
+                            )
+                            .with_label("not in the national vocabulary")
+                            .with_help(
+                                did_you_mean(key, names).unwrap_or_else(|| {
+                                    format!(
+                                    "declare it with labels: `{} {{ {key} \"中文\" \"English\" }}`",
+                                    d.kw.node.keyword()
+                                )
+                                }),
+                            ),
                         );
                         continue;
                     }
                 };
-                values.push(ir::DimValue { id: key.clone(), zh, en });
+                values.push(ir::DimValue {
+                    id: key.as_str().into(),
+                    zh,
+                    en,
+                });
             }
             if values.len() > 64 {
-                self.error(Diagnostic::error("yibao::too-many", format!("`{}` declares more than 64 values", d.kw.node.keyword()), d.kw.span));
+                self.error(Diagnostic::error(
+                    "yibao::too-many",
+                    format!("`{}` declares more than 64 values", d.kw.node.keyword()),
+                    d.kw.span,
+                ));
                 values.truncate(64);
             }
             *self.dims_mut(dim) = values;
@@ -342,14 +509,24 @@ impl Compiler<'_> {
                 let defaults = vocab::defaults(dim);
                 *self.dims_mut(dim) = defaults
                     .iter()
-                    .filter_map(|k| vocab::lookup(dim, k).map(|(zh, en)| ir::DimValue { id: (*k).to_string(), zh: zh.into(), en: en.into() }))
+                    .filter_map(|k| {
+                        vocab::lookup(dim, k).map(|(zh, en)| ir::DimValue {
+                            id: (*k).into(),
+                            zh: zh.into(),
+                            en: en.into(),
+                        })
+                    })
                     .collect();
             }
         }
         if self.dims.care.is_empty() {
             self.error(
-                Diagnostic::error("yibao::missing-care", format!("policy `{}` declares no care types", file.header.id.node), file.header.id.span)
-                    .with_help("add e.g. `care [inpatient, outpatient_special]`"),
+                Diagnostic::error(
+                    "yibao::missing-care",
+                    format!("policy `{}` declares no care types", file.header.id.node),
+                    file.header.id.span,
+                )
+                .with_help("add e.g. `care [inpatient, outpatient_special]`"),
             );
         }
     }
@@ -371,7 +548,10 @@ impl Compiler<'_> {
         for c in conds {
             let mut idx = vec![];
             for k in &c.keys {
-                match dim_values(&self.dims, c.dim.node).iter().position(|v| v.id == k.node) {
+                match dim_values(&self.dims, c.dim.node)
+                    .iter()
+                    .position(|v| *v.id == *k.node)
+                {
                     Some(i) => idx.push(u16::try_from(i).unwrap_or(u16::MAX)),
                     None => self.unknown_key(c.dim.node, k),
                 }
@@ -385,7 +565,14 @@ impl Compiler<'_> {
                 Dim::Disease => &mut s.diseases,
             };
             if !slot.is_empty() {
-                self.error(Diagnostic::error("yibao::duplicate", format!("`{}` is restricted twice", c.dim.node.name()), c.dim.span).with_help("list all values in one condition"));
+                self.error(
+                    Diagnostic::error(
+                        "yibao::duplicate",
+                        format!("`{}` is restricted twice", c.dim.node.name()),
+                        c.dim.span,
+                    )
+                    .with_help("list all values in one condition"),
+                );
             }
             *slot = idx;
         }
@@ -393,7 +580,10 @@ impl Compiler<'_> {
     }
 
     fn unknown_key(&mut self, dim: Dim, k: &Spanned<String>) {
-        let values: Vec<String> = dim_values(&self.dims, dim).iter().map(|v| v.id.clone()).collect();
+        let values: Vec<String> = dim_values(&self.dims, dim)
+            .iter()
+            .map(|v| v.id.to_string())
+            .collect();
         let help = did_you_mean(&k.node, values.iter().map(String::as_str)).unwrap_or_else(|| {
             if values.is_empty() {
                 format!("this policy declares no {} values", dim.name())
@@ -401,7 +591,15 @@ impl Compiler<'_> {
                 format!("this policy declares: {}", values.join(", "))
             }
         });
-        self.error(Diagnostic::error("yibao::unknown-name", format!("unknown {} `{}`", dim.name(), k.node), k.span).with_label(format!("not a declared {}", dim.name())).with_help(help));
+        self.error(
+            Diagnostic::error(
+                "yibao::unknown-name",
+                format!("unknown {} `{}`", dim.name(), k.node),
+                k.span,
+            )
+            .with_label(format!("not a declared {}", dim.name()))
+            .with_help(help),
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -416,13 +614,32 @@ impl Compiler<'_> {
         case_decl: Option<Span>,
     ) -> Option<ir::Layer> {
         let lid = l.id.node.clone();
-        let kind_name = l.kind.as_ref().map(|k| k.node.as_str()).unwrap_or(lid.as_str());
-        let kind = ir::LayerKind::ALL.into_iter().find(|k| k.name() == kind_name);
+        let kind_name = l
+            .kind
+            .as_ref()
+            .map(|k| k.node.as_str())
+            .unwrap_or(lid.as_str());
+        let kind = ir::LayerKind::ALL
+            .into_iter()
+            .find(|k| k.name() == kind_name);
         if kind.is_none() {
             let span = l.kind.as_ref().map(|k| k.span).unwrap_or(l.id.span);
             let names = ir::LayerKind::ALL.map(|k| k.name());
-            let help = did_you_mean(kind_name, names).unwrap_or_else(|| format!("a layer's kind is one of: {}; write `kind <kind>` after the labels", names.join(", ")));
-            self.error(Diagnostic::error("yibao::unknown-layer-kind", format!("unknown layer kind `{kind_name}`"), span).with_label("not a kind of fund the national list allows").with_help(help));
+            let help = did_you_mean(kind_name, names).unwrap_or_else(|| {
+                format!(
+                    "a layer's kind is one of: {}; write `kind <kind>` after the labels",
+                    names.join(", ")
+                )
+            });
+            self.error(
+                Diagnostic::error(
+                    "yibao::unknown-layer-kind",
+                    format!("unknown layer kind `{kind_name}`"),
+                    span,
+                )
+                .with_label("not a kind of fund the national list allows")
+                .with_help(help),
+            );
         }
 
         // One clause per key.
@@ -430,8 +647,20 @@ impl Compiler<'_> {
         for c in &l.clauses {
             let k = c.node.key();
             if let Some(prev) = keys.get(&k) {
-                let what = if k == "rates" { "`ratio` or `bands`".to_string() } else { format!("`{k}`") };
-                self.error(Diagnostic::error("yibao::duplicate", format!("layer `{lid}` has {what} twice"), c.span).with_label("second clause").with_related(*prev, "first here"));
+                let what = if k == "rates" {
+                    "`ratio` or `bands`".to_string()
+                } else {
+                    format!("`{k}`")
+                };
+                self.error(
+                    Diagnostic::error(
+                        "yibao::duplicate",
+                        format!("layer `{lid}` has {what} twice"),
+                        c.span,
+                    )
+                    .with_label("second clause")
+                    .with_related(*prev, "first here"),
+                );
             } else {
                 keys.insert(k, c.span);
             }
@@ -439,19 +668,29 @@ impl Compiler<'_> {
         let find = |pred: &dyn Fn(&Clause) -> bool| l.clauses.iter().find(|c| pred(&c.node));
 
         let when_conds: Vec<Cond> = match find(&|c| matches!(c, Clause::When(_))) {
-            Some(Spanned { node: Clause::When(c), .. }) => c.clone(),
+            Some(Spanned {
+                node: Clause::When(c),
+                ..
+            }) => c.clone(),
             _ => vec![],
         };
         let when = self.selector(&when_conds);
         let restrict = Restrict::from_conds(&when_conds);
 
         let base = match find(&|c| matches!(c, Clause::Base(_))) {
-            Some(Spanned { node: Clause::Base(b), .. }) => match b {
+            Some(Spanned {
+                node: Clause::Base(b),
+                ..
+            }) => match b {
                 BaseSpec::InScope => ir::Base::InScope,
                 BaseSpec::Remaining { components, after } => {
                     if let Some(a) = after {
                         if a.node == lid {
-                            self.error(Diagnostic::error("yibao::base-order", format!("layer `{lid}` cannot build on itself"), a.span));
+                            self.error(Diagnostic::error(
+                                "yibao::base-order",
+                                format!("layer `{lid}` cannot build on itself"),
+                                a.span,
+                            ));
                         } else if later.contains(&a.node.as_str()) {
                             self.error(
                                 Diagnostic::error("yibao::base-order", format!("layer `{lid}` builds on `{}`, which comes after it", a.node), a.span)
@@ -459,8 +698,25 @@ impl Compiler<'_> {
                                     .with_help("layers run in the order they are written: move this layer below the one it builds on"),
                             );
                         } else if !earlier.contains(&a.node.as_str()) {
-                            let help = did_you_mean(&a.node, earlier.iter().copied()).unwrap_or_else(|| format!("earlier layers: {}", if earlier.is_empty() { "none".into() } else { earlier.join(", ") }));
-                            self.error(Diagnostic::error("yibao::unknown-name", format!("unknown layer `{}`", a.node), a.span).with_help(help));
+                            let help = did_you_mean(&a.node, earlier.iter().copied())
+                                .unwrap_or_else(|| {
+                                    format!(
+                                        "earlier layers: {}",
+                                        if earlier.is_empty() {
+                                            "none".into()
+                                        } else {
+                                            earlier.join(", ")
+                                        }
+                                    )
+                                });
+                            self.error(
+                                Diagnostic::error(
+                                    "yibao::unknown-name",
+                                    format!("unknown layer `{}`", a.node),
+                                    a.span,
+                                )
+                                .with_help(help),
+                            );
                         }
                     } else if earlier.is_empty() {
                         self.error(Diagnostic::warning("yibao::base-order", format!("layer `{lid}` takes what earlier layers left, but it is the first layer"), l.id.span));
@@ -470,7 +726,11 @@ impl Compiler<'_> {
                             let mut v: Vec<ir::Component> = vec![];
                             for c in cs {
                                 if v.contains(&c.node) {
-                                    self.error(Diagnostic::error("yibao::duplicate", format!("component `{}` is listed twice", c.node.name()), c.span));
+                                    self.error(Diagnostic::error(
+                                        "yibao::duplicate",
+                                        format!("component `{}` is listed twice", c.node.name()),
+                                        c.span,
+                                    ));
                                 } else {
                                     v.push(c.node);
                                 }
@@ -491,70 +751,158 @@ impl Compiler<'_> {
             }
         };
         let measure = match find(&|c| matches!(c, Clause::Measure(_))) {
-            Some(Spanned { node: Clause::Measure(MeasureKw::Year), .. }) => ir::Measure::Year,
+            Some(Spanned {
+                node: Clause::Measure(MeasureKw::Year),
+                ..
+            }) => ir::Measure::Year,
             _ => ir::Measure::Claim,
         };
         let referral_clause = find(&|c| matches!(c, Clause::Referral(_)));
         let referral = match referral_clause {
-            Some(Spanned { node: Clause::Referral(ReferralKw::Continuous), .. }) => ir::Referral::Continuous,
+            Some(Spanned {
+                node: Clause::Referral(ReferralKw::Continuous),
+                ..
+            }) => ir::Referral::Continuous,
             _ => ir::Referral::Separate,
         };
 
         // Deductible.
         let mut deductible = None;
         let ded_clause = find(&|c| matches!(c, Clause::Deductible { .. }));
-        if let Some(Spanned { node: Clause::Deductible { per, value, prov }, span: dspan }) = ded_clause {
+        if let Some(Spanned {
+            node: Clause::Deductible { per, value, prov },
+            span: dspan,
+        }) = ded_clause
+        {
             let path = format!("{lid}.deductible");
-            let v = self.lower_value(value, &path, prov.as_ref(), Ty::Money, &restrict, NameScope { current: None });
+            let v = self.lower_value(
+                value,
+                &path,
+                prov.as_ref(),
+                Ty::Money,
+                &restrict,
+                NameScope { current: None },
+            );
             let later = match find(&|c| matches!(c, Clause::Later { .. })) {
-                Some(Spanned { node: Clause::Later { from, value, prov }, span: lspan }) => {
+                Some(Spanned {
+                    node: Clause::Later { from, value, prov },
+                    span: lspan,
+                }) => {
                     if *per == DeductiblePerKw::Year {
                         self.error(Diagnostic::error("yibao::conflict", "`deductible from_admission` needs a `per_admission` deductible", *lspan).with_help("a per-year deductible is paid once a year; it has no n-th admission"));
                     }
                     if from.node < 2 {
-                        self.error(Diagnostic::error("yibao::out-of-range", format!("admission number must be 2 or more, found {}", from.node), from.span));
+                        self.error(Diagnostic::error(
+                            "yibao::out-of-range",
+                            format!("admission number must be 2 or more, found {}", from.node),
+                            from.span,
+                        ));
                     }
                     let path = format!("{lid}.deductible_from_{}", from.node);
-                    self.lower_value(value, &path, prov.as_ref(), Ty::Money, &restrict, NameScope { current: Some(("deductible", Ty::Money)) }).map(|v| (from.node, v, self.cite(*lspan)))
+                    self.lower_value(
+                        value,
+                        &path,
+                        prov.as_ref(),
+                        Ty::Money,
+                        &restrict,
+                        NameScope {
+                            current: Some(("deductible", Ty::Money)),
+                        },
+                    )
+                    .map(|v| (from.node, v, self.cite(*lspan)))
                 }
                 _ => None,
             };
             if let Some(v) = v {
                 deductible = Some(ir::Deductible {
-                    per: if *per == DeductiblePerKw::Year { ir::DeductiblePer::Year } else { ir::DeductiblePer::Admission },
+                    per: if *per == DeductiblePerKw::Year {
+                        ir::DeductiblePer::Year
+                    } else {
+                        ir::DeductiblePer::Admission
+                    },
                     value: v,
                     later,
                     cite: self.cite(*dspan),
                 });
             }
         } else if let Some(lc) = find(&|c| matches!(c, Clause::Later { .. })) {
-            self.error(Diagnostic::error("yibao::conflict", "`deductible from_admission` without a first deductible", lc.span).with_help("add `deductible per_admission <amount>` first"));
+            self.error(
+                Diagnostic::error(
+                    "yibao::conflict",
+                    "`deductible from_admission` without a first deductible",
+                    lc.span,
+                )
+                .with_help("add `deductible per_admission <amount>` first"),
+            );
         }
-        if referral == ir::Referral::Continuous && !deductible.as_ref().is_some_and(|d: &ir::Deductible| d.per == ir::DeductiblePer::Admission) {
+        if referral == ir::Referral::Continuous
+            && !deductible
+                .as_ref()
+                .is_some_and(|d: &ir::Deductible| d.per == ir::DeductiblePer::Admission)
+        {
             if let Some(rc) = referral_clause {
-                self.error(Diagnostic::error("yibao::conflict", "`referral continuous` needs a `per_admission` deductible", rc.span));
+                self.error(Diagnostic::error(
+                    "yibao::conflict",
+                    "`referral continuous` needs a `per_admission` deductible",
+                    rc.span,
+                ));
             }
         }
 
         // Rates.
         let mut bands = None;
         match find(&|c| matches!(c, Clause::Ratio { .. } | Clause::Bands { .. })) {
-            Some(Spanned { node: Clause::Ratio { value, prov }, span: rspan }) => {
+            Some(Spanned {
+                node: Clause::Ratio { value, prov },
+                span: rspan,
+            }) => {
                 let path = format!("{lid}.ratio");
-                if let Some(v) = self.lower_value(value, &path, prov.as_ref(), Ty::Ratio, &restrict, NameScope { current: None }) {
-                    bands = Some(ir::Bands { relative: false, bands: vec![ir::Band { upto: None, ratio: v, cite: self.cite(*rspan) }] });
+                if let Some(v) = self.lower_value(
+                    value,
+                    &path,
+                    prov.as_ref(),
+                    Ty::Ratio,
+                    &restrict,
+                    NameScope { current: None },
+                ) {
+                    bands = Some(ir::Bands {
+                        relative: false,
+                        bands: vec![ir::Band {
+                            upto: None,
+                            ratio: v,
+                            cite: self.cite(*rspan),
+                        }],
+                    });
                 }
             }
-            Some(Spanned { node: Clause::Bands { relative, bands: bs }, span: bspan }) => {
+            Some(Spanned {
+                node:
+                    Clause::Bands {
+                        relative,
+                        bands: bs,
+                    },
+                span: bspan,
+            }) => {
                 if bs.is_empty() {
-                    self.error(Diagnostic::error("yibao::empty", "`bands` has no bands", *bspan));
+                    self.error(Diagnostic::error(
+                        "yibao::empty",
+                        "`bands` has no bands",
+                        *bspan,
+                    ));
                 }
                 let mut out = vec![];
                 let mut prev_edge: Option<(Decimal, Span)> = None;
                 let mut open_seen: Option<Span> = None;
                 for (i, b) in bs.iter().enumerate() {
                     if let Some(open) = open_seen {
-                        self.error(Diagnostic::error("yibao::band-order", "a band after `above:` can never be reached", b.span).with_related(open, "`above:` covers everything beyond here"));
+                        self.error(
+                            Diagnostic::error(
+                                "yibao::band-order",
+                                "a band after `above:` can never be reached",
+                                b.span,
+                            )
+                            .with_related(open, "`above:` covers everything beyond here"),
+                        );
                     }
                     let path = format!("{lid}.bands.{}", i + 1);
                     // A provenance at the end of a band line covers the whole line, edge included.
@@ -565,7 +913,14 @@ impl Compiler<'_> {
                     });
                     let upto = match &b.node.upto {
                         Some(u) => {
-                            let v = self.lower_value(u, &format!("{path}.to"), line_prov, Ty::Money, &restrict, NameScope { current: None });
+                            let v = self.lower_value(
+                                u,
+                                &format!("{path}.to"),
+                                line_prov,
+                                Ty::Money,
+                                &restrict,
+                                NameScope { current: None },
+                            );
                             if let Some(ir::Value::Const { value, .. }) = &v {
                                 let span = value_span(u).unwrap_or(b.span);
                                 if let Some((p, pspan)) = prev_edge {
@@ -578,7 +933,11 @@ impl Compiler<'_> {
                                     }
                                 }
                                 if value.is_zero() && !*relative {
-                                    self.error(Diagnostic::error("yibao::band-order", "a band edge of 0 leaves the band empty", span));
+                                    self.error(Diagnostic::error(
+                                        "yibao::band-order",
+                                        "a band edge of 0 leaves the band empty",
+                                        span,
+                                    ));
                                 }
                                 prev_edge = Some((*value, span));
                             }
@@ -589,34 +948,74 @@ impl Compiler<'_> {
                             None
                         }
                     };
-                    let ratio = self.lower_value(&b.node.ratio, &format!("{path}.ratio"), b.node.prov.as_ref(), Ty::Ratio, &restrict, NameScope { current: None });
+                    let ratio = self.lower_value(
+                        &b.node.ratio,
+                        &format!("{path}.ratio"),
+                        b.node.prov.as_ref(),
+                        Ty::Ratio,
+                        &restrict,
+                        NameScope { current: None },
+                    );
                     if let Some(ratio) = ratio {
                         if b.node.upto.is_some() && upto.is_none() {
                             continue;
                         }
-                        out.push(ir::Band { upto, ratio, cite: self.cite(b.span) });
+                        out.push(ir::Band {
+                            upto,
+                            ratio,
+                            cite: self.cite(b.span),
+                        });
                     }
                 }
-                bands = Some(ir::Bands { relative: *relative, bands: out });
+                bands = Some(ir::Bands {
+                    relative: *relative,
+                    bands: out,
+                });
             }
             _ => {}
         }
 
         // Per case.
         let mut per_case = None;
-        if let Some(Spanned { node: Clause::PerCase { share, prov }, span: pspan }) = find(&|c| matches!(c, Clause::PerCase { .. })) {
+        if let Some(Spanned {
+            node: Clause::PerCase { share, prov },
+            span: pspan,
+        }) = find(&|c| matches!(c, Clause::PerCase { .. }))
+        {
             if !has_cases {
-                self.error(Diagnostic::error("yibao::missing-cases", "`per_case` needs a `cases { … }` list of case codes and standard fees", *pspan));
+                self.error(Diagnostic::error(
+                    "yibao::missing-cases",
+                    "`per_case` needs a `cases { … }` list of case codes and standard fees",
+                    *pspan,
+                ));
             }
             if bands.is_some() {
-                self.error(Diagnostic::error("yibao::conflict", "`per_case` decides the payment itself; remove `ratio`/`bands` from this layer", *pspan));
+                self.error(Diagnostic::error(
+                    "yibao::conflict",
+                    "`per_case` decides the payment itself; remove `ratio`/`bands` from this layer",
+                    *pspan,
+                ));
             }
             let path = format!("{lid}.per_case.share");
-            if let Some(v) = self.lower_value(share, &path, prov.as_ref(), Ty::Ratio, &restrict, NameScope { current: None }) {
-                per_case = Some(ir::PerCase { share: v, cite: self.cite(*pspan) });
+            if let Some(v) = self.lower_value(
+                share,
+                &path,
+                prov.as_ref(),
+                Ty::Ratio,
+                &restrict,
+                NameScope { current: None },
+            ) {
+                per_case = Some(ir::PerCase {
+                    share: v,
+                    cite: self.cite(*pspan),
+                });
             }
         } else if bands.is_none() {
-            self.error(Diagnostic::warning("yibao::pays-nothing", format!("layer `{lid}` has no `ratio`, `bands` or `per_case`: it pays nothing"), l.id.span));
+            self.error(Diagnostic::warning(
+                "yibao::pays-nothing",
+                format!("layer `{lid}` has no `ratio`, `bands` or `per_case`: it pays nothing"),
+                l.id.span,
+            ));
         }
         let _ = case_decl;
 
@@ -626,7 +1025,10 @@ impl Compiler<'_> {
             if let Clause::Cap { per, prov } = &c.node {
                 match per {
                     CapPerDecl::Year { value, pool } => {
-                        let pool_name = pool.as_ref().map(|p| p.node.clone()).unwrap_or_else(|| lid.clone());
+                        let pool_name = pool
+                            .as_ref()
+                            .map(|p| p.node.clone())
+                            .unwrap_or_else(|| lid.clone());
                         let idx = match pools.iter().position(|p| *p == pool_name) {
                             Some(i) => i,
                             None => {
@@ -634,13 +1036,37 @@ impl Compiler<'_> {
                                 pools.len() - 1
                             }
                         };
-                        if let Some(v) = self.lower_value(value, &format!("{lid}.cap_year"), prov.as_ref(), Ty::Money, &restrict, NameScope { current: None }) {
-                            caps.push(ir::Cap { per: ir::CapPer::Year { pool: u32::try_from(idx).unwrap_or(u32::MAX) }, value: v, cite: self.cite(c.span) });
+                        if let Some(v) = self.lower_value(
+                            value,
+                            &format!("{lid}.cap_year"),
+                            prov.as_ref(),
+                            Ty::Money,
+                            &restrict,
+                            NameScope { current: None },
+                        ) {
+                            caps.push(ir::Cap {
+                                per: ir::CapPer::Year {
+                                    pool: u32::try_from(idx).unwrap_or(u32::MAX),
+                                },
+                                value: v,
+                                cite: self.cite(c.span),
+                            });
                         }
                     }
                     CapPerDecl::Claim { value } => {
-                        if let Some(v) = self.lower_value(value, &format!("{lid}.cap_claim"), prov.as_ref(), Ty::Money, &restrict, NameScope { current: None }) {
-                            caps.push(ir::Cap { per: ir::CapPer::Claim, value: v, cite: self.cite(c.span) });
+                        if let Some(v) = self.lower_value(
+                            value,
+                            &format!("{lid}.cap_claim"),
+                            prov.as_ref(),
+                            Ty::Money,
+                            &restrict,
+                            NameScope { current: None },
+                        ) {
+                            caps.push(ir::Cap {
+                                per: ir::CapPer::Claim,
+                                value: v,
+                                cite: self.cite(c.span),
+                            });
                         }
                     }
                 }
@@ -650,32 +1076,77 @@ impl Compiler<'_> {
         // Modifiers.
         let mut modifiers = vec![];
         for c in &l.clauses {
-            let Clause::For { conds, ops } = &c.node else { continue };
+            let Clause::For { conds, ops } = &c.node else {
+                continue;
+            };
             let selector = self.selector(conds);
-            let sel_path = conds.iter().map(|c| format!("{}={}", c.dim.node.name(), c.keys.iter().map(|k| k.node.as_str()).collect::<Vec<_>>().join("|"))).collect::<Vec<_>>().join(",");
+            let sel_path = conds
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}={}",
+                        c.dim.node.name(),
+                        c.keys
+                            .iter()
+                            .map(|k| k.node.as_str())
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",");
             let mut out = vec![];
             for op in ops {
                 match &op.node {
                     ModOpDecl::NoCap => {
                         if caps.is_empty() {
-                            self.error(Diagnostic::warning("yibao::no-effect", format!("`no cap`, but layer `{lid}` has no cap"), op.span));
+                            self.error(Diagnostic::warning(
+                                "yibao::no-effect",
+                                format!("`no cap`, but layer `{lid}` has no cap"),
+                                op.span,
+                            ));
                         }
                         out.push(ir::ModOp::Cap { expr: None });
                     }
-                    ModOpDecl::Op { target, op: mop, expr, prov } => {
+                    ModOpDecl::Op {
+                        target,
+                        op: mop,
+                        expr,
+                        prov,
+                    } => {
                         let (name, ty) = match target {
                             ModTarget::Deductible => ("deductible", Ty::Money),
                             ModTarget::Ratio => ("ratio", Ty::Ratio),
                             ModTarget::Cap => ("cap", Ty::Money),
                         };
                         match target {
-                            ModTarget::Deductible if deductible.is_none() => self.error(Diagnostic::warning("yibao::no-effect", format!("layer `{lid}` has no deductible to modify"), op.span)),
-                            ModTarget::Cap if caps.is_empty() => self.error(Diagnostic::warning("yibao::no-effect", format!("layer `{lid}` has no cap to modify"), op.span)),
+                            ModTarget::Deductible if deductible.is_none() => {
+                                self.error(Diagnostic::warning(
+                                    "yibao::no-effect",
+                                    format!("layer `{lid}` has no deductible to modify"),
+                                    op.span,
+                                ))
+                            }
+                            ModTarget::Cap if caps.is_empty() => self.error(Diagnostic::warning(
+                                "yibao::no-effect",
+                                format!("layer `{lid}` has no cap to modify"),
+                                op.span,
+                            )),
                             _ => {}
                         }
                         let path = format!("{lid}.for[{sel_path}].{name}");
                         let mut counter = 0;
-                        let Some(low) = self.lower_expr(expr, &path, &mut counter, prov.as_ref(), NameScope { current: Some((name, ty)) }) else { continue };
+                        let Some(low) = self.lower_expr(
+                            expr,
+                            &path,
+                            &mut counter,
+                            prov.as_ref(),
+                            NameScope {
+                                current: Some((name, ty)),
+                            },
+                        ) else {
+                            continue;
+                        };
                         let expected = match mop {
                             ModOperator::Mul => Ty::Ratio,
                             _ => ty,
@@ -684,7 +1155,11 @@ impl Compiler<'_> {
                         if *mop != ModOperator::Set && ty == Ty::Ratio {
                             if let Some((v, _)) = fold(&low.expr) {
                                 if v > Decimal::ONE {
-                                    self.error(Diagnostic::error("yibao::out-of-range", format!("ratio change `{}` is above 100%", fmt_num(v)), expr_span(expr).unwrap_or(op.span)));
+                                    self.error(Diagnostic::error(
+                                        "yibao::out-of-range",
+                                        format!("ratio change `{}` is above 100%", fmt_num(v)),
+                                        expr_span(expr).unwrap_or(op.span),
+                                    ));
                                 }
                             }
                         }
@@ -704,26 +1179,45 @@ impl Compiler<'_> {
                     }
                 }
             }
-            modifiers.push(ir::Modifier { selector, ops: out, cite: self.cite(c.span) });
+            modifiers.push(ir::Modifier {
+                selector,
+                ops: out,
+                cite: self.cite(c.span),
+            });
         }
 
         let platform_field = match find(&|c| matches!(c, Clause::Field(_))) {
-            Some(Spanned { node: Clause::Field(f), .. }) => {
+            Some(Spanned {
+                node: Clause::Field(f),
+                ..
+            }) => {
                 if !Platform::FUND_FIELDS.contains(&f.node.as_str()) {
-                    let help = did_you_mean(&f.node, Platform::FUND_FIELDS).unwrap_or_else(|| format!("fund fields: {}", Platform::FUND_FIELDS.join(", ")));
-                    self.error(Diagnostic::error("yibao::unknown-name", format!("unknown national platform fund field `{}`", f.node), f.span).with_help(help));
+                    let help = did_you_mean(&f.node, Platform::FUND_FIELDS).unwrap_or_else(|| {
+                        format!("fund fields: {}", Platform::FUND_FIELDS.join(", "))
+                    });
+                    self.error(
+                        Diagnostic::error(
+                            "yibao::unknown-name",
+                            format!("unknown national platform fund field `{}`", f.node),
+                            f.span,
+                        )
+                        .with_help(help),
+                    );
                 }
                 f.node.clone()
             }
-            _ => kind.map(|k| k.default_platform_field()).unwrap_or("oth_pay").to_string(),
+            _ => kind
+                .map(|k| k.default_platform_field())
+                .unwrap_or("oth_pay")
+                .to_string(),
         };
 
         Some(ir::Layer {
-            id: lid,
+            id: lid.into(),
             kind: kind?,
-            label: l.label.clone(),
-            label_en: l.label_en.clone(),
-            platform_field,
+            label: l.label.as_str().into(),
+            label_en: l.label_en.as_deref().map(Into::into),
+            platform_field: platform_field.into(),
             when,
             base,
             measure,
@@ -733,7 +1227,10 @@ impl Compiler<'_> {
             modifiers,
             per_case,
             referral,
-            cite: self.cite(Span { end: l.id.span.end, ..span }),
+            cite: self.cite(Span {
+                end: l.id.span.end,
+                ..span
+            }),
         })
     }
 
@@ -748,11 +1245,23 @@ impl Compiler<'_> {
         if ok {
             return;
         }
-        let mut d = Diagnostic::error("yibao::unit", format!("expected {}, found {}", want.describe(), got.describe()), span).with_label(format!("this is {}", got.describe()));
+        let mut d = Diagnostic::error(
+            "yibao::unit",
+            format!("expected {}, found {}", want.describe(), got.describe()),
+            span,
+        )
+        .with_label(format!("this is {}", got.describe()));
         if want == Ty::Ratio && got == Ty::Scalar {
             if let Expr::Num(n) = expr {
                 let pct = n.node.value * Decimal::ONE_HUNDRED;
-                d = d.with_help(format!("write a ratio with `%`, e.g. `{}%`", fmt_num(if n.node.value <= Decimal::ONE { pct } else { n.node.value })));
+                d = d.with_help(format!(
+                    "write a ratio with `%`, e.g. `{}%`",
+                    fmt_num(if n.node.value <= Decimal::ONE {
+                        pct
+                    } else {
+                        n.node.value
+                    })
+                ));
             } else {
                 d = d.with_help("write a ratio with `%`, e.g. `85%`");
             }
@@ -763,14 +1272,38 @@ impl Compiler<'_> {
     }
 
     /// Lowers a value at a position that expects `want`.
-    fn lower_value(&mut self, v: &Value, path: &str, inherited: Option<&Prov>, want: Ty, restrict: &Restrict, scope: NameScope) -> Option<ir::Value> {
+    fn lower_value(
+        &mut self,
+        v: &Value,
+        path: &str,
+        inherited: Option<&Prov>,
+        want: Ty,
+        restrict: &Restrict,
+        scope: NameScope,
+    ) -> Option<ir::Value> {
         match v {
             Value::None { span, prov } => {
-                let n = Spanned::new(Number { text: "none".into(), value: Decimal::ZERO, unit: Unit::None, prov: prov.clone() }, span.0);
+                let n = Spanned::new(
+                    Number {
+                        text: "none".into(),
+                        value: Decimal::ZERO,
+                        unit: Unit::None,
+                        prov: prov.clone(),
+                    },
+                    span.0,
+                );
                 let id = self.new_param(path.to_string(), &n, inherited);
                 // An override gives the figure the policy does not have.
-                match self.params.get(id as usize).and_then(|p| p.overridden.map(|_| p.value)) {
-                    Some(value) => Some(ir::Value::Const { value, params: vec![id] }),
+                match self
+                    .params
+                    .get(id as usize)
+                    .and_then(|p| p.overridden.map(|_| p.value))
+                {
+                    Some(value) => Some(ir::Value::Const {
+                        value,
+                        params: vec![id],
+                        flagged: true,
+                    }),
                     None => Some(ir::Value::None { params: vec![id] }),
                 }
             }
@@ -782,19 +1315,42 @@ impl Compiler<'_> {
                     Some((value, params)) => {
                         if want == Ty::Ratio && (value < Decimal::ZERO || value > Decimal::ONE) {
                             self.error(
-                                Diagnostic::error("yibao::out-of-range", format!("ratio `{}` is outside 0–100%", fmt_pct(value)), expr_span(e).unwrap_or_default())
-                                    .with_label("not between 0% and 100%")
-                                    .with_help("a ratio is the fund's share, e.g. `85%`"),
+                                Diagnostic::error(
+                                    "yibao::out-of-range",
+                                    format!("ratio `{}` is outside 0–100%", fmt_pct(value)),
+                                    expr_span(e).unwrap_or_default(),
+                                )
+                                .with_label("not between 0% and 100%")
+                                .with_help("a ratio is the fund's share, e.g. `85%`"),
                             );
                         }
                         if want == Ty::Money {
                             if value < Decimal::ZERO {
-                                self.error(Diagnostic::error("yibao::out-of-range", format!("amount `{}` is negative", fmt_num(value)), expr_span(e).unwrap_or_default()));
+                                self.error(Diagnostic::error(
+                                    "yibao::out-of-range",
+                                    format!("amount `{}` is negative", fmt_num(value)),
+                                    expr_span(e).unwrap_or_default(),
+                                ));
                             } else if value.normalize().scale() > 2 {
-                                self.error(Diagnostic::error("yibao::precision", format!("amount `{}` has more than two decimal places", fmt_num(value)), expr_span(e).unwrap_or_default()).with_help("money is settled to 0.01 yuan"));
+                                self.error(
+                                    Diagnostic::error(
+                                        "yibao::precision",
+                                        format!(
+                                            "amount `{}` has more than two decimal places",
+                                            fmt_num(value)
+                                        ),
+                                        expr_span(e).unwrap_or_default(),
+                                    )
+                                    .with_help("money is settled to 0.01 yuan"),
+                                );
                             }
                         }
-                        ir::Value::Const { value, params }
+                        let flagged = self.flagged(&params);
+                        ir::Value::Const {
+                            value,
+                            params,
+                            flagged,
+                        }
                     }
                     None => ir::Value::Expr(Box::new(low.expr)),
                 };
@@ -802,7 +1358,10 @@ impl Compiler<'_> {
             }
             Value::Table(t) => {
                 let dim = t.dim.node;
-                let values: Vec<String> = dim_values(&self.dims, dim).iter().map(|v| v.id.clone()).collect();
+                let values: Vec<String> = dim_values(&self.dims, dim)
+                    .iter()
+                    .map(|v| v.id.to_string())
+                    .collect();
                 let mut entries: Vec<Option<ir::Value>> = vec![None; values.len()];
                 let mut default = None;
                 let mut seen: HashMap<String, Span> = HashMap::new();
@@ -813,21 +1372,48 @@ impl Compiler<'_> {
                     match &e.node.key {
                         None => {
                             if else_span.is_some() {
-                                self.error(Diagnostic::error("yibao::duplicate", "`else` is given twice", e.span));
+                                self.error(Diagnostic::error(
+                                    "yibao::duplicate",
+                                    "`else` is given twice",
+                                    e.span,
+                                ));
                             }
                             else_span = Some(e.span);
-                            default = self.lower_value(&e.node.value, &format!("{path}.{}.else", dim.name()), eprov, want, restrict, scope).map(Box::new);
+                            default = self
+                                .lower_value(
+                                    &e.node.value,
+                                    &format!("{path}.{}.else", dim.name()),
+                                    eprov,
+                                    want,
+                                    restrict,
+                                    scope,
+                                )
+                                .map(Box::new);
                         }
                         Some(k) => {
                             if let Some(prev) = seen.get(&k.node) {
                                 let prev = *prev;
-                                self.error(Diagnostic::error("yibao::duplicate", format!("`{}` appears twice in this table", k.node), k.span).with_related(prev, "first here"));
+                                self.error(
+                                    Diagnostic::error(
+                                        "yibao::duplicate",
+                                        format!("`{}` appears twice in this table", k.node),
+                                        k.span,
+                                    )
+                                    .with_related(prev, "first here"),
+                                );
                                 continue;
                             }
                             seen.insert(k.node.clone(), k.span);
                             match values.iter().position(|v| *v == k.node) {
                                 Some(i) => {
-                                    let low = self.lower_value(&e.node.value, &format!("{path}.{}.{}", dim.name(), k.node), eprov, want, restrict, scope);
+                                    let low = self.lower_value(
+                                        &e.node.value,
+                                        &format!("{path}.{}.{}", dim.name(), k.node),
+                                        eprov,
+                                        want,
+                                        restrict,
+                                        scope,
+                                    );
                                     if let Some(slot) = entries.get_mut(i) {
                                         *slot = low;
                                     }
@@ -838,36 +1424,97 @@ impl Compiler<'_> {
                     }
                 }
                 if default.is_none() && else_span.is_none() {
-                    let required: Vec<&String> = values.iter().filter(|v| restrict.allows(dim, v)).collect();
-                    let missing: Vec<&str> = required.iter().filter(|v| !seen.contains_key(v.as_str())).map(|v| v.as_str()).collect();
+                    let required: Vec<&String> =
+                        values.iter().filter(|v| restrict.allows(dim, v)).collect();
+                    let missing: Vec<&str> = required
+                        .iter()
+                        .filter(|v| !seen.contains_key(v.as_str()))
+                        .map(|v| v.as_str())
+                        .collect();
                     if !missing.is_empty() {
-                        let list = missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ");
+                        let list = missing
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
                         self.error(
-                            Diagnostic::error("yibao::not-exhaustive", format!("table by {} has no entry for {list}", dim.name()), t.dim.span)
-                                .with_label(format!("the policy declares {} {}", if missing.len() == 1 { "this" } else { "these" }, dim.name()))
-                                .with_help(format!("add `{}: …` or an `else: …` entry", missing.first().copied().unwrap_or("?"))),
+                            Diagnostic::error(
+                                "yibao::not-exhaustive",
+                                format!("table by {} has no entry for {list}", dim.name()),
+                                t.dim.span,
+                            )
+                            .with_label(format!(
+                                "the policy declares {} {}",
+                                if missing.len() == 1 { "this" } else { "these" },
+                                dim.name()
+                            ))
+                            .with_help(format!(
+                                "add `{}: …` or an `else: …` entry",
+                                missing.first().copied().unwrap_or("?")
+                            )),
                         );
                     }
                 }
-                Some(ir::Value::Table { dim, entries, default })
+                Some(ir::Value::Table {
+                    dim,
+                    entries,
+                    default,
+                })
             }
         }
     }
 
-    fn new_param(&mut self, path: String, n: &Spanned<Number>, inherited: Option<&Prov>) -> ParamId {
+    /// Whether a result that uses these parameters must name them (placeholder or overridden).
+    fn flagged(&self, ids: &[ParamId]) -> bool {
+        ids.iter().any(|i| {
+            self.params
+                .get(*i as usize)
+                .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
+        })
+    }
+
+    fn new_param(
+        &mut self,
+        path: String,
+        n: &Spanned<Number>,
+        inherited: Option<&Prov>,
+    ) -> ParamId {
         let prov = n.node.prov.as_ref().or(inherited);
         let (provenance, source, note) = match prov {
             Some(p) => {
                 if let Some(s) = &p.source {
                     if !self.sources.contains_key(&s.node) {
                         let names: Vec<String> = self.sources.keys().cloned().collect();
-                        let help = did_you_mean(&s.node, names.iter().map(String::as_str)).unwrap_or_else(|| "declare it with `source <id> \"title\"`".into());
-                        self.error(Diagnostic::error("yibao::unknown-source", format!("unknown source `{}`", s.node), s.span).with_label("no `source` declares this id").with_help(help));
+                        let help = did_you_mean(&s.node, names.iter().map(String::as_str))
+                            .unwrap_or_else(|| "declare it with `source <id> \"title\"`".into());
+                        self.error(
+                            Diagnostic::error(
+                                "yibao::unknown-source",
+                                format!("unknown source `{}`", s.node),
+                                s.span,
+                            )
+                            .with_label("no `source` declares this id")
+                            .with_help(help),
+                        );
                     }
-                } else if matches!(p.kind, Provenance::Official | Provenance::Secondary | Provenance::Seed) {
-                    self.error(Diagnostic::warning("yibao::provenance", format!("`{}` figure without a source id", p.kind.name()), p.span.0).with_help(format!("write `[{} <source-id>]`", p.kind.name())));
+                } else if matches!(
+                    p.kind,
+                    Provenance::Official | Provenance::Secondary | Provenance::Seed
+                ) {
+                    self.error(
+                        Diagnostic::warning(
+                            "yibao::provenance",
+                            format!("`{}` figure without a source id", p.kind.name()),
+                            p.span.0,
+                        )
+                        .with_help(format!("write `[{} <source-id>]`", p.kind.name())),
+                    );
                 }
-                (p.kind, p.source.as_ref().map(|s| s.node.clone()), p.note.clone())
+                (
+                    p.kind,
+                    p.source.as_ref().map(|s| s.node.clone()),
+                    p.note.clone(),
+                )
             }
             None => {
                 self.error(
@@ -893,63 +1540,133 @@ impl Compiler<'_> {
         id
     }
 
-    fn lower_expr(&mut self, e: &Expr, path: &str, counter: &mut usize, inherited: Option<&Prov>, scope: NameScope) -> Option<Lowered> {
+    fn lower_expr(
+        &mut self,
+        e: &Expr,
+        path: &str,
+        counter: &mut usize,
+        inherited: Option<&Prov>,
+        scope: NameScope,
+    ) -> Option<Lowered> {
         Some(match e {
             Expr::Num(n) => {
                 *counter += 1;
-                let p = if *counter == 1 { path.to_string() } else { format!("{path}#{counter}") };
+                let p = if *counter == 1 {
+                    path.to_string()
+                } else {
+                    format!("{path}#{counter}")
+                };
                 let id = self.new_param(p, n, inherited);
-                let value = self.params.get(id as usize).map(|p| p.value).unwrap_or(n.node.value);
+                let value = self
+                    .params
+                    .get(id as usize)
+                    .map(|p| p.value)
+                    .unwrap_or(n.node.value);
                 let ty = match n.node.unit {
                     Unit::Percent => Ty::Ratio,
                     Unit::Wan | Unit::Yuan => Ty::Money,
                     Unit::None => Ty::Scalar,
                 };
-                Lowered { expr: ir::Expr::Value(ir::Value::Const { value, params: vec![id] }), ty }
+                Lowered {
+                    expr: ir::Expr::Value(ir::Value::Const {
+                        value,
+                        flagged: self.flagged(&[id]),
+                        params: vec![id],
+                    }),
+                    ty,
+                }
             }
             Expr::Name(name) => {
                 if let Some((cur, ty)) = scope.current {
                     if name.node == cur {
-                        return Some(Lowered { expr: ir::Expr::Current, ty });
+                        return Some(Lowered {
+                            expr: ir::Expr::Current,
+                            ty,
+                        });
                     }
                 }
                 if let Some(ind) = self.indicators.get(&name.node) {
-                    return Some(Lowered { expr: ir::Expr::Value(ir::Value::Const { value: ind.value, params: ind.params.clone() }), ty: ind.ty });
+                    let flagged = self.flagged(&ind.params);
+                    return Some(Lowered {
+                        expr: ir::Expr::Value(ir::Value::Const {
+                            value: ind.value,
+                            params: ind.params.clone(),
+                            flagged,
+                        }),
+                        ty: ind.ty,
+                    });
                 }
                 let mut names: Vec<String> = self.indicators.keys().cloned().collect();
                 if let Some((cur, _)) = scope.current {
                     names.push(cur.to_string());
                 }
-                let help = did_you_mean(&name.node, names.iter().map(String::as_str)).unwrap_or_else(|| {
-                    if ["ratio", "deductible", "cap"].contains(&name.node.as_str()) {
-                        format!("`{}` can only be used inside a `for` modifier of the same value", name.node)
-                    } else {
-                        "declare it with `indicator <name> = <value> [provenance]`".into()
-                    }
-                });
-                self.error(Diagnostic::error("yibao::unknown-name", format!("unknown name `{}`", name.node), name.span).with_label("not an indicator").with_help(help));
+                let help = did_you_mean(&name.node, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| {
+                        if ["ratio", "deductible", "cap"].contains(&name.node.as_str()) {
+                            format!(
+                                "`{}` can only be used inside a `for` modifier of the same value",
+                                name.node
+                            )
+                        } else {
+                            "declare it with `indicator <name> = <value> [provenance]`".into()
+                        }
+                    });
+                self.error(
+                    Diagnostic::error(
+                        "yibao::unknown-name",
+                        format!("unknown name `{}`", name.node),
+                        name.span,
+                    )
+                    .with_label("not an indicator")
+                    .with_help(help),
+                );
                 return None;
             }
-            Expr::Paren(inner) => return self.lower_expr(&inner.node, path, counter, inherited, scope),
+            Expr::Paren(inner) => {
+                return self.lower_expr(&inner.node, path, counter, inherited, scope)
+            }
             Expr::Bin(op, a, b) => {
                 let la = self.lower_expr(&a.node, path, counter, inherited, scope);
                 let lb = self.lower_expr(&b.node, path, counter, inherited, scope);
                 let (la, lb) = (la?, lb?);
-                let span = Span { end: b.span.end, ..a.span };
+                let span = Span {
+                    end: b.span.end,
+                    ..a.span
+                };
                 let ty = match (op, la.ty, lb.ty) {
                     (BinOp::Add | BinOp::Sub, x, y) if x == y => x,
                     (BinOp::Add | BinOp::Sub, Ty::Scalar, y) => y,
                     (BinOp::Add | BinOp::Sub, x, Ty::Scalar) => x,
-                    (BinOp::Mul, Ty::Money, Ty::Ratio | Ty::Scalar) | (BinOp::Mul, Ty::Ratio | Ty::Scalar, Ty::Money) => Ty::Money,
-                    (BinOp::Mul, Ty::Ratio, Ty::Ratio | Ty::Scalar) | (BinOp::Mul, Ty::Scalar, Ty::Ratio) => Ty::Ratio,
+                    (BinOp::Mul, Ty::Money, Ty::Ratio | Ty::Scalar)
+                    | (BinOp::Mul, Ty::Ratio | Ty::Scalar, Ty::Money) => Ty::Money,
+                    (BinOp::Mul, Ty::Ratio, Ty::Ratio | Ty::Scalar)
+                    | (BinOp::Mul, Ty::Scalar, Ty::Ratio) => Ty::Ratio,
                     (BinOp::Mul, Ty::Scalar, Ty::Scalar) => Ty::Scalar,
                     (BinOp::Div, Ty::Money, Ty::Money) => Ty::Ratio,
-                    (BinOp::Div, x, Ty::Scalar | Ty::Ratio) if x != Ty::Money || lb.ty == Ty::Scalar => x,
+                    (BinOp::Div, x, Ty::Scalar | Ty::Ratio)
+                        if x != Ty::Money || lb.ty == Ty::Scalar =>
+                    {
+                        x
+                    }
                     (BinOp::Div, Ty::Ratio, Ty::Ratio) => Ty::Ratio,
                     _ => {
                         self.error(
-                            Diagnostic::error("yibao::unit", format!("cannot {} {} and {}", match op { BinOp::Add => "add", BinOp::Sub => "subtract", BinOp::Mul => "multiply", BinOp::Div => "divide" }, la.ty.describe(), lb.ty.describe()), span)
-                                .with_label("units do not match"),
+                            Diagnostic::error(
+                                "yibao::unit",
+                                format!(
+                                    "cannot {} {} and {}",
+                                    match op {
+                                        BinOp::Add => "add",
+                                        BinOp::Sub => "subtract",
+                                        BinOp::Mul => "multiply",
+                                        BinOp::Div => "divide",
+                                    },
+                                    la.ty.describe(),
+                                    lb.ty.describe()
+                                ),
+                                span,
+                            )
+                            .with_label("units do not match"),
                         );
                         return None;
                     }
@@ -963,7 +1680,11 @@ impl Compiler<'_> {
                 };
                 if let ir::Expr::Div(_, d) = &expr {
                     if fold(d).is_some_and(|(v, _)| v.is_zero()) {
-                        self.error(Diagnostic::error("yibao::division-by-zero", "division by zero", b.span));
+                        self.error(Diagnostic::error(
+                            "yibao::division-by-zero",
+                            "division by zero",
+                            b.span,
+                        ));
                         return None;
                     }
                 }
@@ -978,12 +1699,30 @@ impl Compiler<'_> {
                     (Ty::Scalar, y) => y,
                     (x, Ty::Scalar) => x,
                     _ => {
-                        self.error(Diagnostic::error("yibao::unit", format!("`min`/`max` of {} and {}", la.ty.describe(), lb.ty.describe()), Span { end: b.span.end, ..a.span }));
+                        self.error(Diagnostic::error(
+                            "yibao::unit",
+                            format!(
+                                "`min`/`max` of {} and {}",
+                                la.ty.describe(),
+                                lb.ty.describe()
+                            ),
+                            Span {
+                                end: b.span.end,
+                                ..a.span
+                            },
+                        ));
                         return None;
                     }
                 };
                 let (x, y) = (Box::new(la.expr), Box::new(lb.expr));
-                Lowered { expr: if *f == Func::Min { ir::Expr::Min(x, y) } else { ir::Expr::Max(x, y) }, ty }
+                Lowered {
+                    expr: if *f == Func::Min {
+                        ir::Expr::Min(x, y)
+                    } else {
+                        ir::Expr::Max(x, y)
+                    },
+                    ty,
+                }
             }
         })
     }
@@ -997,12 +1736,17 @@ struct Restrict {
 
 impl Restrict {
     fn none() -> Restrict {
-        Restrict { only: BTreeMap::new() }
+        Restrict {
+            only: BTreeMap::new(),
+        }
     }
     fn from_conds(conds: &[Cond]) -> Restrict {
         let mut only = BTreeMap::new();
         for c in conds {
-            only.insert(c.dim.node.name(), c.keys.iter().map(|k| k.node.clone()).collect());
+            only.insert(
+                c.dim.node.name(),
+                c.keys.iter().map(|k| k.node.clone()).collect(),
+            );
         }
         Restrict { only }
     }
@@ -1014,9 +1758,14 @@ impl Restrict {
 /// Folds an expression without `current` to a constant, with the parameters it used.
 pub(crate) fn fold(e: &ir::Expr) -> Option<(Decimal, Vec<ParamId>)> {
     match e {
-        ir::Expr::Value(ir::Value::Const { value, params }) => Some((*value, params.clone())),
+        ir::Expr::Value(ir::Value::Const { value, params, .. }) => Some((*value, params.clone())),
         ir::Expr::Value(_) | ir::Expr::Current => None,
-        ir::Expr::Add(a, b) | ir::Expr::Sub(a, b) | ir::Expr::Mul(a, b) | ir::Expr::Div(a, b) | ir::Expr::Min(a, b) | ir::Expr::Max(a, b) => {
+        ir::Expr::Add(a, b)
+        | ir::Expr::Sub(a, b)
+        | ir::Expr::Mul(a, b)
+        | ir::Expr::Div(a, b)
+        | ir::Expr::Min(a, b)
+        | ir::Expr::Max(a, b) => {
             let (x, mut px) = fold(a)?;
             let (y, py) = fold(b)?;
             px.extend(py);
@@ -1046,7 +1795,10 @@ pub(crate) fn expr_span(e: &Expr) -> Option<Span> {
         Expr::Num(n) => Some(n.span),
         Expr::Name(n) => Some(n.span),
         Expr::Paren(p) => Some(p.span),
-        Expr::Bin(_, a, b) | Expr::Call(_, a, b) => Some(Span { end: b.span.end, ..a.span }),
+        Expr::Bin(_, a, b) | Expr::Call(_, a, b) => Some(Span {
+            end: b.span.end,
+            ..a.span
+        }),
     }
 }
 

@@ -42,7 +42,10 @@ impl Diagnostic {
         }
     }
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message, span) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span)
+        }
     }
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
@@ -68,7 +71,10 @@ impl Diagnostic {
     pub fn to_json(&self, map: &SourceMap) -> DiagnosticJson {
         let file = self.span.and_then(|s| map.get(s.file));
         let (start, end) = match (self.span, file) {
-            (Some(s), Some(f)) => (Some(f.line_col(s.start as usize)), Some(f.line_col(s.end as usize))),
+            (Some(s), Some(f)) => (
+                Some(f.line_col(s.start as usize)),
+                Some(f.line_col(s.end as usize)),
+            ),
             _ => (None, None),
         };
         DiagnosticJson {
@@ -96,11 +102,17 @@ impl Diagnostic {
         let file = self.span.and_then(|s| map.get(s.file));
         let mut labels = vec![];
         if let Some(s) = self.span {
-            labels.push(LabeledSpan::new_primary_with_span(self.label.clone(), to_source_span(s)));
+            labels.push(LabeledSpan::new_primary_with_span(
+                self.label.clone(),
+                to_source_span(s),
+            ));
         }
         for (s, l) in &self.related {
             if Some(s.file) == self.span.map(|x| x.file) {
-                labels.push(LabeledSpan::new_with_span(Some(l.clone()), to_source_span(*s)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(l.clone()),
+                    to_source_span(*s),
+                ));
             }
         }
         let rendered = Rendered {
@@ -112,7 +124,9 @@ impl Diagnostic {
                 Severity::Warning => miette::Severity::Warning,
             },
             labels,
-            src: file.map(|f| NamedSource::new(f.name.clone(), f.text.to_string()).with_language("yibao")),
+            src: file.map(|f| {
+                NamedSource::new(f.name.clone(), f.text.to_string()).with_language("yibao")
+            }),
         };
         miette::Report::new(rendered)
     }
@@ -167,7 +181,9 @@ impl miette::Diagnostic for Rendered {
         Some(self.severity)
     }
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h.as_str()) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h.as_str()) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
@@ -182,7 +198,10 @@ impl miette::Diagnostic for Rendered {
 }
 
 /// Suggests the closest of `candidates` to `name`, for "did you mean" help.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let mut best: Option<(f64_free::Score, &str)> = None;
     for c in candidates {
         let d = strsim::damerau_levenshtein(name, c);

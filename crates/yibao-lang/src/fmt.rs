@@ -12,7 +12,13 @@ const WIDTH: usize = 100;
 pub fn format(text: &str) -> Result<String, Vec<Diagnostic>> {
     let ast = parse(0, text)?;
     let comments = comments(text);
-    let mut p = Printer { out: String::new(), indent: 0, comments, next: 0, text };
+    let mut p = Printer {
+        out: String::new(),
+        indent: 0,
+        comments,
+        next: 0,
+        text,
+    };
     p.file(&ast);
     let out = p.out;
     // Soundness: the output must say exactly what the input said.
@@ -57,7 +63,10 @@ fn comments(text: &str) -> Vec<Comment> {
             in_str = true;
         } else if c == '#' {
             let end = text[i..].find('\n').map(|n| i + n).unwrap_or(text.len());
-            out.push(Comment { start: i, text: text[i..end].trim_end().to_string() });
+            out.push(Comment {
+                start: i,
+                text: text[i..end].trim_end().to_string(),
+            });
             while it.peek().is_some_and(|(j, _)| *j < end) {
                 it.next();
             }
@@ -97,7 +106,9 @@ impl Printer<'_> {
 
     /// A comment on the same line after `end` goes at the end of the line just printed.
     fn trailing(&mut self, end: u32) {
-        let Some(c) = self.comments.get(self.next) else { return };
+        let Some(c) = self.comments.get(self.next) else {
+            return;
+        };
         let between = self.text.get(end as usize..c.start).unwrap_or("\n");
         if c.start >= end as usize && !between.contains('\n') {
             let t = c.text.clone();
@@ -112,7 +123,9 @@ impl Printer<'_> {
     }
 
     fn has_comment_in(&self, span: Span) -> bool {
-        self.comments[self.next..].iter().any(|c| c.start >= span.start as usize && c.start < span.end as usize)
+        self.comments[self.next..]
+            .iter()
+            .any(|c| c.start >= span.start as usize && c.start < span.end as usize)
     }
 
     fn file(&mut self, f: &PolicyFile) {
@@ -157,12 +170,18 @@ impl Printer<'_> {
                 self.line(&l);
             }
             Item::Indicator { name, value, prov } => {
-                let l = format!("indicator {} = {}{}", name.node, expr(value), prov_suffix(prov));
+                let l = format!(
+                    "indicator {} = {}{}",
+                    name.node,
+                    expr(value),
+                    prov_suffix(prov)
+                );
                 self.line(&l);
             }
             Item::Dims(d) => {
                 if d.list_form {
-                    let keys: Vec<&str> = d.entries.iter().map(|e| e.node.key.node.as_str()).collect();
+                    let keys: Vec<&str> =
+                        d.entries.iter().map(|e| e.node.key.node.as_str()).collect();
                     self.line(&format!("{} [{}]", d.kw.node.keyword(), keys.join(", ")));
                 } else {
                     self.line(&format!("{} {{", d.kw.node.keyword()));
@@ -245,7 +264,12 @@ impl Printer<'_> {
                     None => l.push_str("in_scope"),
                     Some(cs) => {
                         l.push('[');
-                        l.push_str(&cs.iter().map(|c| c.node.name()).collect::<Vec<_>>().join(", "));
+                        l.push_str(
+                            &cs.iter()
+                                .map(|c| c.node.name())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        );
                         l.push(']');
                     }
                 }
@@ -255,19 +279,40 @@ impl Printer<'_> {
                 }
                 self.line(&l);
             }
-            Clause::Measure(m) => self.line(if *m == MeasureKw::Year { "measure year" } else { "measure claim" }),
+            Clause::Measure(m) => self.line(if *m == MeasureKw::Year {
+                "measure year"
+            } else {
+                "measure claim"
+            }),
             Clause::Deductible { per, value, prov } => {
-                let head = format!("deductible {} ", if *per == DeductiblePerKw::Year { "per_year" } else { "per_admission" });
+                let head = format!(
+                    "deductible {} ",
+                    if *per == DeductiblePerKw::Year {
+                        "per_year"
+                    } else {
+                        "per_admission"
+                    }
+                );
                 self.value_line(&head, value, &prov_suffix(prov), c.span);
             }
             Clause::Later { from, value, prov } => {
                 let head = format!("deductible from_admission {} ", from.node);
                 self.value_line(&head, value, &prov_suffix(prov), c.span);
             }
-            Clause::Referral(r) => self.line(if *r == ReferralKw::Continuous { "referral continuous" } else { "referral separate" }),
-            Clause::Ratio { value, prov } => self.value_line("ratio ", value, &prov_suffix(prov), c.span),
+            Clause::Referral(r) => self.line(if *r == ReferralKw::Continuous {
+                "referral continuous"
+            } else {
+                "referral separate"
+            }),
+            Clause::Ratio { value, prov } => {
+                self.value_line("ratio ", value, &prov_suffix(prov), c.span)
+            }
             Clause::Bands { relative, bands } => {
-                self.line(if *relative { "bands relative {" } else { "bands {" });
+                self.line(if *relative {
+                    "bands relative {"
+                } else {
+                    "bands {"
+                });
                 self.indent += 1;
                 for b in bands {
                     self.comments_before(b.span.start);
@@ -290,7 +335,9 @@ impl Printer<'_> {
                     };
                     self.value_line("cap per_year ", value, &tail, c.span);
                 }
-                CapPerDecl::Claim { value } => self.value_line("cap per_claim ", value, &prov_suffix(prov), c.span),
+                CapPerDecl::Claim { value } => {
+                    self.value_line("cap per_claim ", value, &prov_suffix(prov), c.span)
+                }
             },
             Clause::For { conds, ops } => {
                 self.line(&format!("for {} {{", conds_str(conds)));
@@ -299,8 +346,19 @@ impl Printer<'_> {
                     self.comments_before(op.span.start);
                     match &op.node {
                         ModOpDecl::NoCap => self.line("no cap"),
-                        ModOpDecl::Op { target, op: o, expr: e, prov } => {
-                            self.line(&format!("{} {} {}{}", target.name(), o.symbol(), expr(e), prov_suffix(prov)));
+                        ModOpDecl::Op {
+                            target,
+                            op: o,
+                            expr: e,
+                            prov,
+                        } => {
+                            self.line(&format!(
+                                "{} {} {}{}",
+                                target.name(),
+                                o.symbol(),
+                                expr(e),
+                                prov_suffix(prov)
+                            ));
                         }
                     }
                     self.trailing(op.span.end);
@@ -309,7 +367,9 @@ impl Printer<'_> {
                 self.indent -= 1;
                 self.line("}");
             }
-            Clause::PerCase { share, prov } => self.value_line("per_case share ", share, &prov_suffix(prov), c.span),
+            Clause::PerCase { share, prov } => {
+                self.value_line("per_case share ", share, &prov_suffix(prov), c.span)
+            }
             Clause::Field(f) => self.line(&format!("field {}", f.node)),
         }
     }
@@ -317,19 +377,37 @@ impl Printer<'_> {
     /// `head value tail`, with a table inline when it fits and holds no comment.
     fn value_line(&mut self, head: &str, v: &Value, tail: &str, span: Span) {
         match v {
-            Value::Expr(_) | Value::None { .. } => self.line(&format!("{head}{}{tail}", inline_value(v))),
+            Value::Expr(_) | Value::None { .. } => {
+                self.line(&format!("{head}{}{tail}", inline_value(v)))
+            }
             Value::Table(t) => {
                 let inline = format!("{head}{}{tail}", inline_value(v));
-                let simple = t.entries.iter().all(|e| !matches!(e.node.value, Value::Table(_)));
-                if simple && !self.has_comment_in(span) && inline.chars().count() + self.indent * 2 <= WIDTH {
+                let simple = t
+                    .entries
+                    .iter()
+                    .all(|e| !matches!(e.node.value, Value::Table(_)));
+                if simple
+                    && !self.has_comment_in(span)
+                    && inline.chars().count() + self.indent * 2 <= WIDTH
+                {
                     self.line(&inline);
                 } else {
                     self.line(&format!("{head}by {} {{", t.dim.node.name()));
                     self.indent += 1;
                     for e in &t.entries {
                         self.comments_before(e.span.start);
-                        let key = e.node.key.as_ref().map(|k| k.node.as_str()).unwrap_or("else");
-                        self.value_line(&format!("{key}: "), &e.node.value, &prov_suffix(&e.node.prov), e.span);
+                        let key = e
+                            .node
+                            .key
+                            .as_ref()
+                            .map(|k| k.node.as_str())
+                            .unwrap_or("else");
+                        self.value_line(
+                            &format!("{key}: "),
+                            &e.node.value,
+                            &prov_suffix(&e.node.prov),
+                            e.span,
+                        );
                         self.trailing(e.span.end);
                     }
                     let end = span.end;
@@ -357,7 +435,17 @@ fn item_group(i: &Item) -> u8 {
 fn conds_str(conds: &[Cond]) -> String {
     conds
         .iter()
-        .map(|c| format!("{} in [{}]", c.dim.node.name(), c.keys.iter().map(|k| k.node.as_str()).collect::<Vec<_>>().join(", ")))
+        .map(|c| {
+            format!(
+                "{} in [{}]",
+                c.dim.node.name(),
+                c.keys
+                    .iter()
+                    .map(|k| k.node.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
         .collect::<Vec<_>>()
         .join(" and ")
 }
@@ -371,11 +459,25 @@ fn inline_value(v: &Value) -> String {
                 .entries
                 .iter()
                 .map(|e| {
-                    let key = e.node.key.as_ref().map(|k| k.node.as_str()).unwrap_or("else");
-                    format!("{key}: {}{}", inline_value(&e.node.value), prov_suffix(&e.node.prov))
+                    let key = e
+                        .node
+                        .key
+                        .as_ref()
+                        .map(|k| k.node.as_str())
+                        .unwrap_or("else");
+                    format!(
+                        "{key}: {}{}",
+                        inline_value(&e.node.value),
+                        prov_suffix(&e.node.prov)
+                    )
                 })
                 .collect();
-            format!("by {} {{ {} }}{}", t.dim.node.name(), entries.join("  "), prov_suffix(&t.prov))
+            format!(
+                "by {} {{ {} }}{}",
+                t.dim.node.name(),
+                entries.join("  "),
+                prov_suffix(&t.prov)
+            )
         }
     }
 }
@@ -386,7 +488,12 @@ fn expr(e: &Expr) -> String {
         Expr::Name(n) => n.node.clone(),
         Expr::Paren(inner) => format!("({})", expr(&inner.node)),
         Expr::Bin(op, a, b) => format!("{} {} {}", expr(&a.node), op.symbol(), expr(&b.node)),
-        Expr::Call(f, a, b) => format!("{}({}, {})", if *f == Func::Min { "min" } else { "max" }, expr(&a.node), expr(&b.node)),
+        Expr::Call(f, a, b) => format!(
+            "{}({}, {})",
+            if *f == Func::Min { "min" } else { "max" },
+            expr(&a.node),
+            expr(&b.node)
+        ),
     }
 }
 

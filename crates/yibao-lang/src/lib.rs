@@ -52,10 +52,18 @@ pub fn compile_text(name: &str, text: &str) -> TextResult {
     let mut map = SourceMap::new();
     let file = map.add(name, text);
     match parse::parse(file, text) {
-        Err(diagnostics) => TextResult { policy: None, diagnostics, map },
+        Err(diagnostics) => TextResult {
+            policy: None,
+            diagnostics,
+            map,
+        },
         Ok(ast) => {
             let c = compile(&ast, &map, String::new());
-            TextResult { policy: c.policy, diagnostics: c.diagnostics, map }
+            TextResult {
+                policy: c.policy,
+                diagnostics: c.diagnostics,
+                map,
+            }
         }
     }
 }

@@ -10,14 +10,21 @@ use crate::diag::{did_you_mean, Diagnostic};
 
 /// Applies `child` onto `parent` (itself already merged). The result has the child's header.
 pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<Diagnostic>> {
-    let mut items: Vec<Spanned<Item>> =
-        parent.items.iter().filter(|i| !matches!(i.node, Item::Effective(_) | Item::Extends { .. })).cloned().collect();
+    let mut items: Vec<Spanned<Item>> = parent
+        .items
+        .iter()
+        .filter(|i| !matches!(i.node, Item::Effective(_) | Item::Extends { .. }))
+        .cloned()
+        .collect();
     let mut errors = vec![];
     if child.header.id.node != parent.header.id.node {
         errors.push(
             Diagnostic::error(
                 "yibao::extends-mismatch",
-                format!("`{}` cannot extend a version of `{}`", child.header.id.node, parent.header.id.node),
+                format!(
+                    "`{}` cannot extend a version of `{}`",
+                    child.header.id.node, parent.header.id.node
+                ),
                 child.header.id.span,
             )
             .with_help("a version extends an earlier version of the same policy"),
@@ -36,17 +43,37 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
         match &it.node {
             Item::Extends { .. } => {}
             Item::Effective(_) => items.insert(0, it.clone()),
-            Item::Source(s) => replace_or_push(&mut items, it, |x| matches!(x, Item::Source(p) if p.id.node == s.id.node)),
-            Item::Indicator { name, .. } => {
-                replace_or_push(&mut items, it, |x| matches!(x, Item::Indicator { name: n, .. } if n.node == name.node))
-            }
-            Item::Dims(d) => replace_or_push(&mut items, it, |x| matches!(x, Item::Dims(p) if p.kw.node == d.kw.node)),
+            Item::Source(s) => replace_or_push(
+                &mut items,
+                it,
+                |x| matches!(x, Item::Source(p) if p.id.node == s.id.node),
+            ),
+            Item::Indicator { name, .. } => replace_or_push(
+                &mut items,
+                it,
+                |x| matches!(x, Item::Indicator { name: n, .. } if n.node == name.node),
+            ),
+            Item::Dims(d) => replace_or_push(
+                &mut items,
+                it,
+                |x| matches!(x, Item::Dims(p) if p.kw.node == d.kw.node),
+            ),
             Item::Cases(_) => replace_or_push(&mut items, it, |x| matches!(x, Item::Cases(_))),
             Item::Layer(l) => {
                 if layer_ids(&items).contains(&l.id.node) {
                     errors.push(
-                        Diagnostic::error("yibao::duplicate", format!("layer `{}` already exists in the version this one extends", l.id.node), l.id.span)
-                            .with_help(format!("change it with `amend layer {} {{ … }}`", l.id.node)),
+                        Diagnostic::error(
+                            "yibao::duplicate",
+                            format!(
+                                "layer `{}` already exists in the version this one extends",
+                                l.id.node
+                            ),
+                            l.id.span,
+                        )
+                        .with_help(format!(
+                            "change it with `amend layer {} {{ … }}`",
+                            l.id.node
+                        )),
                     );
                 } else {
                     items.push(it.clone());
@@ -80,13 +107,20 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
         }
     }
     if errors.is_empty() {
-        Ok(PolicyFile { header: child.header.clone(), items })
+        Ok(PolicyFile {
+            header: child.header.clone(),
+            items,
+        })
     } else {
         Err(errors)
     }
 }
 
-fn replace_or_push(items: &mut Vec<Spanned<Item>>, it: &Spanned<Item>, same: impl Fn(&Item) -> bool) {
+fn replace_or_push(
+    items: &mut Vec<Spanned<Item>>,
+    it: &Spanned<Item>,
+    same: impl Fn(&Item) -> bool,
+) {
     match items.iter_mut().find(|x| same(&x.node)) {
         Some(slot) => *slot = it.clone(),
         None => items.push(it.clone()),
@@ -94,9 +128,24 @@ fn replace_or_push(items: &mut Vec<Spanned<Item>>, it: &Spanned<Item>, same: imp
 }
 
 fn missing_layer(id: &Spanned<String>, existing: &[String], verb: &str) -> Diagnostic {
-    let help = did_you_mean(&id.node, existing.iter().map(String::as_str))
-        .unwrap_or_else(|| format!("the parent version has: {}", if existing.is_empty() { "no layers".into() } else { existing.join(", ") }));
-    Diagnostic::error("yibao::extends-missing", format!("cannot {verb} layer `{}`: the version this one extends has no such layer", id.node), id.span)
-        .with_label("not in the parent version")
-        .with_help(help)
+    let help = did_you_mean(&id.node, existing.iter().map(String::as_str)).unwrap_or_else(|| {
+        format!(
+            "the parent version has: {}",
+            if existing.is_empty() {
+                "no layers".into()
+            } else {
+                existing.join(", ")
+            }
+        )
+    });
+    Diagnostic::error(
+        "yibao::extends-missing",
+        format!(
+            "cannot {verb} layer `{}`: the version this one extends has no such layer",
+            id.node
+        ),
+        id.span,
+    )
+    .with_label("not in the parent version")
+    .with_help(help)
 }

@@ -26,7 +26,10 @@ pub fn parse(file: u32, text: &str) -> Result<PolicyFile, Vec<Diagnostic>> {
     if text.len() > MAX_SOURCE_LEN {
         return Err(vec![Diagnostic::error(
             "yibao::too-large",
-            format!("policy text is {} bytes; the limit is {MAX_SOURCE_LEN}", text.len()),
+            format!(
+                "policy text is {} bytes; the limit is {MAX_SOURCE_LEN}",
+                text.len()
+            ),
             Span::new(file, 0, 0),
         )]);
     }
@@ -45,15 +48,26 @@ pub fn parse(file: u32, text: &str) -> Result<PolicyFile, Vec<Diagnostic>> {
         Err(e) => return Err(vec![pest_error(file, text, e)]),
     };
     let Some(root) = pairs.next() else {
-        return Err(vec![Diagnostic::error("yibao::syntax", "empty policy", Span::new(file, 0, 0))]);
+        return Err(vec![Diagnostic::error(
+            "yibao::syntax",
+            "empty policy",
+            Span::new(file, 0, 0),
+        )]);
     };
-    let mut b = Builder { file, errors: vec![] };
+    let mut b = Builder {
+        file,
+        errors: vec![],
+    };
     let ast = b.file(root);
     match ast {
         Some(ast) if b.errors.is_empty() => Ok(ast),
         _ => {
             if b.errors.is_empty() {
-                b.errors.push(Diagnostic::error("yibao::internal", "internal error: the parser lost its way; please file an issue", Span::new(file, 0, 0)));
+                b.errors.push(Diagnostic::error(
+                    "yibao::internal",
+                    "internal error: the parser lost its way; please file an issue",
+                    Span::new(file, 0, 0),
+                ));
             }
             Err(b.errors)
         }
@@ -145,10 +159,26 @@ fn pest_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic 
     };
     // Underline the offending token (up to the next space), or one character at the end.
     let tail = text.get(start..).unwrap_or("");
-    let tok_len = tail.char_indices().find(|(_, c)| c.is_whitespace()).map(|(i, _)| i).unwrap_or(tail.len());
-    let end = if end > start { end } else { start + tok_len.clamp(0, 40) };
-    let end = if end == start { start + tail.chars().next().map(char::len_utf8).unwrap_or(0) } else { end };
-    let found = text.get(start..end).filter(|s| !s.is_empty()).map(|s| format!("`{s}`")).unwrap_or_else(|| "end of file".into());
+    let tok_len = tail
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+        .map(|(i, _)| i)
+        .unwrap_or(tail.len());
+    let end = if end > start {
+        end
+    } else {
+        start + tok_len.clamp(0, 40)
+    };
+    let end = if end == start {
+        start + tail.chars().next().map(char::len_utf8).unwrap_or(0)
+    } else {
+        end
+    };
+    let found = text
+        .get(start..end)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("`{s}`"))
+        .unwrap_or_else(|| "end of file".into());
     let (message, label) = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<String> = positives.iter().map(rule_name).collect();
@@ -162,7 +192,10 @@ fn pest_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic 
                     format!("{} or {last}", names.join(", "))
                 }
             };
-            (format!("expected {expected}, found {found}"), "not expected here".to_string())
+            (
+                format!("expected {expected}, found {found}"),
+                "not expected here".to_string(),
+            )
         }
         pest::error::ErrorVariant::CustomError { message } => (message.clone(), "here".to_string()),
     };
@@ -177,7 +210,9 @@ fn pest_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic 
     } else {
         None
     };
-    Diagnostic::error("yibao::syntax", message, Span::new(file, start, end)).with_label(label).with_help_opt(help)
+    Diagnostic::error("yibao::syntax", message, Span::new(file, start, end))
+        .with_label(label)
+        .with_help_opt(help)
 }
 
 struct Builder {
@@ -193,7 +228,8 @@ impl Builder {
 
     fn err(&mut self, p: &Pair<Rule>, msg: impl Into<String>) {
         let span = self.span(p);
-        self.errors.push(Diagnostic::error("yibao::syntax", msg, span));
+        self.errors
+            .push(Diagnostic::error("yibao::syntax", msg, span));
     }
 
     fn spanned_str(&self, p: &Pair<Rule>) -> Spanned<String> {
@@ -215,7 +251,10 @@ impl Builder {
                 }
             }
         }
-        Some(PolicyFile { header: header?, items })
+        Some(PolicyFile {
+            header: header?,
+            items,
+        })
     }
 
     fn header(&mut self, p: Pair<Rule>) -> Option<Header> {
@@ -296,7 +335,14 @@ impl Builder {
                 for e in body.into_inner() {
                     let span = self.span(&e);
                     if list_form {
-                        entries.push(Spanned::new(DimEntry { key: self.spanned_str(&e), zh: None, en: None }, span));
+                        entries.push(Spanned::new(
+                            DimEntry {
+                                key: self.spanned_str(&e),
+                                zh: None,
+                                en: None,
+                            },
+                            span,
+                        ));
                     } else {
                         let mut ei = e.into_inner();
                         let key = self.spanned_str(&ei.next()?);
@@ -305,7 +351,11 @@ impl Builder {
                         entries.push(Spanned::new(DimEntry { key, zh, en }, span));
                     }
                 }
-                Item::Dims(DimsDecl { kw, list_form, entries })
+                Item::Dims(DimsDecl {
+                    kw,
+                    list_form,
+                    entries,
+                })
             }
             Rule::cases_decl => {
                 let mut out = vec![];
@@ -316,7 +366,15 @@ impl Builder {
                     let name = self.string(ei.next()?).node;
                     let standard = self.value(ei.next()?)?;
                     let prov = ei.next().and_then(|p| self.prov(p));
-                    out.push(Spanned::new(CaseEntry { code, name, standard, prov }, span));
+                    out.push(Spanned::new(
+                        CaseEntry {
+                            code,
+                            name,
+                            standard,
+                            prov,
+                        },
+                        span,
+                    ));
                 }
                 Item::Cases(out)
             }
@@ -341,7 +399,13 @@ impl Builder {
                         }
                     }
                 }
-                Item::Layer(LayerDecl { id, label, label_en, kind, clauses })
+                Item::Layer(LayerDecl {
+                    id,
+                    label,
+                    label_en,
+                    kind,
+                    clauses,
+                })
             }
             Rule::amend => {
                 let id = self.spanned_str(&it.next()?);
@@ -364,7 +428,11 @@ impl Builder {
     fn cond(&mut self, p: Pair<Rule>) -> Option<Cond> {
         let mut it = p.into_inner();
         let dim = self.dim_name(it.next()?);
-        let keys = it.next()?.into_inner().map(|k| self.spanned_str(&k)).collect();
+        let keys = it
+            .next()?
+            .into_inner()
+            .map(|k| self.spanned_str(&k))
+            .collect();
         Some(Cond { dim, keys })
     }
 
@@ -415,9 +483,17 @@ impl Builder {
                     }
                 }
             }
-            Rule::measure_c => Clause::Measure(if it.next()?.as_str() == "year" { MeasureKw::Year } else { MeasureKw::Claim }),
+            Rule::measure_c => Clause::Measure(if it.next()?.as_str() == "year" {
+                MeasureKw::Year
+            } else {
+                MeasureKw::Claim
+            }),
             Rule::deductible_c => {
-                let per = if it.next()?.as_str() == "per_year" { DeductiblePerKw::Year } else { DeductiblePerKw::Admission };
+                let per = if it.next()?.as_str() == "per_year" {
+                    DeductiblePerKw::Year
+                } else {
+                    DeductiblePerKw::Admission
+                };
                 let value = self.value(it.next()?)?;
                 let prov = it.next().and_then(|p| self.prov(p));
                 Clause::Deductible { per, value, prov }
@@ -427,7 +503,10 @@ impl Builder {
                 let from = match n.as_str().parse::<u32>() {
                     Ok(v) => Spanned::new(v, self.span(&n)),
                     Err(_) => {
-                        self.err(&n, format!("`{}` is not a usable admission number", n.as_str()));
+                        self.err(
+                            &n,
+                            format!("`{}` is not a usable admission number", n.as_str()),
+                        );
                         return None;
                     }
                 };
@@ -435,7 +514,11 @@ impl Builder {
                 let prov = it.next().and_then(|p| self.prov(p));
                 Clause::Later { from, value, prov }
             }
-            Rule::referral_c => Clause::Referral(if it.next()?.as_str() == "continuous" { ReferralKw::Continuous } else { ReferralKw::Separate }),
+            Rule::referral_c => Clause::Referral(if it.next()?.as_str() == "continuous" {
+                ReferralKw::Continuous
+            } else {
+                ReferralKw::Separate
+            }),
             Rule::ratio_c => {
                 let value = self.value(it.next()?)?;
                 let prov = it.next().and_then(|p| self.prov(p));
@@ -452,7 +535,11 @@ impl Builder {
                     let span = self.span(&b);
                     let mut bi = b.into_inner();
                     let head = bi.next()?;
-                    let upto = if head.as_rule() == Rule::band_to { Some(self.value(head.into_inner().next()?)?) } else { None };
+                    let upto = if head.as_rule() == Rule::band_to {
+                        Some(self.value(head.into_inner().next()?)?)
+                    } else {
+                        None
+                    };
                     let ratio = self.value(bi.next()?)?;
                     let prov = bi.next().and_then(|p| self.prov(p));
                     bands.push(Spanned::new(BandDecl { upto, ratio, prov }, span));
@@ -466,7 +553,10 @@ impl Builder {
                 let mut pi = per.into_inner();
                 let value = self.value(pi.next()?)?;
                 let per = if rule == Rule::cap_year {
-                    CapPerDecl::Year { value, pool: pi.next().map(|p| self.spanned_str(&p)) }
+                    CapPerDecl::Year {
+                        value,
+                        pool: pi.next().map(|p| self.spanned_str(&p)),
+                    }
                 } else {
                     CapPerDecl::Claim { value }
                 };
@@ -499,7 +589,15 @@ impl Builder {
                             };
                             let expr = self.expr(oi.next()?)?.node;
                             let prov = oi.next().and_then(|p| self.prov(p));
-                            ops.push(Spanned::new(ModOpDecl::Op { target, op, expr, prov }, span));
+                            ops.push(Spanned::new(
+                                ModOpDecl::Op {
+                                    target,
+                                    op,
+                                    expr,
+                                    prov,
+                                },
+                                span,
+                            ));
                         }
                     }
                 }
@@ -531,17 +629,31 @@ impl Builder {
                     let span = self.span(&e);
                     let mut ei = e.into_inner();
                     let k = ei.next()?;
-                    let key = if k.as_rule() == Rule::else_key { None } else { Some(self.spanned_str(&k)) };
+                    let key = if k.as_rule() == Rule::else_key {
+                        None
+                    } else {
+                        Some(self.spanned_str(&k))
+                    };
                     let value = self.value(ei.next()?)?;
                     let eprov = ei.next().and_then(|p| self.prov(p));
-                    entries.push(Spanned::new(TableEntry { key, value, prov: eprov }, span));
+                    entries.push(Spanned::new(
+                        TableEntry {
+                            key,
+                            value,
+                            prov: eprov,
+                        },
+                        span,
+                    ));
                 }
                 Some(Value::Table(Table { dim, entries, prov }))
             }
             Rule::none_value => {
                 let span = self.span(&inner);
                 let prov = inner.into_inner().nth(1).and_then(|p| self.prov(p));
-                Some(Value::None { span: Loc(span), prov })
+                Some(Value::None {
+                    span: Loc(span),
+                    prov,
+                })
             }
             _ => Some(Value::Expr(self.expr(inner)?.node)),
         }
@@ -561,7 +673,10 @@ impl Builder {
                         "/" | "÷" => BinOp::Div,
                         _ => BinOp::Mul,
                     };
-                    let s = Span { end: rhs.span.end, ..acc.span };
+                    let s = Span {
+                        end: rhs.span.end,
+                        ..acc.span
+                    };
                     acc = Spanned::new(Expr::Bin(bop, Box::new(acc), Box::new(rhs)), s);
                 }
                 Some(acc)
@@ -584,7 +699,11 @@ impl Builder {
                     }
                     Rule::call => {
                         let mut ci = first.into_inner();
-                        let f = if ci.next()?.as_str() == "min" { Func::Min } else { Func::Max };
+                        let f = if ci.next()?.as_str() == "min" {
+                            Func::Min
+                        } else {
+                            Func::Max
+                        };
                         let a = self.expr(ci.next()?)?;
                         let b = self.expr(ci.next()?)?;
                         Some(Spanned::new(Expr::Call(f, Box::new(a), Box::new(b)), span))
@@ -621,7 +740,15 @@ impl Builder {
             self.err(&p, format!("`{text}` is too large a number"));
             return None;
         };
-        Some(Spanned::new(Number { text, value, unit, prov: None }, span))
+        Some(Spanned::new(
+            Number {
+                text,
+                value,
+                unit,
+                prov: None,
+            },
+            span,
+        ))
     }
 
     fn prov(&mut self, p: Pair<Rule>) -> Option<Prov> {
@@ -642,7 +769,12 @@ impl Builder {
                 _ => note = Some(self.string(x).node),
             }
         }
-        Some(Prov { kind, source, note, span: Loc(span) })
+        Some(Prov {
+            kind,
+            source,
+            note,
+            span: Loc(span),
+        })
     }
 }
 
@@ -652,7 +784,11 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
-        let text = format!("policy a.b \"x\" indicator x = {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        let text = format!(
+            "policy a.b \"x\" indicator x = {}1{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
         let e = parse(0, &text).unwrap_err();
         assert_eq!(e[0].code, "yibao::too-deep");
     }

@@ -13,7 +13,11 @@ pub struct Span {
 impl Span {
     pub fn new(file: u32, start: usize, end: usize) -> Span {
         let c = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
-        Span { file, start: c(start), end: c(end) }
+        Span {
+            file,
+            start: c(start),
+            end: c(end),
+        }
     }
     pub fn len(&self) -> usize {
         self.end.saturating_sub(self.start) as usize
@@ -46,8 +50,16 @@ impl SourceFile {
         let before = self.text.get(..offset).unwrap_or("");
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let column = self.text.get(line_start..offset).map(|s| s.chars().count()).unwrap_or(0) + 1;
-        LineCol { line: u32::try_from(line).unwrap_or(u32::MAX), column: u32::try_from(column).unwrap_or(u32::MAX) }
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
+        LineCol {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
     }
 
     pub fn slice(&self, span: Span) -> &str {
@@ -56,7 +68,12 @@ impl SourceFile {
 
     /// The first line of the text under `span`, trimmed: how a trace cites a clause.
     pub fn first_line(&self, span: Span) -> String {
-        self.slice(span).lines().next().unwrap_or("").trim().to_string()
+        self.slice(span)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
     }
 }
 
@@ -71,7 +88,10 @@ impl SourceMap {
         SourceMap::default()
     }
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> u32 {
-        self.files.push(SourceFile { name: name.into(), text: text.into() });
+        self.files.push(SourceFile {
+            name: name.into(),
+            text: text.into(),
+        });
         u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
     pub fn get(&self, file: u32) -> Option<&SourceFile> {

@@ -8,7 +8,11 @@ pub fn known(dim: Dim) -> &'static [(&'static str, &'static str, &'static str)] 
     match dim {
         Dim::Care => &[
             ("general_outpatient", "普通门诊", "general outpatient"),
-            ("outpatient_special", "门诊慢特病", "outpatient chronic and special diseases"),
+            (
+                "outpatient_special",
+                "门诊慢特病",
+                "outpatient chronic and special diseases",
+            ),
             ("inpatient", "住院", "inpatient"),
             ("day_surgery", "日间手术", "day surgery"),
             ("emergency_observation", "急诊留观", "emergency observation"),
@@ -17,19 +21,47 @@ pub fn known(dim: Dim) -> &'static [(&'static str, &'static str, &'static str)] 
         ],
         Dim::Category => &[
             ("destitute", "特困人员", "destitute (te kun)"),
-            ("min_allowance", "低保对象", "minimum-living-allowance recipient"),
+            (
+                "min_allowance",
+                "低保对象",
+                "minimum-living-allowance recipient",
+            ),
             ("low_income", "低收入人口", "low-income person"),
-            ("poverty_risk", "返贫致贫人口", "person at risk of (re)falling into poverty"),
-            ("illness_poverty", "因病致贫重病患者", "impoverished by serious illness"),
-            ("low_allowance_edge", "低保边缘家庭成员", "member of a family on the edge of the allowance"),
-            ("severe_disability", "重度残疾人", "person with severe disability"),
-            ("entitled_group", "优抚对象", "entitled group (veterans and families)"),
+            (
+                "poverty_risk",
+                "返贫致贫人口",
+                "person at risk of (re)falling into poverty",
+            ),
+            (
+                "illness_poverty",
+                "因病致贫重病患者",
+                "impoverished by serious illness",
+            ),
+            (
+                "low_allowance_edge",
+                "低保边缘家庭成员",
+                "member of a family on the edge of the allowance",
+            ),
+            (
+                "severe_disability",
+                "重度残疾人",
+                "person with severe disability",
+            ),
+            (
+                "entitled_group",
+                "优抚对象",
+                "entitled group (veterans and families)",
+            ),
             ("retired_cadre", "离休干部", "retired cadre (lixiu)"),
         ],
         Dim::Group => &[
             ("in_service", "在职职工", "employee in service"),
             ("retired", "退休人员", "retired employee"),
-            ("retired_70", "70岁以上退休人员", "retired employee aged 70 or more"),
+            (
+                "retired_70",
+                "70岁以上退休人员",
+                "retired employee aged 70 or more",
+            ),
             ("minor", "学生儿童", "students and children"),
             ("adult", "成年居民", "working-age resident"),
             ("elderly", "老年居民", "elderly resident"),
@@ -42,8 +74,16 @@ pub fn known(dim: Dim) -> &'static [(&'static str, &'static str, &'static str)] 
         ],
         Dim::Place => &[
             ("local", "本地就医", "local"),
-            ("offsite_registered", "异地就医（已备案）", "out of city, registered"),
-            ("offsite_unregistered", "异地就医（未备案）", "out of city, not registered"),
+            (
+                "offsite_registered",
+                "异地就医（已备案）",
+                "out of city, registered",
+            ),
+            (
+                "offsite_unregistered",
+                "异地就医（未备案）",
+                "out of city, not registered",
+            ),
         ],
         Dim::Disease => &[
             ("hypertension", "高血压", "hypertension"),
@@ -53,7 +93,10 @@ pub fn known(dim: Dim) -> &'static [(&'static str, &'static str, &'static str)] 
 }
 
 pub fn lookup(dim: Dim, id: &str) -> Option<(&'static str, &'static str)> {
-    known(dim).iter().find(|(k, _, _)| *k == id).map(|(_, zh, en)| (*zh, *en))
+    known(dim)
+        .iter()
+        .find(|(k, _, _)| *k == id)
+        .map(|(_, zh, en)| (*zh, *en))
 }
 
 /// The values a policy gets when it does not declare the dimension (`care` must be declared).

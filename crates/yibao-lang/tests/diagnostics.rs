@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! Golden tests of rendered diagnostics: drop a `.policy` file into tests/diagnostics/ and
 //! review its snapshot (`INSTA_UPDATE=always cargo test -p yibao-lang --test diagnostics`).
 
@@ -5,7 +11,8 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 fn render(name: &str, text: &str) -> String {
     let out = yibao_lang::compile_text(name, text);
-    let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
+    let handler =
+        GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor()).with_width(100);
     let mut s = String::new();
     for d in &out.diagnostics {
         let report = d.to_report(&out.map);
@@ -19,7 +26,10 @@ fn render(name: &str, text: &str) -> String {
 fn rendered_diagnostics() {
     insta::glob!("diagnostics/*.policy", |path| {
         let text = std::fs::read_to_string(path).unwrap();
-        let name = format!("diagnostics/{}", path.file_name().unwrap().to_string_lossy());
+        let name = format!(
+            "diagnostics/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
         insta::assert_snapshot!(render(&name, &text));
     });
 }
@@ -29,7 +39,14 @@ fn underlines(text: &str) -> Vec<(String, String)> {
     let out = yibao_lang::compile_text("t.policy", text);
     out.diagnostics
         .iter()
-        .map(|d| (d.code.to_string(), d.span.map(|s| text[s.range()].to_string()).unwrap_or_default()))
+        .map(|d| {
+            (
+                d.code.to_string(),
+                d.span
+                    .map(|s| text[s.range()].to_string())
+                    .unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -66,10 +83,19 @@ fn each_checker_rule_underlines_its_cause() {
 fn extends_errors_name_the_missing_layer() {
     let parent = "policy a.b \"p\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"b\" { base in_scope ratio 1% [placeholder] }\n";
     let child = "policy a.b \"p\"\neffective 2025-01-01\nextends a.b@2024-01-01\namend layer basci { ratio 2% [placeholder] }\nremove layer gone\n";
-    let reg = yibao_policies_free::registry(&[("a/b/2024-01-01.policy", parent), ("a/b/2025-01-01.policy", child)]);
+    let reg = yibao_policies_free::registry(&[
+        ("a/b/2024-01-01.policy", parent),
+        ("a/b/2025-01-01.policy", child),
+    ]);
     let codes: Vec<(&str, String)> = reg.iter().map(|(c, t)| (*c, t.clone())).collect();
-    assert!(codes.contains(&("yibao::extends-missing", "basci".to_string())), "{codes:?}");
-    assert!(codes.contains(&("yibao::extends-missing", "gone".to_string())), "{codes:?}");
+    assert!(
+        codes.contains(&("yibao::extends-missing", "basci".to_string())),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("yibao::extends-missing", "gone".to_string())),
+        "{codes:?}"
+    );
 }
 
 /// A tiny stand-in for the registry (this crate cannot depend on it): parse both, merge.
@@ -78,10 +104,24 @@ mod yibao_policies_free {
 
     pub fn registry(files: &[(&str, &str)]) -> Vec<(&'static str, String)> {
         let mut map = SourceMap::new();
-        let asts: Vec<_> = files.iter().map(|(n, t)| parse(map.add(*n, *t), t).unwrap()).collect();
+        let asts: Vec<_> = files
+            .iter()
+            .map(|(n, t)| parse(map.add(*n, *t), t).unwrap())
+            .collect();
         match merge(&asts[0], &asts[1]) {
             Ok(_) => vec![],
-            Err(ds) => ds.iter().map(|d| (d.code, map.get(d.span.unwrap().file).unwrap().slice(d.span.unwrap()).to_string())).collect(),
+            Err(ds) => ds
+                .iter()
+                .map(|d| {
+                    (
+                        d.code,
+                        map.get(d.span.unwrap().file)
+                            .unwrap()
+                            .slice(d.span.unwrap())
+                            .to_string(),
+                    )
+                })
+                .collect(),
         }
     }
 }

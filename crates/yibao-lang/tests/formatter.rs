@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! The formatter is idempotent, keeps comments and keeps meaning.
 
 use std::path::Path;
@@ -18,7 +24,10 @@ fn walk(p: &Path, out: &mut Vec<(String, String)>) {
         if p.is_dir() {
             walk(&p, out);
         } else if p.extension().is_some_and(|x| x == "policy") {
-            out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+            out.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
         }
     }
 }
@@ -29,7 +38,10 @@ fn bundled_policies_are_formatted_and_formatting_is_idempotent() {
         let once = yibao_lang::fmt::format(&text).unwrap();
         let twice = yibao_lang::fmt::format(&once).unwrap();
         assert_eq!(once, twice, "{name}: not idempotent");
-        assert_eq!(once, text, "{name} is not in canonical form: run `yibao fmt --write {name}`");
+        assert_eq!(
+            once, text,
+            "{name} is not in canonical form: run `yibao fmt --write {name}`"
+        );
     }
 }
 
@@ -40,7 +52,9 @@ fn formatting_keeps_the_compiled_meaning() {
             continue;
         }
         let a = yibao_lang::compile_text(&name, &text).policy.unwrap();
-        let b = yibao_lang::compile_text(&name, &yibao_lang::fmt::format(&text).unwrap()).policy.unwrap();
+        let b = yibao_lang::compile_text(&name, &yibao_lang::fmt::format(&text).unwrap())
+            .policy
+            .unwrap();
         // Citations (lines) may move; the numbers and structure may not.
         let strip = |p: yibao_engine::Policy| {
             let mut v = serde_json::to_value(&p).unwrap();

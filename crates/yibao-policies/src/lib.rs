@@ -28,7 +28,10 @@ fn collect(dir: &Dir, out: &mut Vec<(String, String)>) {
     for f in dir.files() {
         if f.path().extension().is_some_and(|e| e == "policy") {
             if let Some(text) = f.contents_utf8() {
-                out.push((f.path().to_string_lossy().replace('\\', "/"), text.to_string()));
+                out.push((
+                    f.path().to_string_lossy().replace('\\', "/"),
+                    text.to_string(),
+                ));
             }
         }
     }
@@ -63,9 +66,20 @@ pub struct Registry {
 /// No version of a policy covers the date asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SelectError {
-    UnknownPolicy { id: String, known: Vec<String> },
-    NoVersion { id: String, date: Date, versions: Vec<Date> },
-    Broken { id: String, effective: Date, file: String },
+    UnknownPolicy {
+        id: String,
+        known: Vec<String>,
+    },
+    NoVersion {
+        id: String,
+        date: Date,
+        versions: Vec<Date>,
+    },
+    Broken {
+        id: String,
+        effective: Date,
+        file: String,
+    },
 }
 
 impl std::fmt::Display for SelectError {
@@ -77,10 +91,21 @@ impl std::fmt::Display for SelectError {
             SelectError::NoVersion { id, date, versions } => write!(
                 f,
                 "no version of `{id}` is in force on {date}; versions take effect on: {}",
-                versions.iter().map(Date::to_string).collect::<Vec<_>>().join(", ")
+                versions
+                    .iter()
+                    .map(Date::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            SelectError::Broken { id, effective, file } => {
-                write!(f, "version {effective} of `{id}` has errors ({file}); run `yibao check` on it")
+            SelectError::Broken {
+                id,
+                effective,
+                file,
+            } => {
+                write!(
+                    f,
+                    "version {effective} of `{id}` has errors ({file}); run `yibao check` on it"
+                )
             }
         }
     }
@@ -114,14 +139,19 @@ impl Registry {
         let mut extra: HashMap<String, Vec<Diagnostic>> = HashMap::new();
         for (i, (_, name, ast, _)) in asts.iter().enumerate() {
             let Some(ast) = ast else { continue };
-            let Some((eff, eff_span)) = effective_of(ast) else { continue };
+            let Some((eff, eff_span)) = effective_of(ast) else {
+                continue;
+            };
             let key = (ast.header.id.node.clone(), eff);
             if let Some(prev) = index.get(&key) {
                 let prev_name = &asts[*prev].1;
                 extra.entry(name.clone()).or_default().push(
                     Diagnostic::error(
                         "yibao::overlapping-versions",
-                        format!("`{}` already has a version taking effect on {eff} (in {prev_name})", key.0),
+                        format!(
+                            "`{}` already has a version taking effect on {eff} (in {prev_name})",
+                            key.0
+                        ),
                         eff_span,
                     )
                     .with_help("each version of a policy needs its own effective date"),
@@ -151,13 +181,24 @@ impl Registry {
                 }
                 policy = c.policy.map(Arc::new);
             }
-            reg.versions.push(Version { id: id.clone(), effective: *eff, file: name, merged: m, content_hash: hash, policy });
+            reg.versions.push(Version {
+                id: id.clone(),
+                effective: *eff,
+                file: name,
+                merged: m,
+                content_hash: hash,
+                policy,
+            });
         }
         // Diagnostics grouped by the file they are in.
         for (file, diags) in extra {
             let mut by_file: HashMap<String, Vec<Diagnostic>> = HashMap::new();
             for d in diags {
-                let f = d.span.and_then(|s| reg.map.get(s.file)).map(|f| f.name.clone()).unwrap_or_else(|| file.clone());
+                let f = d
+                    .span
+                    .and_then(|s| reg.map.get(s.file))
+                    .map(|f| f.name.clone())
+                    .unwrap_or_else(|| file.clone());
                 by_file.entry(f).or_default().push(d);
             }
             for (f, ds) in by_file {
@@ -176,7 +217,9 @@ impl Registry {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|(_, ds)| ds.iter().any(Diagnostic::is_error))
+        self.diagnostics
+            .iter()
+            .any(|(_, ds)| ds.iter().any(Diagnostic::is_error))
     }
 
     /// Every version, ordered by policy id and date.
@@ -195,54 +238,95 @@ impl Registry {
     pub fn select(&self, id: &str, date: Date) -> Result<&Version, SelectError> {
         let versions: Vec<&Version> = self.versions.iter().filter(|v| v.id == id).collect();
         if versions.is_empty() {
-            return Err(SelectError::UnknownPolicy { id: id.to_string(), known: self.policy_ids() });
+            return Err(SelectError::UnknownPolicy {
+                id: id.to_string(),
+                known: self.policy_ids(),
+            });
         }
-        let pick = select_version(&versions.iter().map(|v| v.effective).collect::<Vec<_>>(), date);
+        let pick = select_version(
+            &versions.iter().map(|v| v.effective).collect::<Vec<_>>(),
+            date,
+        );
         match pick.and_then(|i| versions.get(i)) {
             Some(v) if v.policy.is_some() => Ok(v),
-            Some(v) => Err(SelectError::Broken { id: id.to_string(), effective: v.effective, file: v.file.clone() }),
-            None => Err(SelectError::NoVersion { id: id.to_string(), date, versions: versions.iter().map(|v| v.effective).collect() }),
+            Some(v) => Err(SelectError::Broken {
+                id: id.to_string(),
+                effective: v.effective,
+                file: v.file.clone(),
+            }),
+            None => Err(SelectError::NoVersion {
+                id: id.to_string(),
+                date,
+                versions: versions.iter().map(|v| v.effective).collect(),
+            }),
         }
     }
 
     /// The compiled policy of `id` in force on `date`.
     pub fn policy(&self, id: &str, date: Date) -> Result<Arc<Policy>, SelectError> {
         let v = self.select(id, date)?;
-        v.policy.clone().ok_or_else(|| SelectError::Broken { id: id.to_string(), effective: v.effective, file: v.file.clone() })
+        v.policy.clone().ok_or_else(|| SelectError::Broken {
+            id: id.to_string(),
+            effective: v.effective,
+            file: v.file.clone(),
+        })
     }
 
     /// A version exactly, by its effective date.
     pub fn version(&self, id: &str, effective: Date) -> Option<&Version> {
-        self.versions.iter().find(|v| v.id == id && v.effective == effective)
+        self.versions
+            .iter()
+            .find(|v| v.id == id && v.effective == effective)
     }
 
     /// Recompiles a version with parameter overrides.
-    pub fn with_overrides(&self, v: &Version, overrides: &Overrides) -> Result<Arc<Policy>, Vec<Diagnostic>> {
+    pub fn with_overrides(
+        &self,
+        v: &Version,
+        overrides: &Overrides,
+    ) -> Result<Arc<Policy>, Vec<Diagnostic>> {
         if overrides.values.is_empty() {
             if let Some(p) = &v.policy {
                 return Ok(p.clone());
             }
         }
         let Some(m) = &v.merged else {
-            return Err(vec![Diagnostic::error("yibao::broken", format!("version {} of `{}` has errors", v.effective, v.id), Span::new(0, 0, 0))]);
+            return Err(vec![Diagnostic::error(
+                "yibao::broken",
+                format!("version {} of `{}` has errors", v.effective, v.id),
+                Span::new(0, 0, 0),
+            )]);
         };
         let c = compile_with(m, &self.map, v.content_hash.clone(), overrides);
         match c.policy {
             Some(p) => Ok(Arc::new(p)),
-            None => Err(c.diagnostics.into_iter().filter(Diagnostic::is_error).collect()),
+            None => Err(c
+                .diagnostics
+                .into_iter()
+                .filter(Diagnostic::is_error)
+                .collect()),
         }
     }
 
     /// The source text of a version's own file.
     pub fn source_text(&self, v: &Version) -> Option<&str> {
-        self.map.files().iter().find(|f| f.name == v.file).map(|f| &*f.text)
+        self.map
+            .files()
+            .iter()
+            .find(|f| f.name == v.file)
+            .map(|f| &*f.text)
     }
 }
 
 /// Index of the version in force on `date` among `effective` dates (any order): the latest on
 /// or before `date`.
 pub fn select_version(effective: &[Date], date: Date) -> Option<usize> {
-    effective.iter().enumerate().filter(|(_, e)| **e <= date).max_by_key(|(_, e)| **e).map(|(i, _)| i)
+    effective
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| **e <= date)
+        .max_by_key(|(_, e)| **e)
+        .map(|(i, _)| i)
 }
 
 fn effective_of(ast: &PolicyFile) -> Option<(Date, Span)> {
@@ -253,22 +337,43 @@ fn effective_of(ast: &PolicyFile) -> Option<(Date, Span)> {
 }
 
 /// `policies/<region>/<scheme>/<date>.policy` should agree with what the file says.
-fn check_path(name: &str, ast: &PolicyFile, eff: Date, eff_span: Span, extra: &mut HashMap<String, Vec<Diagnostic>>) {
-    let parts: Vec<&str> = name.trim_end_matches(".policy").rsplit('/').take(3).collect();
+fn check_path(
+    name: &str,
+    ast: &PolicyFile,
+    eff: Date,
+    eff_span: Span,
+    extra: &mut HashMap<String, Vec<Diagnostic>>,
+) {
+    let parts: Vec<&str> = name
+        .trim_end_matches(".policy")
+        .rsplit('/')
+        .take(3)
+        .collect();
     if let [date, scheme, region] = parts.as_slice() {
         let id = format!("{region}.{scheme}");
         if id != ast.header.id.node && !region.is_empty() && date.parse::<Date>().is_ok() {
-            extra.entry(name.to_string()).or_default().push(
-                Diagnostic::warning("yibao::path", format!("file is under `{region}/{scheme}/` but declares `{}`", ast.header.id.node), ast.header.id.span),
-            );
+            extra
+                .entry(name.to_string())
+                .or_default()
+                .push(Diagnostic::warning(
+                    "yibao::path",
+                    format!(
+                        "file is under `{region}/{scheme}/` but declares `{}`",
+                        ast.header.id.node
+                    ),
+                    ast.header.id.span,
+                ));
         }
         if let Ok(d) = date.parse::<Date>() {
             if d != eff {
-                extra.entry(name.to_string()).or_default().push(Diagnostic::warning(
-                    "yibao::path",
-                    format!("file is named for {d} but takes effect on {eff}"),
-                    eff_span,
-                ));
+                extra
+                    .entry(name.to_string())
+                    .or_default()
+                    .push(Diagnostic::warning(
+                        "yibao::path",
+                        format!("file is named for {d} but takes effect on {eff}"),
+                        eff_span,
+                    ));
             }
         }
     }
@@ -287,7 +392,9 @@ fn resolve(
     if let Some(r) = merged.get(&i) {
         return r.as_ref().ok().cloned();
     }
-    let (_, name, Some(ast), _) = &asts[i] else { return None };
+    let (_, name, Some(ast), _) = &asts[i] else {
+        return None;
+    };
     let own_text_hash = Sha256::new();
     let ext = ast.items.iter().find_map(|it| match &it.node {
         Item::Extends { id, date } => Some((id.clone(), date.clone(), it.span)),
@@ -297,21 +404,38 @@ fn resolve(
         None => Ok((ast.clone(), hash_hex(own_text_hash, ast_text(asts, i)))),
         Some((pid, pdate, span)) => {
             if stack.contains(&i) {
-                extra.entry(name.clone()).or_default().push(Diagnostic::error("yibao::extends-cycle", "versions extend each other in a cycle", span));
+                extra
+                    .entry(name.clone())
+                    .or_default()
+                    .push(Diagnostic::error(
+                        "yibao::extends-cycle",
+                        "versions extend each other in a cycle",
+                        span,
+                    ));
                 Err(())
             } else {
                 match index.get(&(pid.node.clone(), pdate.node)) {
                     None => {
-                        let versions: Vec<String> =
-                            index.keys().filter(|(id, _)| *id == pid.node).map(|(_, d)| d.to_string()).collect();
+                        let versions: Vec<String> = index
+                            .keys()
+                            .filter(|(id, _)| *id == pid.node)
+                            .map(|(_, d)| d.to_string())
+                            .collect();
                         let help = if versions.is_empty() {
                             format!("no version of `{}` was found", pid.node)
                         } else {
                             format!("versions of `{}`: {}", pid.node, versions.join(", "))
                         };
                         extra.entry(name.clone()).or_default().push(
-                            Diagnostic::error("yibao::extends-missing", format!("cannot extend `{}@{}`: no such version", pid.node, pdate.node), span)
-                                .with_help(help),
+                            Diagnostic::error(
+                                "yibao::extends-missing",
+                                format!(
+                                    "cannot extend `{}@{}`: no such version",
+                                    pid.node, pdate.node
+                                ),
+                                span,
+                            )
+                            .with_help(help),
                         );
                         Err(())
                     }

@@ -3,7 +3,10 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use yibao_engine::{settle_in_place, Claim, ClaimError, Date, Policy, SettleError, SettleOptions, Settlement, YtdState};
+use yibao_engine::{
+    settle_in_place, Claim, ClaimError, Date, Policy, SettleError, SettleOptions, Settlement,
+    YtdState,
+};
 use yibao_lang::{Diagnostic, DiagnosticJson, Overrides};
 use yibao_policies::{Registry, SelectError};
 
@@ -80,23 +83,55 @@ pub enum ErrorKind {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, path: Option<String>, message: impl Into<String>) -> Self {
-        ApiError { kind, path, message: message.into(), allowed: vec![], diagnostics: vec![] }
+        ApiError {
+            kind,
+            path,
+            message: message.into(),
+            allowed: vec![],
+            diagnostics: vec![],
+        }
     }
 
     fn claim(i: usize, many: bool, e: ClaimError) -> Self {
-        let prefix = if many { format!("claims[{i}]") } else { "claim".to_string() };
-        let path = if e.path.starts_with("state.") { e.path.clone() } else { format!("{prefix}.{}", e.path) };
-        ApiError { kind: ErrorKind::Claim, path: Some(path), message: e.message, allowed: e.allowed, diagnostics: vec![] }
+        let prefix = if many {
+            format!("claims[{i}]")
+        } else {
+            "claim".to_string()
+        };
+        let path = if e.path.starts_with("state.") {
+            e.path.clone()
+        } else {
+            format!("{prefix}.{}", e.path)
+        };
+        ApiError {
+            kind: ErrorKind::Claim,
+            path: Some(path),
+            message: e.message,
+            allowed: e.allowed,
+            diagnostics: vec![],
+        }
     }
 
     fn select(e: SelectError, path: &str) -> Self {
         let allowed = match &e {
             SelectError::UnknownPolicy { known, .. } => known.clone(),
-            SelectError::NoVersion { versions, .. } => versions.iter().map(Date::to_string).collect(),
+            SelectError::NoVersion { versions, .. } => {
+                versions.iter().map(Date::to_string).collect()
+            }
             SelectError::Broken { .. } => vec![],
         };
-        let kind = if matches!(e, SelectError::Broken { .. }) { ErrorKind::Policy } else { ErrorKind::NotFound };
-        ApiError { kind, path: Some(path.to_string()), message: e.to_string(), allowed, diagnostics: vec![] }
+        let kind = if matches!(e, SelectError::Broken { .. }) {
+            ErrorKind::Policy
+        } else {
+            ErrorKind::NotFound
+        };
+        ApiError {
+            kind,
+            path: Some(path.to_string()),
+            message: e.to_string(),
+            allowed,
+            diagnostics: vec![],
+        }
     }
 }
 
@@ -121,7 +156,11 @@ fn overrides_of(req: &EstimateRequest) -> Result<Overrides, ApiError> {
     let mut o = Overrides::default();
     for (k, v) in &req.overrides {
         let Some(d) = parse_override(v) else {
-            return Err(ApiError::new(ErrorKind::Request, Some(format!("overrides.{k}")), format!("`{v}` is not an amount (`800`) or a ratio (`85%`)")));
+            return Err(ApiError::new(
+                ErrorKind::Request,
+                Some(format!("overrides.{k}")),
+                format!("`{v}` is not an amount (`800`) or a ratio (`85%`)"),
+            ));
         };
         o.values.insert(k.clone(), d);
     }
@@ -132,11 +171,19 @@ fn overrides_of(req: &EstimateRequest) -> Result<Overrides, ApiError> {
 pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer, ApiError> {
     let many = req.claim.is_none() || !req.claims.is_empty();
     if req.claim.is_some() && !req.claims.is_empty() {
-        return Err(ApiError::new(ErrorKind::Request, Some("claim".into()), "give either `claim` or `claims`, not both"));
+        return Err(ApiError::new(
+            ErrorKind::Request,
+            Some("claim".into()),
+            "give either `claim` or `claims`, not both",
+        ));
     }
     let claims: Vec<&Claim> = req.all_claims().collect();
     if claims.is_empty() {
-        return Err(ApiError::new(ErrorKind::Request, Some("claims".into()), "no claim to settle"));
+        return Err(ApiError::new(
+            ErrorKind::Request,
+            Some("claims".into()),
+            "no claim to settle",
+        ));
     }
     let overrides = overrides_of(req)?;
     let opts = SettleOptions { trace: req.trace };
@@ -144,30 +191,64 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
     let mut out = Vec::with_capacity(claims.len());
     let mut current: Option<(String, Date, Arc<Policy>)> = None;
     for (i, claim) in claims.iter().enumerate() {
-        let cpath = if many { format!("claims[{i}]") } else { "claim".into() };
+        let cpath = if many {
+            format!("claims[{i}]")
+        } else {
+            "claim".into()
+        };
         let id = match (&req.policy, &claim.region, &claim.scheme) {
             (Some(p), _, _) => p.clone(),
             (None, Some(r), Some(s)) => format!("{r}.{s}"),
             _ => {
                 return Err(ApiError {
                     allowed: reg.policy_ids(),
-                    ..ApiError::new(ErrorKind::Request, Some("policy".into()), "name the policy (`policy`), or give the claim's `region` and `scheme`")
+                    ..ApiError::new(
+                        ErrorKind::Request,
+                        Some("policy".into()),
+                        "name the policy (`policy`), or give the claim's `region` and `scheme`",
+                    )
                 })
             }
         };
         let date = req.version.unwrap_or(claim.date);
-        let version = reg.select(&id, date).map_err(|e| ApiError::select(e, if req.version.is_some() { "version" } else { &cpath }))?;
+        let version = reg.select(&id, date).map_err(|e| {
+            ApiError::select(
+                e,
+                if req.version.is_some() {
+                    "version"
+                } else {
+                    &cpath
+                },
+            )
+        })?;
         let policy = match &current {
             Some((cid, eff, p)) if *cid == id && *eff == version.effective => p.clone(),
             _ => {
-                let p = reg.with_overrides(version, &overrides).map_err(|ds| ApiError {
-                    diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
-                    ..ApiError::new(
-                        if ds.iter().any(|d| d.code == "yibao::unknown-override") { ErrorKind::Request } else { ErrorKind::Policy },
-                        Some("overrides".into()),
-                        ds.first().map(|d| format!("{}{}", d.message, d.help.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())).unwrap_or_default(),
-                    )
-                })?;
+                let p = reg
+                    .with_overrides(version, &overrides)
+                    .map_err(|ds| ApiError {
+                        diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
+                        ..ApiError::new(
+                            if ds.iter().any(|d| d.code == "yibao::unknown-override") {
+                                ErrorKind::Request
+                            } else {
+                                ErrorKind::Policy
+                            },
+                            Some("overrides".into()),
+                            ds.first()
+                                .map(|d| {
+                                    format!(
+                                        "{}{}",
+                                        d.message,
+                                        d.help
+                                            .as_ref()
+                                            .map(|h| format!(" ({h})"))
+                                            .unwrap_or_default()
+                                    )
+                                })
+                                .unwrap_or_default(),
+                        )
+                    })?;
                 if current.is_some() {
                     state = state.carry_to(&p);
                 }
@@ -177,36 +258,62 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
         };
         let s = settle_in_place(&policy, claim, &mut state, &opts).map_err(|e| match e {
             SettleError::Claim(c) => ApiError::claim(i, many, c),
-            SettleError::Eval(ev) => ApiError::new(ErrorKind::Policy, Some(cpath.clone()), ev.to_string()),
+            SettleError::Eval(ev) => {
+                ApiError::new(ErrorKind::Policy, Some(cpath.clone()), ev.to_string())
+            }
         })?;
         out.push(s);
     }
-    Ok(EstimateAnswer { settlements: out, state })
+    Ok(EstimateAnswer {
+        settlements: out,
+        state,
+    })
 }
 
 /// Parses a request from JSON, reporting the field path of a mistake.
 pub fn parse_request_json(text: &str) -> Result<EstimateRequest, ApiError> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| path_error(e.path().to_string(), e.inner().to_string()))
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| path_error(e.path().to_string(), e.inner().to_string()))
 }
 
 /// Parses a request from YAML or JSON text as a user writes it in a file: a full request, one
 /// claim, or a list of claims.
 pub fn parse_request_yaml(text: &str) -> Result<EstimateRequest, ApiError> {
-    let value: serde_norway::Value =
-        serde_norway::from_str(text).map_err(|e| ApiError::new(ErrorKind::Request, None, e.to_string()))?;
-    let is_request = value
-        .as_mapping()
-        .is_some_and(|m| m.keys().any(|k| matches!(k.as_str(), Some("claims" | "claim" | "policy" | "state" | "overrides"))));
+    let value: serde_norway::Value = serde_norway::from_str(text)
+        .map_err(|e| ApiError::new(ErrorKind::Request, None, e.to_string()))?;
+    let is_request = value.as_mapping().is_some_and(|m| {
+        m.keys().any(|k| {
+            matches!(
+                k.as_str(),
+                Some("claims" | "claim" | "policy" | "state" | "overrides")
+            )
+        })
+    });
     if is_request {
-        return serde_path_to_error::deserialize(value).map_err(|e| path_error(e.path().to_string(), e.inner().to_string()));
+        return serde_path_to_error::deserialize(value)
+            .map_err(|e| path_error(e.path().to_string(), e.inner().to_string()));
     }
     if value.is_sequence() {
-        let claims: Vec<Claim> = serde_path_to_error::deserialize(value).map_err(|e| path_error(format!("claims{}", bracket(e.path().to_string())), e.inner().to_string()))?;
-        return Ok(EstimateRequest { claims, trace: true, ..EstimateRequest::default() });
+        let claims: Vec<Claim> = serde_path_to_error::deserialize(value).map_err(|e| {
+            path_error(
+                format!("claims{}", bracket(e.path().to_string())),
+                e.inner().to_string(),
+            )
+        })?;
+        return Ok(EstimateRequest {
+            claims,
+            trace: true,
+            ..EstimateRequest::default()
+        });
     }
-    let claim: Claim = serde_path_to_error::deserialize(value).map_err(|e| path_error(format!("claim.{}", e.path()), e.inner().to_string()))?;
-    Ok(EstimateRequest { claim: Some(claim), trace: true, ..EstimateRequest::default() })
+    let claim: Claim = serde_path_to_error::deserialize(value)
+        .map_err(|e| path_error(format!("claim.{}", e.path()), e.inner().to_string()))?;
+    Ok(EstimateRequest {
+        claim: Some(claim),
+        trace: true,
+        ..EstimateRequest::default()
+    })
 }
 
 fn bracket(p: String) -> String {
@@ -218,7 +325,11 @@ fn bracket(p: String) -> String {
 }
 
 fn path_error(path: String, message: String) -> ApiError {
-    let path = if path == "." || path.is_empty() { None } else { Some(path.trim_end_matches(".?").to_string()) };
+    let path = if path == "." || path.is_empty() {
+        None
+    } else {
+        Some(path.trim_end_matches(".?").to_string())
+    };
     ApiError::new(ErrorKind::Request, path, message)
 }
 
@@ -232,7 +343,8 @@ pub fn estimate_json(reg: &Registry, request: &str) -> Result<String, ApiError> 
 
 /// Canonical JSON of any answer.
 pub fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
-    serde_json::to_string(v).map_err(|e| ApiError::new(ErrorKind::Policy, None, format!("internal error: {e}")))
+    serde_json::to_string(v)
+        .map_err(|e| ApiError::new(ErrorKind::Policy, None, format!("internal error: {e}")))
 }
 
 /// What `check` found in a text.
@@ -306,14 +418,20 @@ pub fn list_versions(reg: &Registry) -> Vec<VersionInfo> {
             let mut provenance = BTreeMap::new();
             if let Some(p) = &v.policy {
                 for param in &p.params {
-                    *provenance.entry(param.provenance.name().to_string()).or_insert(0) += 1;
+                    *provenance
+                        .entry(param.provenance.name().to_string())
+                        .or_insert(0) += 1;
                 }
             }
             VersionInfo {
                 id: v.id.clone(),
                 region: region.to_string(),
                 scheme: scheme.to_string(),
-                name: v.policy.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                name: v
+                    .policy
+                    .as_ref()
+                    .map(|p| p.name.to_string())
+                    .unwrap_or_default(),
                 name_en: v.policy.as_ref().and_then(|p| p.name_en.clone()),
                 effective: v.effective,
                 content_hash: v.content_hash.clone(),

@@ -80,12 +80,14 @@ pub struct Expect {
 
 /// Reads a vector file's text.
 pub fn parse_vectors(text: &str) -> Result<Vec<Vector>, String> {
-        let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
+    let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;
     if value.is_sequence() {
-        let v: Vec<Vector> = serde_path_to_error::deserialize(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let v: Vec<Vector> = serde_path_to_error::deserialize(value)
+            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
         Ok(v)
     } else {
-        let v: Vector = serde_path_to_error::deserialize(value).map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
+        let v: Vector = serde_path_to_error::deserialize(value)
+            .map_err(|e| format!("{}: {}", e.path(), e.inner()))?;
         Ok(vec![v])
     }
 }
@@ -125,15 +127,19 @@ pub fn run_vector(reg: &Registry, file: &str, v: &Vector) -> VectorResult {
         Ok(answer) => {
             json = to_json(&answer).unwrap_or_default();
             for (i, (vc, s)) in v.claims.iter().zip(&answer.settlements).enumerate() {
-                let mut cmp = |what: String, want: Money, got: Option<Money>| {
-                    match got {
-                        Some(g) if g == want => {}
-                        Some(g) => diffs.push(format!("claims[{i}].{what}: expected {want}, got {g}")),
-                        None => diffs.push(format!("claims[{i}].{what}: expected {want}, but there is no such field")),
-                    }
+                let mut cmp = |what: String, want: Money, got: Option<Money>| match got {
+                    Some(g) if g == want => {}
+                    Some(g) => diffs.push(format!("claims[{i}].{what}: expected {want}, got {g}")),
+                    None => diffs.push(format!(
+                        "claims[{i}].{what}: expected {want}, but there is no such field"
+                    )),
                 };
                 for (layer, want) in &vc.expect.layers {
-                    let got = s.layers.iter().find(|l| l.id == *layer).map(|l| l.payment);
+                    let got = s
+                        .layers
+                        .iter()
+                        .find(|l| *l.id == **layer)
+                        .map(|l| l.payment);
                     cmp(format!("layers.{layer}"), *want, got);
                 }
                 if let Some(w) = vc.expect.fund_total {
@@ -157,23 +163,36 @@ pub fn run_vector(reg: &Registry, file: &str, v: &Vector) -> VectorResult {
                     cmp(format!("split.{part}"), *want, got);
                 }
                 if let Some(want) = &vc.expect.unverified {
-                    let mut got: Vec<String> = s.unverified.iter().map(|p| p.path.clone()).collect();
+                    let mut got: Vec<String> =
+                        s.unverified.iter().map(|p| p.path().to_string()).collect();
                     let mut want = want.clone();
                     got.sort();
                     want.sort();
                     if got != want {
-                        diffs.push(format!("claims[{i}].unverified: expected {want:?}, got {got:?}"));
+                        diffs.push(format!(
+                            "claims[{i}].unverified: expected {want:?}, got {got:?}"
+                        ));
                     }
                 }
             }
         }
     }
-    VectorResult { file: file.to_string(), id: v.id.clone(), title: v.title.clone(), passed: diffs.is_empty(), diffs, json }
+    VectorResult {
+        file: file.to_string(),
+        id: v.id.clone(),
+        title: v.title.clone(),
+        passed: diffs.is_empty(),
+        diffs,
+        json,
+    }
 }
 
 /// Runs every vector of the given files, with extra policy files (fixtures) added to the
 /// bundled policies. Unreadable vector files are reported as failed results.
-pub fn run_all(extra_policies: Vec<(String, String)>, vector_files: &[(String, String)]) -> (Registry, Vec<VectorResult>) {
+pub fn run_all(
+    extra_policies: Vec<(String, String)>,
+    vector_files: &[(String, String)],
+) -> (Registry, Vec<VectorResult>) {
     let mut files = yibao_policies::bundled_files();
     files.extend(extra_policies);
     let reg = Registry::from_files(files);
@@ -181,7 +200,14 @@ pub fn run_all(extra_policies: Vec<(String, String)>, vector_files: &[(String, S
     for (name, text) in vector_files {
         match parse_vectors(text) {
             Ok(vs) => out.extend(vs.iter().map(|v| run_vector(&reg, name, v))),
-            Err(e) => out.push(VectorResult { file: name.clone(), id: "?".into(), title: String::new(), passed: false, diffs: vec![format!("cannot read: {e}")], json: String::new() }),
+            Err(e) => out.push(VectorResult {
+                file: name.clone(),
+                id: "?".into(),
+                title: String::new(),
+                passed: false,
+                diffs: vec![format!("cannot read: {e}")],
+                json: String::new(),
+            }),
         }
     }
     (reg, out)

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! The request/answer layer: errors name the field and say what was wrong.
 
 use yibao::{estimate_json, parse_request_json, parse_request_yaml, ErrorKind, Registry};
@@ -18,7 +24,11 @@ fn unknown_care_type_names_the_field_and_the_choices() {
     let e = estimate_json(&reg(), r#"{"policy":"tianjin.resident","claim":{"date":"2024-01-01","care":"dental","amounts":{"total":"10"}}}"#).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Claim);
     assert_eq!(e.path.as_deref(), Some("claim.care"));
-    assert!(e.message.contains("unknown care type `dental`"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown care type `dental`"),
+        "{}",
+        e.message
+    );
     assert_eq!(e.allowed, vec!["inpatient", "outpatient_special"]);
 }
 
@@ -34,10 +44,18 @@ fn malformed_json_and_wrong_fields_have_paths() {
     let e = parse_request_json(r#"{"policy":"x","claims":[{"date":"2024-01-01","care":"inpatient","amounts":{"total":12.5}}]}"#).unwrap_err();
     assert_eq!(e.path.as_deref(), Some("claims[0].amounts.total"));
     assert!(e.message.contains("as a string"), "{}", e.message);
-    let e = parse_request_json(r#"{"claims":[{"date":"2024-02-30","care":"x","amounts":{"total":"1"}}]}"#).unwrap_err();
+    let e = parse_request_json(
+        r#"{"claims":[{"date":"2024-02-30","care":"x","amounts":{"total":"1"}}]}"#,
+    )
+    .unwrap_err();
     assert_eq!(e.path.as_deref(), Some("claims[0].date"));
-    let e = parse_request_json(r#"{"claims":[{"date":"2024-01-01","care":"x","amount":{}}]}"#).unwrap_err();
-    assert!(e.message.contains("unknown field `amount`"), "{}", e.message);
+    let e = parse_request_json(r#"{"claims":[{"date":"2024-01-01","care":"x","amount":{}}]}"#)
+        .unwrap_err();
+    assert!(
+        e.message.contains("unknown field `amount`"),
+        "{}",
+        e.message
+    );
     assert!(parse_request_json("{").is_err());
 }
 
@@ -52,17 +70,28 @@ fn no_version_in_force_lists_the_versions() {
 
 #[test]
 fn claims_out_of_date_order_are_refused() {
-    let e = estimate_json(&reg(), r#"{"policy":"tianjin.resident","claims":[
+    let e = estimate_json(
+        &reg(),
+        r#"{"policy":"tianjin.resident","claims":[
         {"date":"2024-05-01","care":"inpatient","amounts":{"total":"10"}},
-        {"date":"2024-04-01","care":"inpatient","amounts":{"total":"10"}}]}"#).unwrap_err();
+        {"date":"2024-04-01","care":"inpatient","amounts":{"total":"10"}}]}"#,
+    )
+    .unwrap_err();
     assert_eq!(e.path.as_deref(), Some("claims[1].date"));
 }
 
 #[test]
 fn a_new_year_starts_afresh() {
-    let ans = yibao::estimate(&reg(), &parse_request_json(r#"{"policy":"tianjin.resident","overrides":{"basic.ratio":"0%"},"claims":[
+    let ans = yibao::estimate(
+        &reg(),
+        &parse_request_json(
+            r#"{"policy":"tianjin.resident","overrides":{"basic.ratio":"0%"},"claims":[
         {"date":"2024-05-01","care":"inpatient","amounts":{"total":"30000"}},
-        {"date":"2025-01-02","care":"inpatient","amounts":{"total":"30000"}}]}"#).unwrap()).unwrap();
+        {"date":"2025-01-02","care":"inpatient","amounts":{"total":"30000"}}]}"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     // Each year pays (30,000 − 20,000) × 50% = 5,000: the threshold is paid again in the new year.
     assert_eq!(ans.settlements[0].layers[1].payment.to_string(), "5000.00");
     assert_eq!(ans.settlements[1].layers[1].payment.to_string(), "5000.00");
@@ -75,21 +104,27 @@ fn overrides_replace_figures_and_are_reported() {
         "claim":{"date":"2024-05-01","care":"inpatient","amounts":{"total":"10800"}}}"#).unwrap()).unwrap();
     let s = &ans.settlements[0];
     assert_eq!(s.layers[0].payment.to_string(), "8500.00"); // (10,800 − 800) × 85%
-    let paths: Vec<&str> = s.overrides.iter().map(|o| o.path.as_str()).collect();
+    let paths: Vec<&str> = s.overrides.iter().map(|o| o.path()).collect();
     assert_eq!(paths, vec!["basic.deductible", "basic.ratio"]);
-    assert!(!s.unverified.iter().any(|u| u.path == "basic.deductible"));
+    assert!(!s.unverified.iter().any(|u| u.path() == "basic.deductible"));
     let e = estimate_json(&reg(), r#"{"policy":"tianjin.resident","overrides":{"basic.ratoi":"1%"},"claim":{"date":"2024-05-01","care":"inpatient","amounts":{"total":"1"}}}"#).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Request);
-    assert!(e.message.contains("did you mean `basic.ratio`"), "{}", e.message);
+    assert!(
+        e.message.contains("did you mean `basic.ratio`"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
 fn yaml_files_hold_a_claim_a_list_or_a_request() {
-    let one = parse_request_yaml("date: '2024-01-01'\ncare: inpatient\namounts: {total: '5'}\n").unwrap();
+    let one =
+        parse_request_yaml("date: '2024-01-01'\ncare: inpatient\namounts: {total: '5'}\n").unwrap();
     assert!(one.claim.is_some());
     let many = parse_request_yaml("- {date: '2024-01-01', care: inpatient, amounts: {total: 5}}\n- {date: '2024-01-02', care: inpatient, amounts: {total: 5}}\n").unwrap();
     assert_eq!(many.claims.len(), 2);
-    let e = parse_request_yaml("- {date: '2024-01-01', care: inpatient, amounts: {total: -5}}\n").unwrap_err();
+    let e = parse_request_yaml("- {date: '2024-01-01', care: inpatient, amounts: {total: -5}}\n")
+        .unwrap_err();
     assert_eq!(e.path.as_deref(), Some("claims[0].amounts.total"));
     let req = parse_request_yaml("policy: tianjin.resident\nclaims: []\n").unwrap();
     assert_eq!(req.policy.as_deref(), Some("tianjin.resident"));
@@ -100,6 +135,9 @@ fn check_json_reports_lines_and_columns() {
     let a = yibao::check_json("draft.policy", "policy x.y \"草稿\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"统筹\" {\n  base in_scope\n  ratio 185% [placeholder]\n}\n");
     assert!(!a.ok);
     let d = &a.diagnostics[0];
-    assert_eq!((d.line, d.column, d.text.as_deref()), (Some(6), Some(9), Some("185%")));
+    assert_eq!(
+        (d.line, d.column, d.text.as_deref()),
+        (Some(6), Some(9), Some("185%"))
+    );
     assert_eq!(d.code, "yibao::out-of-range");
 }

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! Invariants of `settle` over random claims and random years of claims.
 
 use std::path::Path;
@@ -24,7 +30,10 @@ fn registry() -> &'static Registry {
 
 fn policies() -> Vec<Arc<Policy>> {
     let d = Date::new(2024, 6, 1).unwrap();
-    vec![registry().policy("fixture.employee", d).unwrap(), registry().policy("tianjin.resident", d).unwrap()]
+    vec![
+        registry().policy("fixture.employee", d).unwrap(),
+        registry().policy("tianjin.resident", d).unwrap(),
+    ]
 }
 
 fn cents(max: i64) -> impl Strategy<Value = Decimal> {
@@ -57,24 +66,31 @@ fn shape() -> impl Strategy<Value = Shape> {
         cents(60_000_000),
         [0u8..50, 0u8..25, 0u8..20],
     )
-        .prop_map(|((care, level, group, place), cats, (disease, case, referral), total, parts)| Shape {
-            care,
-            level,
-            group,
-            place,
-            cats,
-            disease,
-            case,
-            referral,
-            total,
-            parts,
-        })
+        .prop_map(
+            |((care, level, group, place), cats, (disease, case, referral), total, parts)| Shape {
+                care,
+                level,
+                group,
+                place,
+                cats,
+                disease,
+                case,
+                referral,
+                total,
+                parts,
+            },
+        )
 }
 
 fn claim_for(p: &Policy, s: &Shape, date: Date) -> Claim {
-    let pick = |v: &[yibao::engine::ir::DimValue], i: usize| v.get(i % v.len().max(1)).map(|x| x.id.clone());
+    let pick = |v: &[yibao::engine::ir::DimValue], i: usize| {
+        v.get(i % v.len().max(1)).map(|x| x.id.to_string())
+    };
     let d = &p.dims;
-    let pct = |n: u8| (s.total * Decimal::from(n) / Decimal::ONE_HUNDRED).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero);
+    let pct = |n: u8| {
+        (s.total * Decimal::from(n) / Decimal::ONE_HUNDRED)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero)
+    };
     let out_of_list = pct(s.parts[0]);
     let pre = pct(s.parts[1]);
     let over = pct(s.parts[2]);
@@ -82,11 +98,31 @@ fn claim_for(p: &Policy, s: &Shape, date: Date) -> Claim {
     c.level = pick(&d.levels, s.level);
     c.group = pick(&d.groups, s.group);
     c.place = pick(&d.places, s.place);
-    c.categories = if d.categories.is_empty() { vec![] } else { s.cats.iter().filter_map(|i| pick(&d.categories, *i)).collect() };
-    c.disease = if s.disease { pick(&d.diseases, 0) } else { None };
-    c.case_code = if s.case { p.cases.first().map(|x| x.code.clone()) } else { None };
+    c.categories = if d.categories.is_empty() {
+        vec![]
+    } else {
+        s.cats
+            .iter()
+            .filter_map(|i| pick(&d.categories, *i))
+            .collect()
+    };
+    c.disease = if s.disease {
+        pick(&d.diseases, 0)
+    } else {
+        None
+    };
+    c.case_code = if s.case {
+        p.cases.first().map(|x| x.code.clone())
+    } else {
+        None
+    };
     c.referral = s.referral;
-    c.amounts = Amounts { total: Money(s.total), out_of_list: Money(out_of_list), pre_self_pay: Money(pre), over_limit: Money(over) };
+    c.amounts = Amounts {
+        total: Money(s.total),
+        out_of_list: Money(out_of_list),
+        pre_self_pay: Money(pre),
+        over_limit: Money(over),
+    };
     c
 }
 
@@ -95,21 +131,42 @@ fn check_one(s: &yibao::Settlement, total: Decimal) -> Result<(), TestCaseError>
     let o = &s.out_of_pocket;
     prop_assert_eq!(pay + o.total.0, total, "conservation");
     prop_assert_eq!(pay, s.fund_total.0);
-    let parts = [o.out_of_list, o.pre_self_pay, o.over_limit, o.deductible, o.co_pay, o.above_cap, o.not_covered];
-    prop_assert_eq!(parts.iter().map(|m| m.0).sum::<Decimal>(), o.total.0, "split adds up");
+    let parts = [
+        o.out_of_list,
+        o.pre_self_pay,
+        o.over_limit,
+        o.deductible,
+        o.co_pay,
+        o.above_cap,
+        o.not_covered,
+    ];
+    prop_assert_eq!(
+        parts.iter().map(|m| m.0).sum::<Decimal>(),
+        o.total.0,
+        "split adds up"
+    );
     for m in parts {
         prop_assert!(m.0 >= Decimal::ZERO, "negative part {:?}", o);
         prop_assert!(m.0.normalize().scale() <= 2);
     }
     for l in &s.layers {
         prop_assert!(l.payment.0 >= Decimal::ZERO);
-        prop_assert!(l.payment.0 <= l.base.0, "layer {} pays {} above its base {}", l.id, l.payment, l.base);
+        prop_assert!(
+            l.payment.0 <= l.base.0,
+            "layer {} pays {} above its base {}",
+            l.id,
+            l.payment,
+            l.base
+        );
         prop_assert!(l.payment.0.normalize().scale() <= 2);
         if let Some(c) = l.cap_remaining {
             prop_assert!(l.payment.0 <= c.0);
         }
     }
-    prop_assert_eq!(s.platform.fund_pay_sumamt.0 + s.platform.psn_part_amt.0, total);
+    prop_assert_eq!(
+        s.platform.fund_pay_sumamt.0 + s.platform.psn_part_amt.0,
+        total
+    );
     Ok(())
 }
 
@@ -158,7 +215,7 @@ proptest! {
             let c = claim_for(&p, &sh, date);
             let s = settle_in_place(&p, &c, &mut state, &SettleOptions::default()).unwrap();
             check_one(&s, sh.total)?;
-            let pay = |id: &str| s.layers.iter().find(|l| l.id == id).unwrap().payment.0;
+            let pay = |id: &str| s.layers.iter().find(|l| &*l.id == id).unwrap().payment.0;
             pool += pay("per_case") + pay("basic") + pay("special");
             large += pay("large");
             si += pay("serious_illness");

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! Malformed input of any kind gives diagnostics or errors, never a panic: 100,000+ mutated and
 //! random policy texts and claim documents per run (seeded, so a failure reproduces).
 
@@ -26,13 +32,75 @@ impl Rng {
 }
 
 const TOKENS: &[&str] = &[
-    "layer", "amend layer basic {", "remove layer basic", "}", "{", "[", "]", "(", ")", ":", ",", "%", "万", "元", "×", "*", "/", "+", "-",
-    "=", "\"", "#", "\n", " ", "by level {", "by category {", "else:", "none", "[placeholder]", "[official TJ-a]", "[official NOPE]",
-    "deductible per_year", "deductible per_admission", "deductible from_admission 0", "ratio", "bands relative {", "to 0:", "above:",
-    "cap per_year", "cap per_claim", "pool", "for category in [destitute] {", "no cap", "ratio + 500%", "base remaining [co_pay]",
-    "base in_scope", "measure year", "when care in [inpatient]", "per_case share", "cases { X \"x\" 1 }", "extends tianjin.resident@2014-07-01",
-    "effective 2024-02-30", "effective 2024-01-01", "99999999999999999999999999999999", "0.000000001", "1e9", "-5", "日", "\u{0}",
-    "\u{FEFF}", "\u{3000}", "：", "“", "indicator x = x", "indicator y = 1 / 0", "min(1, 2%)", "field nope", "kind weird", "1 - ratio",
+    "layer",
+    "amend layer basic {",
+    "remove layer basic",
+    "}",
+    "{",
+    "[",
+    "]",
+    "(",
+    ")",
+    ":",
+    ",",
+    "%",
+    "万",
+    "元",
+    "×",
+    "*",
+    "/",
+    "+",
+    "-",
+    "=",
+    "\"",
+    "#",
+    "\n",
+    " ",
+    "by level {",
+    "by category {",
+    "else:",
+    "none",
+    "[placeholder]",
+    "[official TJ-a]",
+    "[official NOPE]",
+    "deductible per_year",
+    "deductible per_admission",
+    "deductible from_admission 0",
+    "ratio",
+    "bands relative {",
+    "to 0:",
+    "above:",
+    "cap per_year",
+    "cap per_claim",
+    "pool",
+    "for category in [destitute] {",
+    "no cap",
+    "ratio + 500%",
+    "base remaining [co_pay]",
+    "base in_scope",
+    "measure year",
+    "when care in [inpatient]",
+    "per_case share",
+    "cases { X \"x\" 1 }",
+    "extends tianjin.resident@2014-07-01",
+    "effective 2024-02-30",
+    "effective 2024-01-01",
+    "99999999999999999999999999999999",
+    "0.000000001",
+    "1e9",
+    "-5",
+    "日",
+    "\u{0}",
+    "\u{FEFF}",
+    "\u{3000}",
+    "：",
+    "“",
+    "indicator x = x",
+    "indicator y = 1 / 0",
+    "min(1, 2%)",
+    "field nope",
+    "kind weird",
+    "1 - ratio",
 ];
 
 fn mutate(rng: &mut Rng, base: &str) -> String {
@@ -83,7 +151,10 @@ fn mutate(rng: &mut Rng, base: &str) -> String {
 }
 
 fn seeds() -> Vec<String> {
-    let mut out: Vec<String> = yibao::policies::bundled_files().into_iter().map(|(_, t)| t).collect();
+    let mut out: Vec<String> = yibao::policies::bundled_files()
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/fixture");
     for f in ["2024-01-01.policy", "2025-01-01.policy"] {
         out.push(std::fs::read_to_string(dir.join(f)).unwrap());
@@ -101,7 +172,10 @@ fn mutated_policies_never_panic() {
         let base = &seeds[i % seeds.len()];
         let text = if i % 10 == 0 {
             // Pure noise from the token list.
-            (0..rng.below(60)).map(|_| TOKENS[rng.below(TOKENS.len())]).collect::<Vec<_>>().join(" ")
+            (0..rng.below(60))
+                .map(|_| TOKENS[rng.below(TOKENS.len())])
+                .collect::<Vec<_>>()
+                .join(" ")
         } else {
             mutate(&mut rng, base)
         };
@@ -114,7 +188,12 @@ fn mutated_policies_never_panic() {
             let _ = yibao::lang::fmt::format(&text);
             let mut s = 0;
             if let Some(p) = &out.policy {
-                let _ = settle(p, &claim, &YtdState::default(), &SettleOptions { trace: true });
+                let _ = settle(
+                    p,
+                    &claim,
+                    &YtdState::default(),
+                    &SettleOptions { trace: true },
+                );
                 s = 1;
             }
             (out.policy.is_some(), s)
@@ -129,7 +208,10 @@ fn mutated_policies_never_panic() {
         n += 1;
     }
     eprintln!("policy inputs: {n}, compiled: {compiled}, settled: {settled}");
-    assert!(compiled > 1_000, "mutations should often leave a valid policy ({compiled})");
+    assert!(
+        compiled > 1_000,
+        "mutations should often leave a valid policy ({compiled})"
+    );
 }
 
 #[test]
@@ -140,7 +222,9 @@ fn mutated_claim_documents_never_panic() {
     let (mut n, mut ok) = (0usize, 0usize);
     for i in 0..50_000 {
         let text = mutate(&mut rng, base);
-        let r = catch_unwind(AssertUnwindSafe(|| yibao::estimate_json(&reg, &text).is_ok()));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            yibao::estimate_json(&reg, &text).is_ok()
+        }));
         match r {
             Ok(true) => ok += 1,
             Ok(false) => {}
@@ -149,5 +233,8 @@ fn mutated_claim_documents_never_panic() {
         n += 1;
     }
     eprintln!("claim inputs: {n}, settled: {ok}");
-    assert!(ok > 500, "mutations should often leave a valid request ({ok})");
+    assert!(
+        ok > 500,
+        "mutations should often leave a valid request ({ok})"
+    );
 }

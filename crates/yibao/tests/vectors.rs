@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
 //! Every vector in tests/vectors/ passes natively, and gives the same bytes twice.
 
 use std::path::{Path, PathBuf};
@@ -8,7 +14,10 @@ fn files(dir: &Path, ext: &str, out: &mut Vec<(String, String)>) {
         if p.is_dir() {
             files(&p, ext, out);
         } else if p.extension().is_some_and(|x| x == ext) {
-            out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+            out.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
         }
     }
 }
@@ -42,9 +51,15 @@ fn a_wrong_expectation_is_reported_with_the_field() {
     let mut policies = vec![];
     files(&root(), "policy", &mut policies);
     let text = std::fs::read_to_string(root().join("tianjin/d1-d3-serious-illness.yaml")).unwrap();
-    let broken = text.replace("serious_illness: \"70000.00\"", "serious_illness: \"70000.01\"");
+    let broken = text.replace(
+        "serious_illness: \"70000.00\"",
+        "serious_illness: \"70000.01\"",
+    );
     let (_, results) = yibao::vectors::run_all(policies, &[("x.yaml".into(), broken)]);
     let d1 = results.iter().find(|r| r.id == "TJ-D1").unwrap();
     assert!(!d1.passed);
-    assert_eq!(d1.diffs, vec!["claims[0].layers.serious_illness: expected 70000.01, got 70000.00".to_string()]);
+    assert_eq!(
+        d1.diffs,
+        vec!["claims[0].layers.serious_illness: expected 70000.01, got 70000.00".to_string()]
+    );
 }

@@ -43,7 +43,13 @@ pub fn run(a: Args) -> Exit {
                 if let Some(p) = &v.policy {
                     println!("{}@{} ({})", v.id, v.effective, v.file);
                     for param in &p.params {
-                        println!("  {:<48} {:>12}  {:<11} {}", param.path, param.text, param.provenance.name(), param.source.clone().unwrap_or_default());
+                        println!(
+                            "  {:<48} {:>12}  {:<11} {}",
+                            param.path,
+                            param.text,
+                            param.provenance.name(),
+                            param.source.clone().unwrap_or_default()
+                        );
                     }
                 }
             }

@@ -7,7 +7,9 @@ use yibao::{Claim, Date, EstimateRequest, Money, Registry, Settlement, YtdState}
 use crate::Exit;
 
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  yibao estimate --policy tianjin.resident --date 2024-05-01 --care inpatient --level 3 --total 30000 --out-of-list 2000\n  yibao estimate claims.yaml --json\n\nA file holds one claim, a list of claims (one person's year, in date order), or a full request\n{policy, claims, state, overrides}; YAML or JSON. Money is written as \"1234.50\" or 1234.")]
+#[command(
+    after_help = "Examples:\n  yibao estimate --policy tianjin.resident --date 2024-05-01 --care inpatient --level 3 --total 30000 --out-of-list 2000\n  yibao estimate claims.yaml --json\n\nA file holds one claim, a list of claims (one person's year, in date order), or a full request\n{policy, claims, state, overrides}; YAML or JSON. Money is written as \"1234.50\" or 1234."
+)]
 pub struct Args {
     /// A YAML or JSON file with the claim(s); without it the claim is built from the flags.
     file: Option<PathBuf>,
@@ -64,12 +66,15 @@ pub struct Args {
 fn build(a: &Args) -> Result<EstimateRequest, String> {
     let mut req = match &a.file {
         Some(f) => {
-            let text = std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
             yibao::parse_request_yaml(&text).map_err(|e| format!("{}: {e}", f.display()))?
         }
         None => {
             let (Some(date), Some(total)) = (a.date, a.total) else {
-                return Err("give a claim file, or at least --date and --total (and --policy)".into());
+                return Err(
+                    "give a claim file, or at least --date and --total (and --policy)".into(),
+                );
             };
             let mut c = Claim::simple(date, &a.care, total);
             c.level = a.level.clone();
@@ -80,7 +85,11 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
             c.amounts.out_of_list = a.out_of_list;
             c.amounts.pre_self_pay = a.pre_self_pay;
             c.amounts.over_limit = a.over_limit;
-            EstimateRequest { claim: Some(c), trace: true, ..EstimateRequest::default() }
+            EstimateRequest {
+                claim: Some(c),
+                trace: true,
+                ..EstimateRequest::default()
+            }
         }
     };
     if a.policy.is_some() {
@@ -90,11 +99,14 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
         let Some((k, v)) = o.split_once('=') else {
             return Err(format!("--set takes PATH=VALUE, found `{o}`"));
         };
-        req.overrides.insert(k.trim().to_string(), v.trim().to_string());
+        req.overrides
+            .insert(k.trim().to_string(), v.trim().to_string());
     }
     if let Some(s) = &a.state {
-        let text = std::fs::read_to_string(s).map_err(|e| format!("cannot read {}: {e}", s.display()))?;
-        let st: YtdState = serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", s.display()))?;
+        let text =
+            std::fs::read_to_string(s).map_err(|e| format!("cannot read {}: {e}", s.display()))?;
+        let st: YtdState =
+            serde_norway::from_str(&text).map_err(|e| format!("{}: {e}", s.display()))?;
         req.state = Some(st);
     }
     if a.brief {
@@ -152,12 +164,22 @@ fn print_settlement(s: &Settlement, steps: bool) {
     for l in &s.layers {
         let name = format!("{} {}", l.label, l.label_en.as_deref().unwrap_or(""));
         if l.applied {
-            t.add_row([name, l.base.to_string(), l.deductible.to_string(), l.payment.to_string()]);
+            t.add_row([
+                name,
+                l.base.to_string(),
+                l.deductible.to_string(),
+                l.payment.to_string(),
+            ]);
         } else {
             t.add_row([name, "—".into(), "—".into(), "not applicable 不适用".into()]);
         }
     }
-    t.add_row(["funds in all 基金合计".to_string(), String::new(), String::new(), s.fund_total.to_string()]);
+    t.add_row([
+        "funds in all 基金合计".to_string(),
+        String::new(),
+        String::new(),
+        s.fund_total.to_string(),
+    ]);
     println!("{t}");
     let o = &s.out_of_pocket;
     let mut split = Table::new();
@@ -194,10 +216,13 @@ fn print_settlement(s: &Settlement, steps: bool) {
             for p in &st.params {
                 println!(
                     "      · {} = {} [{}{}]",
-                    p.path,
-                    p.text,
-                    p.provenance.name(),
-                    p.source.as_ref().map(|s| format!(" {s}")).unwrap_or_default()
+                    p.path(),
+                    p.0.text,
+                    p.provenance().name(),
+                    p.0.source
+                        .as_ref()
+                        .map(|s| format!(" {s}"))
+                        .unwrap_or_default()
                 );
             }
         }
@@ -208,7 +233,12 @@ fn print_settlement(s: &Settlement, steps: bool) {
     if !s.unverified.is_empty() {
         println!("⚠ 未核实 unverified figures used:");
         for p in &s.unverified {
-            println!("    {} = {}  {}", p.path, p.text, p.note.as_deref().unwrap_or(""));
+            println!(
+                "    {} = {}  {}",
+                p.path(),
+                p.0.text,
+                p.0.note.as_deref().unwrap_or("")
+            );
         }
     }
     println!();

@@ -13,10 +13,17 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Exit {
-    let (policies, vectors) = match (crate::files::read_tree(&a.paths, &["policy"]), crate::files::read_tree(&a.paths, &["yaml", "yml"])) {
+    let (policies, vectors) = match (
+        crate::files::read_tree(&a.paths, &["policy"]),
+        crate::files::read_tree(&a.paths, &["yaml", "yml"]),
+    ) {
         (Ok(p), Ok(v)) => (
-            p.into_iter().filter(|(n, _)| n.ends_with(".policy")).collect(),
-            v.into_iter().filter(|(n, _)| n.ends_with(".yaml") || n.ends_with(".yml")).collect::<Vec<_>>(),
+            p.into_iter()
+                .filter(|(n, _)| n.ends_with(".policy"))
+                .collect(),
+            v.into_iter()
+                .filter(|(n, _)| n.ends_with(".yaml") || n.ends_with(".yml"))
+                .collect::<Vec<_>>(),
         ),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("error: {e}");
@@ -26,15 +33,30 @@ pub fn run(a: Args) -> Exit {
     let (reg, results) = yibao::vectors::run_all(policies, &vectors);
     if reg.has_errors() {
         for (_, ds) in &reg.diagnostics {
-            super::print_diagnostics(&reg.map, &ds.iter().filter(|d| d.is_error()).cloned().collect::<Vec<_>>());
+            super::print_diagnostics(
+                &reg.map,
+                &ds.iter()
+                    .filter(|d| d.is_error())
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
         }
     }
     let failed = results.iter().filter(|r| !r.passed).count();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&results).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).unwrap_or_default()
+        );
     } else {
         for r in &results {
-            println!("{} {:<14} {}  ({})", if r.passed { "PASS" } else { "FAIL" }, r.id, r.title, r.file);
+            println!(
+                "{} {:<14} {}  ({})",
+                if r.passed { "PASS" } else { "FAIL" },
+                r.id,
+                r.title,
+                r.file
+            );
             for d in &r.diffs {
                 println!("       {d}");
             }

@@ -1,0 +1,173 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+use assert_cmd::Command;
+
+fn yibao() -> Command {
+    let mut c = Command::cargo_bin("yibao").unwrap();
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    c
+}
+
+fn stdout(c: &mut Command) -> (i32, String, String) {
+    let o = c.output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn estimate_from_flags_explains_and_warns() {
+    let (code, out, _) = stdout(yibao().args([
+        "estimate",
+        "--policy",
+        "tianjin.resident",
+        "--date",
+        "2024-05-01",
+        "--level",
+        "3",
+        "--total",
+        "300000",
+        "--out-of-list",
+        "2000",
+        "--category",
+        "min_allowance",
+    ]));
+    assert_eq!(code, 0);
+    assert!(out.contains("223500.00"), "{out}");
+    assert!(out.contains("16175.00"));
+    assert!(out.contains("计算过程"));
+    assert!(
+        out.contains("deductible per_year 20000 [official TJ-a]"),
+        "cites the clause: {out}"
+    );
+    assert!(out.contains("未核实"), "names unverified figures");
+}
+
+#[test]
+fn estimate_json_is_the_api_answer() {
+    let (code, out, _) = stdout(yibao().args([
+        "estimate",
+        "--policy",
+        "tianjin.resident",
+        "--date",
+        "2024-05-01",
+        "--total",
+        "1000",
+        "--json",
+        "--brief",
+    ]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["settlements"][0]["amounts"]["total"], "1000.00");
+    assert_eq!(v["settlements"][0]["trace"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn estimate_from_a_year_file_with_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("year.yaml");
+    std::fs::write(&f, "policy: tianjin.resident\noverrides: { basic.ratio: \"0%\" }\nclaims:\n  - {date: '2015-03-01', care: inpatient, amounts: {total: '60000'}}\n  - {date: '2015-06-01', care: inpatient, amounts: {total: '90000'}}\n").unwrap();
+    let (code, out, err) = stdout(yibao().args(["estimate", f.to_str().unwrap(), "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["settlements"][1]["layers"][1]["payment"], "50000.00");
+    assert_eq!(v["state"]["layers"]["serious_illness"]["paid"], "70000.00");
+}
+
+#[test]
+fn a_bad_claim_exits_1_with_the_field() {
+    let (code, _, err) = stdout(yibao().args([
+        "estimate",
+        "--policy",
+        "tianjin.resident",
+        "--date",
+        "2024-05-01",
+        "--total",
+        "10",
+        "--care",
+        "dental",
+    ]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("claim.care: unknown care type `dental`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("allowed: inpatient, outpatient_special"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let (code, _, err) = stdout(yibao().args([
+        "estimate",
+        "--policy",
+        "tianjin.resident",
+        "--date",
+        "2024-13-01",
+        "--total",
+        "1",
+    ]));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn check_reports_errors_with_location_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("draft.policy");
+    std::fs::write(&f, "policy x.y \"d\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"b\" {\n  base in_scope\n  ratio 185% [placeholder]\n}\n").unwrap();
+    let (code, _, err) = stdout(yibao().args(["check", f.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    assert!(err.contains("ratio `185%` is outside 0–100%"), "{err}");
+    assert!(err.contains("draft.policy:6:9"), "{err}");
+    let (code, out, _) = stdout(yibao().args(["check", "--json", f.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["line"], 6);
+    let (code, _, err) = stdout(yibao().args(["check"]));
+    assert_eq!(code, 0, "bundled policies check clean: {err}");
+}
+
+#[test]
+fn fmt_check_flags_unformatted_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.policy");
+    std::fs::write(
+        &f,
+        "policy x.y \"d\"   effective 2024-01-01 care [inpatient]",
+    )
+    .unwrap();
+    let (code, _, _) = stdout(yibao().args(["fmt", "--check", f.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    let (code, out, _) = stdout(yibao().args(["fmt", f.to_str().unwrap()]));
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "policy x.y \"d\"\neffective 2024-01-01\n\ncare [inpatient]\n"
+    );
+    let (code, _, _) = stdout(yibao().args(["fmt", "--check", "policies"]));
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn vectors_pass_and_a_failure_shows_the_diff() {
+    let (code, out, _) = stdout(yibao().args(["vectors", "tests/vectors"]));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 failed"));
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.yaml");
+    std::fs::write(&f, "id: X\ntitle: wrong on purpose\nprovenance: derived\npolicy: tianjin.resident\noverrides: {basic.ratio: '0%'}\nclaims:\n  - claim: {date: '2015-01-01', care: inpatient, amounts: {total: '150000'}}\n    expect: {layers: {serious_illness: '1.00'}}\n").unwrap();
+    let (code, out, _) = stdout(yibao().args(["vectors", f.to_str().unwrap()]));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("claims[0].layers.serious_illness: expected 1.00, got 70000.00"),
+        "{out}"
+    );
+}

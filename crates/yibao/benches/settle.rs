@@ -1,0 +1,168 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+//! `settle` against a hand-written rust_decimal function for the same three-layer policy, and
+//! parse + check + compile of every bundled policy.
+//!
+//! Run: `cargo bench -p yibao --bench settle`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use rust_decimal::{Decimal, RoundingStrategy};
+use yibao::engine::{settle_in_place, SettleOptions};
+use yibao::{Claim, Date, Registry, YtdState};
+
+/// Tianjin residents, 2014 version, for a 低保 member: basic 70% + 5 points (no deductible, no
+/// cap: both `none` placeholders), 大病 over the year's burden (threshold 20,000; 50/60/70% to
+/// 100,000/200,000/300,000), then aid 70% of what is left (no deductible, no cap).
+#[derive(Default, Clone, Copy)]
+struct HandState {
+    si_base: Decimal,
+    si_ded: Decimal,
+}
+
+struct HandOut {
+    basic: Decimal,
+    si: Decimal,
+    aid: Decimal,
+    oop: Decimal,
+}
+
+fn round(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn hand(total: Decimal, out_of_list: Decimal, st: &mut HandState) -> HandOut {
+    let in_scope = total - out_of_list;
+    let basic = round(in_scope * Decimal::new(75, 2));
+    let burden = in_scope - basic;
+    // 大病: threshold 20,000 over the year's burden.
+    let threshold = Decimal::from(20_000);
+    let ded = (threshold - st.si_ded).max(Decimal::ZERO).min(burden);
+    let start = st.si_base + ded;
+    let end = st.si_base + burden;
+    let bands = [
+        (Decimal::from(100_000), Decimal::new(50, 2)),
+        (Decimal::from(200_000), Decimal::new(60, 2)),
+        (Decimal::from(300_000), Decimal::new(70, 2)),
+    ];
+    let mut lo = Decimal::ZERO;
+    let mut raw = Decimal::ZERO;
+    for (hi, r) in bands {
+        let a = lo.max(start);
+        let b = hi.min(end);
+        if b > a {
+            raw += (b - a) * r;
+        }
+        lo = hi;
+    }
+    let si = round(raw);
+    st.si_base += burden;
+    st.si_ded += ded;
+    let left = burden - si;
+    let aid = round(left * Decimal::new(70, 2));
+    HandOut {
+        basic,
+        si,
+        aid,
+        oop: total - basic - si - aid,
+    }
+}
+
+fn claims() -> Vec<Claim> {
+    // A year of admissions with varied amounts (deterministic).
+    let mut out = vec![];
+    let mut x: u64 = 12345;
+    for m in 1..=12u8 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let total = Decimal::new(((x >> 33) % 40_000_000) as i64 + 100_000, 2);
+        let ool = (total * Decimal::new(5, 2)).round_dp(2);
+        let c: Claim = serde_json::from_str(&format!(
+            r#"{{"date":"2024-{m:02}-10","care":"inpatient","level":"3","categories":["min_allowance"],"amounts":{{"total":"{total}","out_of_list":"{ool}"}}}}"#
+        ))
+        .unwrap();
+        out.push(c);
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let reg = Registry::bundled();
+    let policy = reg
+        .policy("tianjin.resident", Date::new(2024, 1, 1).unwrap())
+        .unwrap();
+    let year = claims();
+
+    // The yardstick must compute the same numbers.
+    let mut st = YtdState::default();
+    let mut hs = HandState::default();
+    for c in &year {
+        let s = settle_in_place(&policy, c, &mut st, &SettleOptions::default()).unwrap();
+        let h = hand(c.amounts.total.0, c.amounts.out_of_list.0, &mut hs);
+        assert_eq!(
+            (
+                s.layers[0].payment.0,
+                s.layers[1].payment.0,
+                s.layers[2].payment.0,
+                s.out_of_pocket.total.0
+            ),
+            (h.basic, h.si, h.aid, h.oop)
+        );
+    }
+
+    let mut g = c.benchmark_group("settle_three_layer_inpatient_year_of_12");
+    g.bench_function("yibao_settle", |b| {
+        b.iter(|| {
+            let mut st = YtdState::default();
+            for c in &year {
+                black_box(
+                    settle_in_place(&policy, black_box(c), &mut st, &SettleOptions::default())
+                        .unwrap(),
+                );
+            }
+        })
+    });
+    g.bench_function("yibao_settle_with_trace", |b| {
+        b.iter(|| {
+            let mut st = YtdState::default();
+            for c in &year {
+                black_box(
+                    settle_in_place(
+                        &policy,
+                        black_box(c),
+                        &mut st,
+                        &SettleOptions { trace: true },
+                    )
+                    .unwrap(),
+                );
+            }
+        })
+    });
+    g.bench_function("hand_written_decimal", |b| {
+        b.iter(|| {
+            let mut hs = HandState::default();
+            for c in &year {
+                black_box(hand(
+                    black_box(c.amounts.total.0),
+                    c.amounts.out_of_list.0,
+                    &mut hs,
+                ));
+            }
+        })
+    });
+    g.finish();
+
+    let files = yibao::policies::bundled_files();
+    c.bench_function("parse_check_compile_all_bundled_policies", |b| {
+        b.iter(|| black_box(Registry::from_files(black_box(files.clone()))))
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
