@@ -24,7 +24,10 @@ fn main() -> ExitCode {
 
 fn step(what: &str, program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("==> {what}: {program} {}", args.join(" "));
-    let status = Command::new(program).args(args).status().map_err(|e| format!("cannot run {program}: {e}"))?;
+    let status = Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -34,15 +37,25 @@ fn step(what: &str, program: &str, args: &[&str]) -> Result<(), String> {
 
 /// Installs a rustup component if this machine lacks it.
 fn ensure_component(name: &str, probe: &[&str]) -> Result<(), String> {
-    let ok = Command::new("cargo").args(probe).output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("cargo")
+        .args(probe)
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
-        step(&format!("installing the {name} component"), "rustup", &["component", "add", name])?;
+        step(
+            &format!("installing the {name} component"),
+            "rustup",
+            &["component", "add", name],
+        )?;
     }
     Ok(())
 }
 
 fn yibao(args: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ["run", "--quiet", "--release", "-p", "yibao-cli", "--"].iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = ["run", "--quiet", "--release", "-p", "yibao-cli", "--"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     v.extend(args.iter().map(|s| s.to_string()));
     v
 }
@@ -57,10 +70,28 @@ fn test() -> Result<(), String> {
     ensure_component("rustfmt", &["fmt", "--version"])?;
     ensure_component("clippy", &["clippy", "--version"])?;
     step("formatting", "cargo", &["fmt", "--all", "--", "--check"])?;
-    step("lints", "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
-    step("tests (unit, snapshot, property, robustness, CLI)", "cargo", &["test", "--workspace"])?;
+    step(
+        "lints",
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    step(
+        "tests (unit, snapshot, property, robustness, CLI)",
+        "cargo",
+        &["test", "--workspace"],
+    )?;
     step_yibao("bundled policies check clean", &["check"])?;
-    step_yibao("policies are in canonical form", &["fmt", "--check", "policies", "tests/vectors"])?;
+    step_yibao(
+        "policies are in canonical form",
+        &["fmt", "--check", "policies", "tests/vectors"],
+    )?;
     step_yibao("shared test vectors", &["vectors", "tests/vectors"])?;
     Ok(())
 }
@@ -69,8 +100,21 @@ fn demo() -> Result<(), String> {
     step_yibao(
         "example estimate (Tianjin resident, 低保, 300,000 inpatient bill)",
         &[
-            "estimate", "--policy", "tianjin.resident", "--date", "2024-05-01", "--care", "inpatient", "--level", "3", "--total", "300000",
-            "--out-of-list", "2000", "--category", "min_allowance",
+            "estimate",
+            "--policy",
+            "tianjin.resident",
+            "--date",
+            "2024-05-01",
+            "--care",
+            "inpatient",
+            "--level",
+            "3",
+            "--total",
+            "300000",
+            "--out-of-list",
+            "2000",
+            "--category",
+            "min_allowance",
         ],
     )
 }

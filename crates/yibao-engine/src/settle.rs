@@ -267,16 +267,54 @@ fn eval_expr(e: &Expr, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Deci
     })
 }
 
+/// Money inside `run` is integer fen. Every amount is whole cents — claims are validated to two
+/// decimals, money parameters are checked below, payments are rounded — so this is exact, and
+/// it keeps the bookkeeping (sums, comparisons, min/max) off `Decimal`'s slower paths.
+type Fen = i64;
+
+/// Whole cents of `d`, or `None` when `d` has a fraction of a cent or does not fit.
+fn to_fen(d: Decimal) -> Option<Fen> {
+    let m = d.mantissa();
+    let v = match d.scale() {
+        0 => m.checked_mul(100)?,
+        1 => m.checked_mul(10)?,
+        2 => m,
+        _ => {
+            let mut x = d.normalize();
+            if x.scale() > 2 {
+                return None;
+            }
+            x.rescale(2);
+            x.mantissa()
+        }
+    };
+    Fen::try_from(v).ok()
+}
+
+/// A claim or state amount: validated whole cents within bounds, so the fallback is never taken.
+fn fen_of(m: Money) -> Fen {
+    to_fen(m.0).unwrap_or(0)
+}
+
+fn yuan(f: Fen) -> Decimal {
+    Decimal::new(f, 2)
+}
+
+fn money(f: Fen) -> Money {
+    Money(yuan(f))
+}
+
 /// Money parameters must resolve to whole cents: a fraction of a cent would need rounding that
 /// the policy never asked for.
-fn money_param(v: Decimal, cite: &Cite) -> Result<Decimal, EvalError> {
-    if v.scale() > 2 && v.normalize().scale() > 2 {
-        return Err(EvalError::MoneyPrecision {
+fn money_param(v: Decimal, cite: &Cite) -> Result<Fen, EvalError> {
+    match to_fen(v) {
+        Some(f) => Ok(f),
+        None if v.normalize().scale() > 2 => Err(EvalError::MoneyPrecision {
             value: fmt_decimal(v),
             cite: cite.clone(),
-        });
+        }),
+        None => Err(EvalError::Overflow(cite.clone())),
     }
-    Ok(v)
 }
 
 /// The modifiers of `layer` that select this claim.
@@ -402,48 +440,48 @@ pub fn settle_in_place(
 /// One layer's change to the year-to-date state.
 struct Delta {
     layer: usize,
-    base: Decimal,
-    deductible: Decimal,
-    paid: Decimal,
+    base: Fen,
+    deductible: Fen,
+    paid: Fen,
     /// `Some` when the layer has a per-admission deductible: the chain after this claim.
     chain: Option<Chain>,
     pools: SmallVec<[u32; 2]>,
 }
 
-type Deltas = SmallVec<[Delta; 8]>;
+type Deltas = SmallVec<[Delta; 4]>;
 
 fn apply(state: &mut YtdState, deltas: &Deltas) {
     for d in deltas {
         if let Some((_, y)) = state.layers.get_mut(d.layer) {
             y.claims = y.claims.saturating_add(1);
-            y.base.0 += d.base;
-            y.deductible_paid.0 += d.deductible;
-            y.paid.0 += d.paid;
+            y.base = money(fen_of(y.base) + d.base);
+            y.deductible_paid = money(fen_of(y.deductible_paid) + d.deductible);
+            y.paid = money(fen_of(y.paid) + d.paid);
             if d.chain.is_some() {
                 y.chain.clone_from(&d.chain);
             }
         }
         for p in &d.pools {
             if let Some((_, m)) = state.pools.get_mut(*p as usize) {
-                m.0 += d.paid;
+                *m = money(fen_of(*m) + d.paid);
             }
         }
     }
 }
 
 /// What a pool has paid this year, including earlier layers of this claim.
-fn pool_paid(state: &YtdState, deltas: &Deltas, pool: u32) -> Decimal {
+fn pool_paid(state: &YtdState, deltas: &Deltas, pool: u32) -> Fen {
     let before = state
         .pools
         .get(pool as usize)
-        .map(|(_, m)| m.0)
-        .unwrap_or_default();
+        .map(|(_, m)| fen_of(*m))
+        .unwrap_or(0);
     before
         + deltas
             .iter()
             .filter(|d| d.pools.contains(&pool))
             .map(|d| d.paid)
-            .sum::<Decimal>()
+            .sum::<Fen>()
 }
 
 fn run(
@@ -455,11 +493,19 @@ fn run(
 ) -> Result<(Settlement, Deltas), SettleError> {
     let mut deltas: Deltas = SmallVec::new();
     let a = &claim.amounts;
-    let in_scope = a.total.0 - a.out_of_list.0 - a.pre_self_pay.0 - a.over_limit.0;
-    let mut burden = [Decimal::ZERO; 7];
-    burden[Component::OutOfList.index()] = a.out_of_list.0;
-    burden[Component::PreSelfPay.index()] = a.pre_self_pay.0;
-    burden[Component::OverLimit.index()] = a.over_limit.0;
+    let (total, out_of_list, pre_self_pay, over_limit) = (
+        fen_of(a.total),
+        fen_of(a.out_of_list),
+        fen_of(a.pre_self_pay),
+        fen_of(a.over_limit),
+    );
+    let in_scope = total - out_of_list - pre_self_pay - over_limit;
+    let mut burden: [Fen; 7] = [0; 7];
+    burden[Component::OutOfList.index()] = out_of_list;
+    burden[Component::PreSelfPay.index()] = pre_self_pay;
+    burden[Component::OverLimit.index()] = over_limit;
+    let mut fund_total: Fen = 0;
+    let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
     let mut used_all: Used = SmallVec::new();
     let mut warnings: Vec<Warning> = Vec::new();
@@ -483,13 +529,13 @@ fn run(
                 a.out_of_list,
                 a.pre_self_pay,
                 a.over_limit,
-                fmt_money(in_scope)
+                fmt_money(yuan(in_scope))
             ),
             format!(
             "Total bill {}: out-of-list {}, pre-self-pay {}, over-limit {}, policy-scope amount {}",
-            a.total, a.out_of_list, a.pre_self_pay, a.over_limit, fmt_money(in_scope)
+            a.total, a.out_of_list, a.pre_self_pay, a.over_limit, fmt_money(yuan(in_scope))
         ),
-            in_scope,
+            yuan(in_scope),
             None,
             &[],
         );
@@ -530,8 +576,7 @@ fn run(
                 "非按病种结算".to_string(),
                 "not a per-case (按病种) claim".to_string(),
             ))
-        } else if layer.base == Base::InScope && unclassified.is_zero() && in_scope > Decimal::ZERO
-        {
+        } else if layer.base == Base::InScope && unclassified == 0 && in_scope > 0 {
             let by = classified_by.unwrap_or("");
             Some((
                 format!("政策范围内费用已由 {by} 结算"),
@@ -589,23 +634,23 @@ fn run(
                     "{}：计算基数 {} = {}",
                     layer.label,
                     base_desc.0,
-                    fmt_money(base)
+                    fmt_money(yuan(base))
                 ),
                 format!(
                     "{}: base = {} = {}",
                     layer.label_en.as_deref().unwrap_or(lid),
                     base_desc.1,
-                    fmt_money(base)
+                    fmt_money(yuan(base))
                 ),
-                base,
+                yuan(base),
                 Some(&layer.cite),
                 &[],
             );
         }
 
         // The deductible (threshold).
-        let mut threshold = Decimal::ZERO;
-        let mut ded = Decimal::ZERO;
+        let mut threshold: Fen = 0;
+        let mut ded: Fen = 0;
         if let Some(d) = &layer.deductible {
             let mut cx = Ctx {
                 r,
@@ -637,17 +682,17 @@ fn run(
                 all: opts.trace,
             };
             t = modify(layer, Target::Deductible, t, &mut cx)?.max(Decimal::ZERO);
-            t = money_param(t, cite)?;
-            threshold = t;
+            let tf = money_param(t, cite)?;
+            threshold = tf;
             let remaining = match d.per {
                 DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
-                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => Decimal::ZERO,
+                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
                     (Some(ch), Referral::Continuous, true) => {
-                        (t - ch.deductible_paid.0).max(Decimal::ZERO)
+                        (tf - fen_of(ch.deductible_paid)).max(0)
                     }
-                    _ => t,
+                    _ => tf,
                 },
-                DeductiblePer::Year => (t - ytd.deductible_paid.0).max(Decimal::ZERO),
+                DeductiblePer::Year => (tf - fen_of(ytd.deductible_paid)).max(0),
             };
             // Why, in words: only for the trace.
             let why = || match d.per {
@@ -680,14 +725,14 @@ fn run(
                     format!(
                         "起付标准 {}（{why_zh}），本次计入起付线 {}",
                         fmt_money(t),
-                        fmt_money(ded)
+                        fmt_money(yuan(ded))
                     ),
                     format!(
                         "deductible {} ({why_en}); charged in this claim: {}",
                         fmt_money(t),
-                        fmt_money(ded)
+                        fmt_money(yuan(ded))
                     ),
-                    ded,
+                    yuan(ded),
                     Some(cite),
                     &used,
                 );
@@ -697,13 +742,13 @@ fn run(
 
         // Bands, or the per-case share.
         let prior = match layer.measure {
-            Measure::Year => ytd.base.0,
-            Measure::Claim => Decimal::ZERO,
+            Measure::Year => fen_of(ytd.base),
+            Measure::Claim => 0,
         };
         let start = prior + ded;
         let end = prior + base;
         let mut raw = Decimal::ZERO;
-        let mut within = Decimal::ZERO;
+        let mut within: Fen = 0;
         if let (Some(pc), Some(ci)) = (&layer.per_case, r.case) {
             let case = policy.cases.get(ci);
             let mut cx = Ctx {
@@ -719,8 +764,8 @@ fn run(
                 Some(c) => eval(&c.standard, &mut cx, None)?.unwrap_or_default(),
                 None => Decimal::ZERO,
             };
-            let patient = chk(share.checked_mul(standard), &pc.cite)?.min(base - ded);
-            raw = base - ded - patient;
+            let patient = chk(share.checked_mul(standard), &pc.cite)?.min(yuan(base - ded));
+            raw = yuan(base - ded) - patient;
             within = base - ded;
             used_all.extend_from_slice(&used);
             if tr.on {
@@ -746,7 +791,7 @@ fn run(
             }
             used.clear();
         } else if let Some(bands) = &layer.bands {
-            let mut lo = Decimal::ZERO;
+            let mut lo: Fen = 0;
             for band in &bands.bands {
                 let mut cx = Ctx {
                     r,
@@ -757,14 +802,14 @@ fn run(
                 let hi = match &band.upto {
                     None => None,
                     Some(v) => match eval(v, &mut cx, None)? {
-                        Some(x) => Some(money_param(
-                            if bands.relative {
-                                chk(x.checked_add(threshold), &band.cite)?
+                        Some(x) => {
+                            let edge = money_param(x, &band.cite)?;
+                            Some(if bands.relative {
+                                edge + threshold
                             } else {
-                                x
-                            },
-                            &band.cite,
-                        )?),
+                                edge
+                            })
+                        }
                         None => None,
                     },
                 };
@@ -792,42 +837,42 @@ fn run(
                 };
                 if b_hi > b_lo {
                     let amount = b_hi - b_lo;
-                    let product = chk(amount.checked_mul(ratio), &band.cite)?;
+                    let product = chk(yuan(amount).checked_mul(ratio), &band.cite)?;
                     raw += product;
                     within += amount;
                     used_all.extend_from_slice(&used);
                     if tr.on {
-                        let (range, range_en) =
-                            if hi.is_none() && lo.is_zero() && bands.bands.len() == 1 {
-                                ("按比例支付".to_string(), "at the ratio".to_string())
-                            } else {
-                                let r = format!("{}–{}", fmt_money(b_lo), fmt_money(b_hi));
-                                (format!("{r} 段"), format!("band {r}"))
-                            };
+                        let (range, range_en) = if hi.is_none() && lo == 0 && bands.bands.len() == 1
+                        {
+                            ("按比例支付".to_string(), "at the ratio".to_string())
+                        } else {
+                            let r = format!("{}–{}", fmt_money(yuan(b_lo)), fmt_money(yuan(b_hi)));
+                            (format!("{r} 段"), format!("band {r}"))
+                        };
                         tr.step(
                             Some(lid_arc),
                             StepKind::Band,
                             format!(
                                 "{range}：{} × {} = {}",
-                                fmt_money(amount),
+                                fmt_money(yuan(amount)),
                                 pct(ratio),
                                 fmt_amount(product)
                             ),
                             format!(
                                 "{range_en}: {} × {} = {}",
-                                fmt_money(amount),
+                                fmt_money(yuan(amount)),
                                 pct(ratio),
                                 fmt_amount(product)
                             ),
-                            amount,
+                            yuan(amount),
                             Some(&band.cite),
                             &used,
                         );
                     }
                     result.bands.push(BandLine {
-                        from: Money(lo),
-                        to: hi.map(Money),
-                        amount: Money(amount),
+                        from: money(lo),
+                        to: hi.map(money),
+                        amount: money(amount),
                         ratio,
                         product,
                     });
@@ -840,17 +885,17 @@ fn run(
             }
         }
         let beyond = (end - start) - within;
-        if beyond > Decimal::ZERO && layer.per_case.is_none() && tr.on {
+        if beyond > 0 && layer.per_case.is_none() && tr.on {
             {
                 tr.step(
                     Some(lid_arc),
                     StepKind::Uncovered,
-                    format!("超出最高分段的 {} 本层不予支付", fmt_money(beyond)),
+                    format!("超出最高分段的 {} 本层不予支付", fmt_money(yuan(beyond))),
                     format!(
                         "{} above the last band is not paid by this layer",
-                        fmt_money(beyond)
+                        fmt_money(yuan(beyond))
                     ),
-                    beyond,
+                    yuan(beyond),
                     Some(&layer.cite),
                     &[],
                 );
@@ -858,7 +903,7 @@ fn run(
         }
 
         // Caps.
-        let mut limit: Option<Decimal> = None;
+        let mut limit: Option<Fen> = None;
         let mut limit_cite: Option<&Cite> = None;
         for cap in &layer.caps {
             let mut cx = Ctx {
@@ -897,10 +942,10 @@ fn run(
                 used.clear();
                 continue;
             }
-            let v = money_param(v.max(Decimal::ZERO), &cap.cite)?;
+            let vf = money_param(v.max(Decimal::ZERO), &cap.cite)?;
             let remaining = match &cap.per {
-                CapPer::Claim => v,
-                CapPer::Year { pool } => (v - pool_paid(state, &deltas, *pool)).max(Decimal::ZERO),
+                CapPer::Claim => vf,
+                CapPer::Year { pool } => (vf - pool_paid(state, &deltas, *pool)).max(0),
             };
             used_all.extend_from_slice(&used);
             if limit.is_none_or(|l| remaining < l) {
@@ -914,14 +959,14 @@ fn run(
                             format!(
                                 "最高支付限额 {}，本次可支付 {}",
                                 fmt_money(v),
-                                fmt_money(remaining)
+                                fmt_money(yuan(remaining))
                             ),
                             format!(
                                 "cap {}; available for this claim: {}",
                                 fmt_money(v),
-                                fmt_money(remaining)
+                                fmt_money(yuan(remaining))
                             ),
-                            remaining,
+                            yuan(remaining),
                             Some(&cap.cite),
                             &used,
                         );
@@ -931,7 +976,7 @@ fn run(
             used.clear();
         }
 
-        let uncapped = round_cents(raw);
+        let uncapped = money_param(round_cents(raw), &layer.cite)?;
         let payment = match limit {
             Some(l) if l < uncapped => {
                 result.capped = true;
@@ -939,10 +984,11 @@ fn run(
             }
             _ => uncapped,
         };
-        result.cap_remaining = limit.map(Money);
-        result.base = Money(base);
-        result.deductible = Money(ded);
-        result.payment = Money(payment);
+        result.cap_remaining = limit.map(money);
+        result.base = money(base);
+        result.deductible = money(ded);
+        result.payment = money(payment);
+        fund_total += payment;
         if tr.on {
             tr.step(
                 Some(lid_arc),
@@ -951,14 +997,14 @@ fn run(
                     format!(
                         "{}支付 {}（按比例应付 {}，受最高支付限额限制）",
                         layer.label,
-                        fmt_money(payment),
-                        fmt_money(uncapped)
+                        fmt_money(yuan(payment)),
+                        fmt_money(yuan(uncapped))
                     )
                 } else {
                     format!(
                         "{}支付 {}（{} 四舍五入到分）",
                         layer.label,
-                        fmt_money(payment),
+                        fmt_money(yuan(payment)),
                         fmt_amount(raw)
                     )
                 },
@@ -966,18 +1012,18 @@ fn run(
                     format!(
                         "{} pays {} ({} by ratio, limited by the cap)",
                         layer.label_en.as_deref().unwrap_or(lid),
-                        fmt_money(payment),
-                        fmt_money(uncapped)
+                        fmt_money(yuan(payment)),
+                        fmt_money(yuan(uncapped))
                     )
                 } else {
                     format!(
                         "{} pays {} ({} rounded to the cent)",
                         layer.label_en.as_deref().unwrap_or(lid),
-                        fmt_money(payment),
+                        fmt_money(yuan(payment)),
                         fmt_amount(raw)
                     )
                 },
-                payment,
+                yuan(payment),
                 Some(limit_cite.filter(|_| result.capped).unwrap_or(&layer.cite)),
                 &[],
             );
@@ -989,9 +1035,9 @@ fn run(
                 burden[Component::Deductible.index()] += ded;
                 burden[Component::CoPay.index()] += within - uncapped;
                 burden[Component::AboveCap.index()] += beyond + (uncapped - payment);
-                unclassified = Decimal::ZERO;
+                unclassified = 0;
                 classified_by = Some(lid);
-                platform.act_pay_dedc.0 += ded;
+                act_pay_dedc += ded;
             }
             Base::Remaining(cs) => {
                 let mut left = payment;
@@ -1003,7 +1049,7 @@ fn run(
             }
         }
         if let Some(f) = platform.fund_field_mut(&layer.platform_field) {
-            f.0 += payment;
+            *f = money(fen_of(*f) + payment);
         }
 
         // The year so far (applied once the whole claim is settled).
@@ -1014,11 +1060,11 @@ fn run(
         {
             match (&ytd.chain, layer.referral, claim.referral) {
                 (Some(ch), Referral::Continuous, true) => Some(Chain {
-                    deductible_paid: Money(ch.deductible_paid.0 + ded),
+                    deductible_paid: money(fen_of(ch.deductible_paid) + ded),
                     entered_fund: ch.entered_fund || base > ded,
                 }),
                 _ => Some(Chain {
-                    deductible_paid: Money(ded),
+                    deductible_paid: money(ded),
                     entered_fund: base > ded,
                 }),
             }
@@ -1045,16 +1091,15 @@ fn run(
     }
     burden[Component::NotCovered.index()] += unclassified;
 
-    let fund_total: Decimal = layers.iter().map(|l| l.payment.0).sum();
     let oop = OutOfPocket {
-        total: Money(burden.iter().copied().sum()),
-        out_of_list: Money(burden[Component::OutOfList.index()]),
-        pre_self_pay: Money(burden[Component::PreSelfPay.index()]),
-        over_limit: Money(burden[Component::OverLimit.index()]),
-        deductible: Money(burden[Component::Deductible.index()]),
-        co_pay: Money(burden[Component::CoPay.index()]),
-        above_cap: Money(burden[Component::AboveCap.index()]),
-        not_covered: Money(burden[Component::NotCovered.index()]),
+        total: money(burden.iter().sum()),
+        out_of_list: money(burden[Component::OutOfList.index()]),
+        pre_self_pay: money(burden[Component::PreSelfPay.index()]),
+        over_limit: money(burden[Component::OverLimit.index()]),
+        deductible: money(burden[Component::Deductible.index()]),
+        co_pay: money(burden[Component::CoPay.index()]),
+        above_cap: money(burden[Component::AboveCap.index()]),
+        not_covered: money(burden[Component::NotCovered.index()]),
     };
     if tr.on {
         tr.step(
@@ -1062,12 +1107,12 @@ fn run(
             StepKind::OutOfPocket,
             format!(
                 "基金合计支付 {}，个人负担 {}",
-                fmt_money(fund_total),
+                fmt_money(yuan(fund_total)),
                 oop.total
             ),
             format!(
                 "funds pay {} in all; the patient pays {}",
-                fmt_money(fund_total),
+                fmt_money(yuan(fund_total)),
                 oop.total
             ),
             oop.total.0,
@@ -1079,8 +1124,9 @@ fn run(
     platform.fulamt_ownpay_amt = a.out_of_list;
     platform.overlmt_selfpay = a.over_limit;
     platform.preselfpay_amt = a.pre_self_pay;
-    platform.inscp_scp_amt = Money(in_scope);
-    platform.fund_pay_sumamt = Money(fund_total);
+    platform.inscp_scp_amt = money(in_scope);
+    platform.act_pay_dedc = money(act_pay_dedc);
+    platform.fund_pay_sumamt = money(fund_total);
     platform.psn_part_amt = oop.total;
 
     used_all.retain(|i| {
@@ -1089,9 +1135,16 @@ fn run(
             .get(*i as usize)
             .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
     });
-    let flagged = uses(policy, &used_all);
-    let (overrides, unverified): (Vec<ParamUse>, Vec<ParamUse>) =
-        flagged.into_iter().partition(|p| p.0.overridden.is_some());
+    let (mut overrides, mut unverified) = (Vec::new(), Vec::new());
+    if !used_all.is_empty() {
+        for p in uses(policy, &used_all) {
+            if p.0.overridden.is_some() {
+                overrides.push(p);
+            } else {
+                unverified.push(p);
+            }
+        }
+    }
     if !unverified.is_empty() {
         warnings.insert(
             0,
@@ -1135,10 +1188,10 @@ fn run(
             out_of_list: a.out_of_list,
             pre_self_pay: a.pre_self_pay,
             over_limit: a.over_limit,
-            in_scope: Money(in_scope),
+            in_scope: money(in_scope),
         },
         layers,
-        fund_total: Money(fund_total),
+        fund_total: money(fund_total),
         out_of_pocket: oop,
         platform,
         unverified,
