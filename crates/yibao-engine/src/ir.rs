@@ -27,6 +27,8 @@ pub struct Policy {
     pub name_en: Option<String>,
     /// The date this version takes effect; it is also the version's name.
     pub effective: Date,
+    /// How sure we are of that date (a placeholder when only the year or period is known).
+    pub effective_provenance: DateProvenance,
     /// SHA-256 of the source texts this version was compiled from (its own and its parents').
     pub content_hash: Arc<str>,
     pub dims: Dims,
@@ -424,6 +426,14 @@ impl Provenance {
     }
 }
 
+/// The provenance of a version's effective date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DateProvenance {
+    pub provenance: Provenance,
+    pub source: Option<String>,
+    pub note: Option<String>,
+}
+
 /// One number written in the policy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamInfo {
@@ -473,6 +483,11 @@ impl Policy {
             name: id.into(),
             name_en: None,
             effective: Date::new(2000, 1, 1).unwrap_or(Date::MIN),
+            effective_provenance: DateProvenance {
+                provenance: Provenance::Placeholder,
+                source: None,
+                note: None,
+            },
             content_hash: "".into(),
             dims: Dims {
                 groups: vec![DimValue {

@@ -267,6 +267,32 @@ fn eval_expr(e: &Expr, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Deci
     })
 }
 
+/// Whether a value refers to the value it replaces (`deductible × 50%`).
+fn refers_to_current(v: &Value) -> bool {
+    fn expr(e: &Expr) -> bool {
+        match e {
+            Expr::Current => true,
+            Expr::Value(v) => refers_to_current(v),
+            Expr::Add(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Mul(a, b)
+            | Expr::Div(a, b)
+            | Expr::Min(a, b)
+            | Expr::Max(a, b) => expr(a) || expr(b),
+        }
+    }
+    match v {
+        Value::Const { .. } | Value::None { .. } => false,
+        Value::Table {
+            entries, default, ..
+        } => {
+            entries.iter().flatten().any(refers_to_current)
+                || default.as_deref().is_some_and(refers_to_current)
+        }
+        Value::Expr(e) => expr(e),
+    }
+}
+
 /// Money inside `run` is integer fen. Every amount is whole cents — claims are validated to two
 /// decimals, money parameters are checked below, payments are rounded — so this is exact, and
 /// it keeps the bookkeeping (sums, comparisons, min/max) off `Decimal`'s slower paths.
@@ -648,6 +674,34 @@ fn run(
             );
         }
 
+        if base == 0 {
+            // Nothing to pay: no figure of this layer affects the result. The claim still counts
+            // (an admission with everything out of scope is an admission).
+            let chain = layer
+                .deductible
+                .as_ref()
+                .filter(|d| d.per == DeductiblePer::Admission)
+                .filter(|_| {
+                    !(ytd.chain.is_some()
+                        && layer.referral == Referral::Continuous
+                        && claim.referral)
+                })
+                .map(|_| Chain {
+                    deductible_paid: money(0),
+                    entered_fund: false,
+                });
+            deltas.push(Delta {
+                layer: li,
+                base: 0,
+                deductible: 0,
+                paid: 0,
+                chain,
+                pools: SmallVec::new(),
+            });
+            layers.push(result);
+            continue;
+        }
+
         // The deductible (threshold).
         let mut threshold: Fen = 0;
         let mut ded: Fen = 0;
@@ -663,6 +717,10 @@ fn run(
             let mut cite = &d.cite;
             if let Some((n, later, lcite)) = &d.later {
                 if ytd.claims.saturating_add(1) >= *n {
+                    if !refers_to_current(later) {
+                        // The n-th admission's own figure replaces the first: only it was used.
+                        used.clear();
+                    }
                     let mut lcx = Ctx {
                         r,
                         cite: lcite,
@@ -1144,6 +1202,12 @@ fn run(
                 unverified.push(p);
             }
         }
+    }
+    if policy.effective_provenance.provenance == Provenance::Placeholder {
+        warnings.push(Warning {
+            code: Cow::Borrowed("unverified_version_date"),
+            message: Cow::Borrowed("the date this policy version took effect is not verified (未核实); claims near it may fall under another version"),
+        });
     }
     if !unverified.is_empty() {
         warnings.insert(

@@ -52,7 +52,8 @@ pub struct Header {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    Effective(Spanned<Date>),
+    /// The date a version takes effect, with the provenance of the date itself.
+    Effective(Spanned<Date>, Option<Prov>),
     Extends {
         id: Spanned<String>,
         date: Spanned<Date>,

@@ -169,9 +169,13 @@ impl Compiler<'_> {
 
         // Effective date: exactly one.
         let mut effective: Option<&Spanned<yibao_engine::Date>> = None;
+        let mut effective_prov: Option<&Prov> = None;
         for it in &file.items {
             match &it.node {
-                Item::Effective(d) => {
+                Item::Effective(d, prov) => {
+                    if effective.is_none() {
+                        effective_prov = prov.as_ref();
+                    }
                     if let Some(first) = effective {
                         self.error(
                             Diagnostic::error(
@@ -414,6 +418,21 @@ impl Compiler<'_> {
             name: file.header.name.node.as_str().into(),
             name_en: file.header.name_en.as_ref().map(|s| s.node.clone()),
             effective: effective.map(|d| d.node).unwrap_or(yibao_engine::Date::MIN),
+            effective_provenance: match effective_prov {
+                Some(p) => {
+                    self.check_source(p);
+                    ir::DateProvenance {
+                        provenance: p.kind,
+                        source: p.source.as_ref().map(|s| s.node.clone()),
+                        note: p.note.clone(),
+                    }
+                }
+                None => ir::DateProvenance {
+                    provenance: ir::Provenance::Unspecified,
+                    source: None,
+                    note: None,
+                },
+            },
             content_hash: content_hash.into(),
             dims: self.dims.clone(),
             layers,
@@ -1471,6 +1490,25 @@ impl Compiler<'_> {
                 .get(*i as usize)
                 .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
         })
+    }
+
+    fn check_source(&mut self, p: &Prov) {
+        if let Some(s) = &p.source {
+            if !self.sources.contains_key(&s.node) {
+                let names: Vec<String> = self.sources.keys().cloned().collect();
+                let help = did_you_mean(&s.node, names.iter().map(String::as_str))
+                    .unwrap_or_else(|| "declare it with `source <id> \"title\"`".into());
+                self.error(
+                    Diagnostic::error(
+                        "yibao::unknown-source",
+                        format!("unknown source `{}`", s.node),
+                        s.span,
+                    )
+                    .with_label("no `source` declares this id")
+                    .with_help(help),
+                );
+            }
+        }
     }
 
     fn new_param(

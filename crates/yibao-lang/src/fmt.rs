@@ -159,7 +159,9 @@ impl Printer<'_> {
     fn item(&mut self, it: &Spanned<Item>) {
         self.comments_before(it.span.start);
         match &it.node {
-            Item::Effective(d) => self.line(&format!("effective {}", d.node)),
+            Item::Effective(d, prov) => {
+                self.line(&format!("effective {}{}", d.node, prov_suffix(prov)))
+            }
             Item::Extends { id, date } => self.line(&format!("extends {}@{}", id.node, date.node)),
             Item::Source(s) => {
                 let mut l = format!("source {} {}", s.id.node, quote(&s.title));
@@ -423,7 +425,7 @@ impl Printer<'_> {
 /// Statements of a group stay together; groups are separated by a blank line.
 fn item_group(i: &Item) -> u8 {
     match i {
-        Item::Effective(_) | Item::Extends { .. } => 0,
+        Item::Effective(..) | Item::Extends { .. } => 0,
         Item::Source(_) => 1,
         Item::Dims(_) => 2,
         Item::Indicator { .. } => 3,

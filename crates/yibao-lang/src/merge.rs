@@ -13,7 +13,7 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
     let mut items: Vec<Spanned<Item>> = parent
         .items
         .iter()
-        .filter(|i| !matches!(i.node, Item::Effective(_) | Item::Extends { .. }))
+        .filter(|i| !matches!(i.node, Item::Effective(..) | Item::Extends { .. }))
         .cloned()
         .collect();
     let mut errors = vec![];
@@ -42,7 +42,7 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
     for it in &child.items {
         match &it.node {
             Item::Extends { .. } => {}
-            Item::Effective(_) => items.insert(0, it.clone()),
+            Item::Effective(..) => items.insert(0, it.clone()),
             Item::Source(s) => replace_or_push(
                 &mut items,
                 it,

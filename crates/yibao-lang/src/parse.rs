@@ -298,7 +298,11 @@ impl Builder {
         let rule = p.as_rule();
         let mut it = p.into_inner();
         Some(match rule {
-            Rule::effective => Item::Effective(self.date(it.next()?)?),
+            Rule::effective => {
+                let d = self.date(it.next()?)?;
+                let prov = it.next().and_then(|p| self.prov(p));
+                Item::Effective(d, prov)
+            }
             Rule::extends => {
                 let r = it.next()?;
                 let mut ri = r.into_inner();

@@ -331,7 +331,7 @@ pub fn select_version(effective: &[Date], date: Date) -> Option<usize> {
 
 fn effective_of(ast: &PolicyFile) -> Option<(Date, Span)> {
     ast.items.iter().find_map(|i| match &i.node {
-        Item::Effective(d) => Some((d.node, d.span)),
+        Item::Effective(d, _) => Some((d.node, d.span)),
         _ => None,
     })
 }
