@@ -56,6 +56,7 @@ pub fn parse(file: u32, text: &str) -> Result<PolicyFile, Vec<Diagnostic>> {
     };
     let mut b = Builder {
         file,
+        text,
         errors: vec![],
     };
     let ast = b.file(root);
@@ -215,15 +216,59 @@ fn pest_error(file: u32, text: &str, e: pest::error::Error<Rule>) -> Diagnostic 
         .with_help_opt(help)
 }
 
-struct Builder {
+struct Builder<'t> {
     file: u32,
+    text: &'t str,
     errors: Vec<Diagnostic>,
 }
 
-impl Builder {
+/// The end of `text[start..end]` without trailing whitespace and comments. A rule that ends in an
+/// optional element (`effective 2024-01-01 [prov]?`) also spans the whitespace and comment pest
+/// skipped while looking for it; nodes must end at their last token.
+fn trim_trivia(text: &str, start: usize, end: usize) -> usize {
+    let mut end = end;
+    loop {
+        let Some(head) = text.get(start..end) else {
+            return end;
+        };
+        let trimmed = head.trim_end();
+        end = start + trimmed.len();
+        let line_start = trimmed.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let line = &trimmed[line_start..];
+        let mut in_str = false;
+        let mut escaped = false;
+        let mut hash = None;
+        for (i, c) in line.char_indices() {
+            if in_str {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_str = false;
+                }
+            } else if c == '"' {
+                in_str = true;
+            } else if c == '#' {
+                hash = Some(i);
+                break;
+            }
+        }
+        match hash {
+            Some(i) => end = start + line_start + i,
+            None => return end,
+        }
+    }
+}
+
+impl Builder<'_> {
     fn span(&self, p: &Pair<Rule>) -> Span {
         let s = p.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(
+            self.file,
+            s.start(),
+            trim_trivia(self.text, s.start(), s.end()),
+        )
     }
 
     fn err(&mut self, p: &Pair<Rule>, msg: impl Into<String>) {

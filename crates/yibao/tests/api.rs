@@ -29,7 +29,10 @@ fn unknown_care_type_names_the_field_and_the_choices() {
         "{}",
         e.message
     );
-    assert_eq!(e.allowed, vec!["inpatient", "outpatient_special"]);
+    assert_eq!(
+        e.allowed,
+        vec!["inpatient", "outpatient_special", "general_outpatient"]
+    );
 }
 
 #[test]
@@ -63,7 +66,7 @@ fn malformed_json_and_wrong_fields_have_paths() {
 fn no_version_in_force_lists_the_versions() {
     let e = estimate_json(&reg(), r#"{"policy":"tianjin.resident","claim":{"date":"2010-01-01","care":"inpatient","amounts":{"total":"10"}}}"#).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(e.allowed, vec!["2014-07-01"]);
+    assert_eq!(e.allowed, vec!["2014-07-01", "2016-01-01", "2020-03-01"]);
     let e = estimate_json(&reg(), r#"{"policy":"atlantis.resident","claim":{"date":"2020-01-01","care":"inpatient","amounts":{"total":"10"}}}"#).unwrap_err();
     assert!(e.allowed.contains(&"tianjin.resident".to_string()));
 }
@@ -140,4 +143,20 @@ fn check_json_reports_lines_and_columns() {
         (Some(6), Some(9), Some("185%"))
     );
     assert_eq!(d.code, "yibao::out-of-range");
+}
+
+#[test]
+fn the_fidelity_report_in_docs_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/fidelity.md");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = yibao::fidelity_markdown(&reg());
+    assert!(
+        committed == generated,
+        "docs/fidelity.md is out of date: run `cargo run -p yibao-cli -- check --provenance > docs/fidelity.md`"
+    );
+    // Every bundled policy appears, and placeholders are listed with their paths.
+    for id in reg().policy_ids() {
+        assert!(generated.contains(&format!("### {id} (")), "{id}");
+    }
+    assert!(generated.contains("- `basic.deductible` = `none`"));
 }

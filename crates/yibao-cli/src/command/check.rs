@@ -15,6 +15,10 @@ pub struct Args {
     /// Also list every parameter with its path, value and provenance.
     #[arg(long)]
     params: bool,
+    /// Print the fidelity report (Markdown): figures by provenance per version, and the
+    /// placeholders of each policy's latest version.
+    #[arg(long)]
+    provenance: bool,
 }
 
 pub fn run(a: Args) -> Exit {
@@ -29,6 +33,14 @@ pub fn run(a: Args) -> Exit {
             }
         }
     };
+    if a.provenance {
+        print!("{}", yibao::fidelity_markdown(&reg));
+        return if reg.has_errors() {
+            Exit::Findings
+        } else {
+            Exit::Ok
+        };
+    }
     let all: Vec<&yibao::Diagnostic> = reg.diagnostics.iter().flat_map(|(_, d)| d.iter()).collect();
     let errors = all.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = all.len() - errors;
