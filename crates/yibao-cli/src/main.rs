@@ -30,6 +30,8 @@ enum Command {
     Vectors(command::vectors::Args),
     /// List the bundled policies and their versions.
     Policies(command::policies::Args),
+    /// Serve the HTTP API (and the web page, when built) on 127.0.0.1.
+    Serve(command::serve::Args),
 }
 
 /// How the command ended: 0 success, 1 a finding (errors in a policy, a failed vector, a
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Fmt(a) => command::fmt::run(a),
         Command::Vectors(a) => command::vectors::run(a),
         Command::Policies(a) => command::policies::run(a),
+        Command::Serve(a) => command::serve::run(a),
     };
     exit.into()
 }

@@ -171,3 +171,123 @@ fn vectors_pass_and_a_failure_shows_the_diff() {
         "{out}"
     );
 }
+
+#[test]
+fn every_city_and_scheme_gives_an_explained_estimate() {
+    let policies = [
+        "tianjin.resident",
+        "tianjin.employee",
+        "beijing.resident",
+        "beijing.employee",
+        "guangzhou.resident",
+        "guangzhou.employee",
+        "huzhou.resident",
+        "huzhou.employee",
+        "ziyang.resident",
+        "ziyang.employee",
+    ];
+    for p in policies {
+        let (code, out, err) = stdout(yibao().args([
+            "estimate",
+            "--policy",
+            p,
+            "--date",
+            "2024-06-01",
+            "--level",
+            "2",
+            "--total",
+            "20000",
+        ]));
+        assert_eq!(code, 0, "{p}: {err}");
+        assert!(
+            out.contains("计算过程") && out.contains("how it was computed"),
+            "{p}: no explanation\n{out}"
+        );
+        assert!(out.contains("total 合计"), "{p}");
+        // Every bundled policy still relies on some unverified figure, and says so.
+        assert!(
+            out.contains("未核实"),
+            "{p}: unverified figures are not named\n{out}"
+        );
+    }
+}
+
+/// Every vector through the `yibao` binary gives the same bytes as the library (and so as the
+/// HTTP API, whose test compares it with the library too).
+#[test]
+fn every_vector_through_the_cli_matches_the_library_byte_for_byte() {
+    // Names as the CLI sees them (relative to the repository), since citations carry them.
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+    let mut policies = vec![];
+    let mut vectors = vec![];
+    fn walk(
+        repo: &std::path::Path,
+        p: &std::path::Path,
+        policies: &mut Vec<(String, String)>,
+        vectors: &mut Vec<(String, String)>,
+    ) {
+        for e in std::fs::read_dir(p).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(repo).unwrap().display().to_string();
+            if p.is_dir() {
+                walk(repo, &p, policies, vectors);
+            } else if p.extension().is_some_and(|x| x == "policy") {
+                policies.push((name, std::fs::read_to_string(&p).unwrap()));
+            } else if p.extension().is_some_and(|x| x == "yaml") {
+                vectors.push((name, std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+    }
+    walk(
+        &repo,
+        &repo.join("tests/vectors"),
+        &mut policies,
+        &mut vectors,
+    );
+    policies.sort();
+    let (reg, results) = yibao::vectors::run_all(policies, &vectors);
+    assert!(!reg.has_errors());
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for (name, text) in &vectors {
+        for v in yibao::vectors::parse_vectors(text).unwrap() {
+            let lib = results
+                .iter()
+                .find(|r| r.id == v.id && r.file == *name)
+                .unwrap();
+            let f = dir.path().join(format!("{}.json", v.id));
+            std::fs::write(
+                &f,
+                serde_json::to_string(&yibao::vectors::request_of(&v)).unwrap(),
+            )
+            .unwrap();
+            let (code, out, err) = stdout(yibao().args([
+                "estimate",
+                f.to_str().unwrap(),
+                "--json",
+                "--policies",
+                "tests/vectors",
+            ]));
+            assert_eq!(code, 0, "{}: {err}", v.id);
+            let out = out.trim_end();
+            if out != lib.json {
+                let at = out
+                    .bytes()
+                    .zip(lib.json.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0);
+                panic!(
+                    "{}: CLI and library differ at byte {at}: CLI `{}` vs library `{}`",
+                    v.id,
+                    &out[at.saturating_sub(60)..(at + 60).min(out.len())],
+                    &lib.json[at.saturating_sub(60)..(at + 60).min(lib.json.len())]
+                );
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 69);
+}

@@ -9,6 +9,7 @@ use crate::money::Money;
 /// accepted as aliases (`medfee_sumamt`, `fulamt_ownpay_amt`, …).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Claim {
     /// The caller's identifier, echoed in the settlement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +77,7 @@ fn de_opt_label<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Er
 /// The bill and how it splits before any fund pays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Amounts {
     /// 医疗费总额.
     #[serde(alias = "medfee_sumamt")]

@@ -42,6 +42,7 @@ pub struct Policy {
 
 /// The values a claim may take along each dimension, in declaration order.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dims {
     pub groups: Vec<DimValue>,
     pub categories: Vec<DimValue>,
@@ -66,7 +67,9 @@ impl Dims {
 
 /// One declared value of a dimension, with its labels.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DimValue {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Arc<str>,
     pub zh: String,
     pub en: String,
@@ -149,6 +152,7 @@ pub enum Expr {
 /// What kind of fund a layer is: decides its national platform field and its colour on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LayerKind {
     Basic,
     SeriousIllness,
@@ -188,6 +192,7 @@ impl LayerKind {
 
 /// Where in the source a clause stands, for citing it in a trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cite {
     pub file: String,
     pub line: u32,
@@ -391,6 +396,7 @@ pub struct Layer {
 /// How sure we are of a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Provenance {
     Official,
     Secondary,
@@ -428,6 +434,7 @@ impl Provenance {
 
 /// The provenance of a version's effective date.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DateProvenance {
     pub provenance: Provenance,
     pub source: Option<String>,

@@ -137,6 +137,21 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[0-9]+(\.[0-9]{1,2})?$"))
+            .description(Some("yuan, at most two decimals; answers always carry exactly two (\"1234.50\"). Requests may also give a whole number."))
+            .examples(["1234.50"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Money {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ fn ser_dec<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settlement {
     pub claim_id: Option<String>,
     pub policy: PolicyRef,
@@ -42,26 +43,38 @@ pub struct Settlement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyRef {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Arc<str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub name: Arc<str>,
     pub version: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub content_hash: Arc<str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Situation {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub group: Arc<str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub categories: Vec<Arc<str>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub care: Arc<str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub level: Arc<str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub place: Arc<str>,
     pub referral: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub disease: Option<Arc<str>>,
     pub case_code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BillSplit {
     pub total: Money,
     pub out_of_list: Money,
@@ -71,17 +84,23 @@ pub struct BillSplit {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LayerResult {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Arc<str>,
     pub kind: LayerKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub label: Arc<str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub label_en: Option<Arc<str>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub platform_field: Arc<str>,
     pub applied: bool,
     /// What this layer worked on for this claim.
     pub base: Money,
     /// The part of the base charged as deductible (threshold) in this claim.
     pub deductible: Money,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<BandLine>))]
     pub bands: SmallVec<[BandLine; 2]>,
     /// The tightest cap that applied: what was left of it before this claim.
     pub cap_remaining: Option<Money>,
@@ -90,6 +109,7 @@ pub struct LayerResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BandLine {
     /// Lower and upper edge on the layer's measure (the claim, or the year so far).
     pub from: Money,
@@ -97,14 +117,17 @@ pub struct BandLine {
     /// The part of this claim's base that falls in the band.
     pub amount: Money,
     #[serde(serialize_with = "ser_dec")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub ratio: Decimal,
     /// `amount × ratio`, exact (the layer's payment is rounded once, after the cap).
     #[serde(serialize_with = "ser_dec")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub product: Decimal,
 }
 
 /// The patient's share, by where it comes from. The parts add up to `total` exactly.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutOfPocket {
     pub total: Money,
     pub out_of_list: Money,
@@ -119,6 +142,7 @@ pub struct OutOfPocket {
 
 /// National platform names (国家医疗保障信息平台 `setlinfo`).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Platform {
     pub medfee_sumamt: Money,
     pub fulamt_ownpay_amt: Money,
@@ -181,6 +205,43 @@ impl ParamUse {
     }
 }
 
+/// The JSON shape of [`ParamUse`], for the OpenAPI description.
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[schema(as = ParamUse)]
+#[allow(dead_code, reason = "describes the serialized form only")]
+struct ParamUseShape {
+    path: String,
+    text: String,
+    provenance: Provenance,
+    source: Option<String>,
+    note: Option<String>,
+    overridden_with: Option<Money>,
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ParamUse {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <ParamUseShape as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ParamUse {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ParamUse")
+    }
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        // The types the shape refers to (Provenance, Money).
+        <ParamUseShape as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 impl Serialize for ParamUse {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let p = &self.0;
@@ -196,14 +257,18 @@ impl Serialize for ParamUse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub code: Cow<'static, str>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub message: Cow<'static, str>,
 }
 
 /// What a trace step computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StepKind {
     Split,
     NotApplicable,
@@ -219,7 +284,9 @@ pub enum StepKind {
 
 /// One step of the explanation, in Chinese and English, citing the clause it applies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub layer: Option<Arc<str>>,
     pub kind: StepKind,
     pub zh: String,

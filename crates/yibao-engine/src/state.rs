@@ -17,6 +17,7 @@ use crate::money::Money;
 /// given back with the next claim.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct YtdState {
     /// The calendar year the state belongs to; a claim in a later year starts afresh.
     #[serde(default)]
@@ -26,15 +27,18 @@ pub struct YtdState {
     pub last_date: Option<Date>,
     /// Per layer, by layer id.
     #[serde(default, serialize_with = "ser_named", deserialize_with = "de_named")]
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, LayerYtd>))]
     pub layers: Vec<(String, LayerYtd)>,
     /// What each cap pool has paid this year, by pool name.
     #[serde(default, serialize_with = "ser_named", deserialize_with = "de_named")]
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, Money>))]
     pub pools: Vec<(String, Money)>,
 }
 
 /// One layer's year so far.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LayerYtd {
     /// Claims this layer applied to (admissions, for an inpatient layer).
     #[serde(default)]
@@ -54,6 +58,7 @@ pub struct LayerYtd {
 /// A chain of admissions linked by referral.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chain {
     pub deductible_paid: Money,
     /// Whether the chain has already gone past the deductible into the fund.

@@ -9,6 +9,7 @@ use crate::source::{SourceMap, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
     Error,
     Warning,
@@ -138,6 +139,7 @@ fn to_source_span(s: Span) -> SourceSpan {
 
 /// A diagnostic as stable JSON (lines and columns 1-based; `start`/`end` are byte offsets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiagnosticJson {
     pub severity: Severity,
     pub code: String,

@@ -13,6 +13,7 @@ use yibao_policies::{Registry, SelectError};
 /// Settle one claim, or one person's claims of a year in date order.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRequest {
     /// `region.scheme`; when absent, taken from the first claim's `region` and `scheme`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +48,7 @@ impl EstimateRequest {
 
 /// The settlements, in order, and the state after the last claim.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateAnswer {
     pub settlements: Vec<Settlement>,
     pub state: YtdState,
@@ -55,6 +57,7 @@ pub struct EstimateAnswer {
 /// Why a request could not be answered. `kind` says whose mistake it is.
 #[derive(Debug, Clone, PartialEq, Serialize, thiserror::Error)]
 #[error("{}{message}", path.as_ref().map(|p| format!("{p}: ")).unwrap_or_default())]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub kind: ErrorKind,
     /// The field at fault, e.g. `claims[1].amounts.total`.
@@ -70,6 +73,7 @@ pub struct ApiError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ErrorKind {
     /// The request is not valid JSON/YAML or has a wrong field.
     Request,
@@ -349,6 +353,7 @@ pub fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
 
 /// What `check` found in a text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckAnswer {
     pub ok: bool,
     pub errors: usize,
@@ -394,6 +399,7 @@ pub fn check_json(name: &str, text: &str) -> CheckAnswer {
 
 /// One version in the list of policies.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     pub id: String,
     pub region: String,
@@ -446,6 +452,7 @@ pub fn list_versions(reg: &Registry) -> Vec<VersionInfo> {
 
 /// How sure a version's figures are: counts by provenance, and the placeholders.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Fidelity {
     pub id: String,
     pub effective: Date,
@@ -535,4 +542,178 @@ pub fn fidelity_markdown(reg: &Registry) -> String {
         }
     }
     out
+}
+
+/// The most claims one batch request may carry.
+pub const MAX_BATCH: usize = 10_000;
+
+/// Many persons' claims at once. Claims of one person (same `person`) are settled in the order
+/// given, as that person's year; a claim without `person` is a person of its own.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<Date>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, String>,
+    /// Build explanations (default: no; they make answers about ten times larger).
+    #[serde(default)]
+    pub trace: bool,
+    pub claims: Vec<Claim>,
+}
+
+/// One claim's outcome, in input order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchItem {
+    pub index: usize,
+    pub person: Option<String>,
+    pub settlement: Option<Settlement>,
+    pub error: Option<ApiError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchAnswer {
+    pub persons: usize,
+    pub settled: usize,
+    pub failed: usize,
+    pub results: Vec<BatchItem>,
+}
+
+/// Settles a batch. A request-level problem (too many claims, a bad override) is an error; a
+/// claim's own problem is reported in its item and leaves that person's year as it was.
+pub fn estimate_batch(reg: &Registry, req: &BatchRequest) -> Result<BatchAnswer, ApiError> {
+    if req.claims.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            ErrorKind::Request,
+            Some("claims".into()),
+            format!(
+                "{} claims; a batch takes at most {MAX_BATCH}",
+                req.claims.len()
+            ),
+        ));
+    }
+    let overrides = overrides_of(&EstimateRequest {
+        overrides: req.overrides.clone(),
+        ..EstimateRequest::default()
+    })?;
+    let opts = SettleOptions { trace: req.trace };
+    let mut cache: Vec<(String, Date, Arc<Policy>)> = Vec::new();
+    let mut states: BTreeMap<&str, YtdState> = BTreeMap::new();
+    let mut results = Vec::with_capacity(req.claims.len());
+    let mut persons = 0usize;
+    for (i, claim) in req.claims.iter().enumerate() {
+        let path = format!("claims[{i}]");
+        let outcome = (|| {
+            let id = match (&req.policy, &claim.region, &claim.scheme) {
+                (Some(p), _, _) => p.clone(),
+                (None, Some(r), Some(s)) => format!("{r}.{s}"),
+                _ => {
+                    return Err(ApiError {
+                        allowed: reg.policy_ids(),
+                        ..ApiError::new(
+                            ErrorKind::Request,
+                            Some(format!("{path}.region")),
+                            "name the policy, or give each claim's `region` and `scheme`",
+                        )
+                    })
+                }
+            };
+            let date = req.version.unwrap_or(claim.date);
+            let version = reg
+                .select(&id, date)
+                .map_err(|e| ApiError::select(e, &path))?;
+            let policy = match cache
+                .iter()
+                .find(|(c, e, _)| *c == id && *e == version.effective)
+            {
+                Some((_, _, p)) => p.clone(),
+                None => {
+                    let p = reg
+                        .with_overrides(version, &overrides)
+                        .map_err(|ds| ApiError {
+                            diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
+                            ..ApiError::new(
+                                ErrorKind::Request,
+                                Some("overrides".into()),
+                                ds.first().map(|d| d.message.clone()).unwrap_or_default(),
+                            )
+                        })?;
+                    cache.push((id.clone(), version.effective, p.clone()));
+                    p
+                }
+            };
+            Ok(policy)
+        })();
+        let policy = match outcome {
+            Ok(p) => p,
+            Err(e) if e.path.as_deref() == Some("overrides") => return Err(e),
+            Err(e) => {
+                results.push(BatchItem {
+                    index: i,
+                    person: claim.person.clone(),
+                    settlement: None,
+                    error: Some(e),
+                });
+                continue;
+            }
+        };
+        let key: &str = claim.person.as_deref().unwrap_or("");
+        let state = if claim.person.is_none() {
+            persons += 1;
+            None
+        } else {
+            if !states.contains_key(key) {
+                persons += 1;
+            }
+            Some(states.entry(key).or_default())
+        };
+        let mut scratch = YtdState::default();
+        let state = match state {
+            Some(s) => {
+                // A person's year may cross into a version with other layers.
+                let foreign = s
+                    .layers
+                    .iter()
+                    .any(|(l, _)| !policy.layers.iter().any(|x| *x.id == **l))
+                    || s.pools.iter().any(|(p, _)| !policy.pools.contains(p));
+                if foreign {
+                    *s = s.carry_to(&policy);
+                }
+                s
+            }
+            None => &mut scratch,
+        };
+        match settle_in_place(&policy, claim, state, &opts) {
+            Ok(s) => results.push(BatchItem {
+                index: i,
+                person: claim.person.clone(),
+                settlement: Some(s),
+                error: None,
+            }),
+            Err(SettleError::Claim(c)) => results.push(BatchItem {
+                index: i,
+                person: claim.person.clone(),
+                settlement: None,
+                error: Some(ApiError::claim(i, true, c)),
+            }),
+            Err(SettleError::Eval(ev)) => results.push(BatchItem {
+                index: i,
+                person: claim.person.clone(),
+                settlement: None,
+                error: Some(ApiError::new(ErrorKind::Policy, Some(path), ev.to_string())),
+            }),
+        }
+    }
+    let settled = results.iter().filter(|r| r.settlement.is_some()).count();
+    Ok(BatchAnswer {
+        persons,
+        settled,
+        failed: results.len() - settled,
+        results,
+    })
 }

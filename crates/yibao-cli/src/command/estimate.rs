@@ -55,6 +55,9 @@ pub struct Args {
     /// The year so far (JSON or YAML state from an earlier estimate).
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Extra policy files or folders, loaded over the bundled ones (a draft, test fixtures).
+    #[arg(long = "policies", value_name = "PATH")]
+    policies: Vec<PathBuf>,
     /// Print the canonical JSON answer.
     #[arg(long)]
     json: bool,
@@ -123,7 +126,34 @@ pub fn run(a: Args) -> Exit {
             return Exit::Usage;
         }
     };
-    let reg = Registry::bundled();
+    let reg = if a.policies.is_empty() {
+        Registry::bundled()
+    } else {
+        match crate::files::read_tree(&a.policies, &["policy"]) {
+            Ok(extra) => {
+                let mut files = yibao::policies::bundled_files();
+                files.extend(extra.into_iter().filter(|(n, _)| n.ends_with(".policy")));
+                let reg = Registry::from_files(files);
+                if reg.has_errors() {
+                    for (_, ds) in &reg.diagnostics {
+                        super::print_diagnostics(
+                            &reg.map,
+                            &ds.iter()
+                                .filter(|d| d.is_error())
+                                .cloned()
+                                .collect::<Vec<_>>(),
+                        );
+                    }
+                    return Exit::Findings;
+                }
+                reg
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        }
+    };
     match yibao::estimate(&reg, &req) {
         Err(e) => {
             if a.json {

@@ -2,6 +2,7 @@ pub mod check;
 pub mod estimate;
 pub mod fmt;
 pub mod policies;
+pub mod serve;
 pub mod vectors;
 
 /// Prints a miette report for each diagnostic to stderr.
