@@ -420,3 +420,86 @@ async fn shutdown_finishes_and_stops_listening() {
         "still listening after shutdown"
     );
 }
+
+#[tokio::test]
+async fn serves_the_static_page_from_www() {
+    let dir = std::env::temp_dir().join(format!("yibao-www-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>估算</title>").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let config = yibao_server::Config {
+        www: Some(dir.clone()),
+        ..Default::default()
+    };
+    let server = tokio::spawn(yibao_server::serve(
+        listener,
+        registry(),
+        config,
+        std::future::pending(),
+    ));
+    let c = reqwest::Client::new();
+    let page = c.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("估算"));
+    // The API still answers next to the page, and a missing file is a JSON 404.
+    assert_eq!(
+        c.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    let missing = c.get(format!("{base}/nope.js")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    server.abort();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A writer the log subscriber appends to, to read what was logged.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn logs_carry_the_request_but_never_the_amounts() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = start().await;
+        let body = json!({"policy":"tianjin.resident","claim":{"id":"A-77","person":"张三","date":"2024-05-01","care":"inpatient","amounts":{"total":"123456.78"}}});
+        let (code, answer) = s.post("/v1/estimate", body.to_string()).await;
+        assert_eq!(code, 200);
+        assert!(answer.contains("123456.78"));
+        s.shutdown().await;
+    });
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("/v1/estimate") && log.contains("status=200") && log.contains("latency_us="),
+        "{log}"
+    );
+    assert!(log.contains("id=req-"), "request id missing: {log}");
+    for secret in ["123456.78", "张三", "A-77"] {
+        assert!(!log.contains(secret), "`{secret}` leaked into the logs");
+    }
+}
