@@ -9,9 +9,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(),
         Some("serve") => serve(),
+        Some("wasm") => wasm().map(|_| ()),
+        Some("conformance") => conformance(),
         Some("bench-server") => bench_server(),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and run the API (and the page, once built) on http://127.0.0.1:8080\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS");
+            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and run the API (and the page, once built) on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS");
             return ExitCode::from(2);
         }
     };
@@ -95,6 +97,7 @@ fn test() -> Result<(), String> {
         &["fmt", "--check", "policies", "tests/vectors"],
     )?;
     step_yibao("shared test vectors", &["vectors", "tests/vectors"])?;
+    conformance()?;
     Ok(())
 }
 
@@ -200,5 +203,211 @@ fn serve() -> Result<(), String> {
         "serving on http://127.0.0.1:8080 (Ctrl-C to stop)",
         "target/release/yibao",
         &["serve", "--addr", "127.0.0.1:8080"],
+    )
+}
+
+/// Builds the wasm module: `www/pkg/` (for the page) and `target/wasm/node/` (for Node), using
+/// wasm-bindgen as a library (no separate CLI to install), then wasm-opt when it is installed.
+fn wasm() -> Result<std::path::PathBuf, String> {
+    let has_target = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("wasm32-unknown-unknown"))
+        .unwrap_or(false);
+    if !has_target {
+        step(
+            "installing the wasm32 target",
+            "rustup",
+            &["target", "add", "wasm32-unknown-unknown"],
+        )?;
+    }
+    step(
+        "compiling yibao-wasm for wasm32",
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "yibao-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm",
+        ],
+    )?;
+    let input = std::path::PathBuf::from("target/wasm32-unknown-unknown/wasm/yibao_wasm.wasm");
+    for (out, web) in [("www/pkg", true), ("target/wasm/node", false)] {
+        eprintln!("==> wasm-bindgen → {out}");
+        let mut b = wasm_bindgen_cli_support::Bindgen::new();
+        b.input_path(&input).typescript(true);
+        if web {
+            b.web(true).map_err(|e| e.to_string())?;
+        } else {
+            b.nodejs(true).map_err(|e| e.to_string())?;
+        }
+        b.generate(out).map_err(|e| format!("wasm-bindgen: {e}"))?;
+        let wasm = format!("{out}/yibao_wasm_bg.wasm");
+        if Command::new("wasm-opt").arg("--version").output().is_ok() {
+            step(
+                "wasm-opt -Oz",
+                "wasm-opt",
+                &[
+                    "-Oz",
+                    "--enable-bulk-memory",
+                    "--enable-nontrapping-float-to-int",
+                    "--enable-sign-ext",
+                    "--enable-mutable-globals",
+                    &wasm,
+                    "-o",
+                    &wasm,
+                ],
+            )?;
+        } else {
+            eprintln!(
+                "    (wasm-opt not installed: `apt-get install binaryen` makes the module smaller)"
+            );
+        }
+        let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+        eprintln!("    {wasm}: {size} bytes");
+    }
+    Ok(std::path::PathBuf::from("target/wasm/node"))
+}
+
+/// The answer as the wasm module frames it: `{"ok":true,"answer":…}` or `{"ok":false,"error":…}`.
+fn framed(reg: &yibao::Registry, request: &str) -> String {
+    match yibao::estimate_json(reg, request) {
+        Ok(a) => format!("{{\"ok\":true,\"answer\":{a}}}"),
+        Err(e) => format!(
+            "{{\"ok\":false,\"error\":{}}}",
+            serde_json::to_string(&e).unwrap_or_default()
+        ),
+    }
+}
+
+fn walk(dir: &std::path::Path, ext: &str, out: &mut Vec<(String, String)>) -> Result<(), String> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| e.to_string())?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, ext, out)?;
+        } else if p.extension().is_some_and(|x| x == ext) {
+            out.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).map_err(|e| e.to_string())?,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// xorshift64, seeded: the same 10,000 requests every run.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
+        if v.is_empty() {
+            None
+        } else {
+            v.get((self.next() % v.len() as u64) as usize)
+        }
+    }
+}
+
+/// Writes every vector's request and 10,000 seeded random requests with their native answers,
+/// then replays them through the wasm module in Node and compares the bytes.
+fn conformance() -> Result<(), String> {
+    let node_pkg = wasm()?;
+    if Command::new("node").arg("--version").output().is_err() {
+        return Err("node is not installed (Debian: apt-get install nodejs)".into());
+    }
+    let mut policies = vec![];
+    let mut vectors = vec![];
+    walk(
+        std::path::Path::new("tests/vectors"),
+        "policy",
+        &mut policies,
+    )?;
+    walk(std::path::Path::new("tests/vectors"), "yaml", &mut vectors)?;
+    let mut all = yibao::policies::bundled_files();
+    all.extend(policies.clone());
+    let with_fixtures = yibao::Registry::from_files(all);
+    let bundled = yibao::Registry::bundled();
+    let mut cases = vec![];
+    for (name, text) in &vectors {
+        for v in yibao::vectors::parse_vectors(text).map_err(|e| format!("{name}: {e}"))? {
+            let request = serde_json::to_string(&yibao::vectors::request_of(&v))
+                .map_err(|e| e.to_string())?;
+            let native = framed(&with_fixtures, &request);
+            cases.push(serde_json::json!({"id": v.id, "fixtures": true, "request": request, "native": native}));
+        }
+    }
+    // Random requests over the bundled policies: single claims and years of claims.
+    let versions = yibao::list_versions(&bundled);
+    let mut rng = Rng(0x00C0_FFEE);
+    for i in 0..10_000u32 {
+        let Some(v) = rng.pick(&versions) else { break };
+        let dims = v.dims.clone().unwrap_or_default();
+        let n = if rng.next() % 10 < 7 {
+            1
+        } else {
+            2 + rng.next() % 4
+        };
+        let year = 2008 + (rng.next() % 18) as i32;
+        let mut claims = vec![];
+        for k in 0..n {
+            let total = (rng.next() % 40_000_000) as i64 + 1;
+            let ool = total * (rng.next() % 30) as i64 / 100;
+            let mut c = serde_json::json!({
+                "person": format!("p{i}"),
+                "date": format!("{year}-{:02}-{:02}", 1 + (k * 2) % 12, 1 + rng.next() % 28),
+                "care": rng.pick(&dims.care).map(|d| d.id.to_string()).unwrap_or_default(),
+                "level": rng.pick(&dims.levels).map(|d| d.id.to_string()),
+                "group": rng.pick(&dims.groups).map(|d| d.id.to_string()),
+                "referral": rng.next().is_multiple_of(5),
+                "amounts": {"total": format!("{}.{:02}", total / 100, total % 100), "out_of_list": format!("{}.{:02}", ool / 100, ool % 100)},
+            });
+            if rng.next().is_multiple_of(3) {
+                if let Some(cat) = rng.pick(&dims.categories) {
+                    c["categories"] = serde_json::json!([cat.id.to_string()]);
+                }
+            }
+            if rng.next().is_multiple_of(3) {
+                if let Some(d) = rng.pick(&dims.diseases) {
+                    c["disease"] = serde_json::json!(d.id.to_string());
+                }
+            }
+            claims.push(c);
+        }
+        let request =
+            serde_json::json!({"policy": v.id, "trace": i.is_multiple_of(10), "claims": claims})
+                .to_string();
+        let native = framed(&bundled, &request);
+        cases.push(serde_json::json!({"id": format!("random-{i}"), "fixtures": false, "request": request, "native": native}));
+    }
+    std::fs::create_dir_all("target/conformance").map_err(|e| e.to_string())?;
+    let cases_file = "target/conformance/cases.json";
+    std::fs::write(
+        cases_file,
+        serde_json::to_string(&serde_json::json!({"fixtures": policies, "cases": cases}))
+            .map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    let module = node_pkg.join("yibao_wasm.js");
+    step(
+        "native vs wasm in Node, byte for byte",
+        "node",
+        &[
+            "tests/node/conformance.mjs",
+            cases_file,
+            &module.display().to_string(),
+        ],
     )
 }
