@@ -11,9 +11,10 @@ fn main() -> ExitCode {
         Some("serve") => serve(),
         Some("wasm") => wasm().map(|_| ()),
         Some("conformance") => conformance(),
+        Some("browser") => conformance().and_then(|_| browser()),
         Some("bench-server") => bench_server(),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and run the API (and the page, once built) on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS");
+            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS");
             return ExitCode::from(2);
         }
     };
@@ -98,6 +99,7 @@ fn test() -> Result<(), String> {
     )?;
     step_yibao("shared test vectors", &["vectors", "tests/vectors"])?;
     conformance()?;
+    browser()?;
     Ok(())
 }
 
@@ -192,7 +194,8 @@ wrk.body = '{"policy":"tianjin.resident","trace":false,"claim":{"date":"2024-05-
     result
 }
 
-/// Builds the release binary and serves on 127.0.0.1:8080 until Ctrl-C.
+/// Builds the wasm module and the release binary, and serves the page and the API on
+/// 127.0.0.1:8080 until Ctrl-C.
 fn serve() -> Result<(), String> {
     step(
         "building the release binary",
@@ -410,4 +413,87 @@ fn conformance() -> Result<(), String> {
             &module.display().to_string(),
         ],
     )
+}
+
+fn installed(cmd: &str) -> bool {
+    Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The page in a real browser: the system Chromium (Debian's package; Playwright's own download
+/// cannot work here) driven by playwright-core from npm. Screenshots go to artifacts/.
+fn browser() -> Result<(), String> {
+    let font = std::path::Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists();
+    if !installed("chromium") || !font {
+        std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
+        step("updating the package lists", "apt-get", &["update", "-qq"])?;
+        step(
+            "installing Chromium and a CJK font",
+            "apt-get",
+            &["install", "-y", "-qq", "chromium", "fonts-wqy-microhei"],
+        )?;
+    }
+    step(
+        "installing the browser-test packages",
+        "npm",
+        &[
+            "ci",
+            "--prefix",
+            "tests/browser",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+        ],
+    )?;
+    step(
+        "building the yibao binary",
+        "cargo",
+        &["build", "-q", "-p", "yibao-cli"],
+    )?;
+    let port = "18570";
+    let mut server = Command::new("target/debug/yibao")
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--www",
+            "www",
+        ])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
+    });
+    let cases =
+        std::fs::canonicalize("target/conformance/cases.json").map_err(|e| e.to_string())?;
+    let artifacts = std::env::current_dir()
+        .map_err(|e| e.to_string())?
+        .join("artifacts");
+    let result = if ready {
+        eprintln!("==> the page in headless Chromium: node --test (tests/browser)");
+        Command::new("node")
+            .arg("--test")
+            .current_dir("tests/browser")
+            .env("YIBAO_URL", format!("http://127.0.0.1:{port}"))
+            .env("YIBAO_CASES", &cases)
+            .env("YIBAO_ARTIFACTS", &artifacts)
+            .status()
+            .map_err(|e| format!("cannot run node: {e}"))
+            .and_then(|s| {
+                if s.success() {
+                    Ok(())
+                } else {
+                    Err(format!("browser tests failed ({s})"))
+                }
+            })
+    } else {
+        Err("the server did not start".to_string())
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    result
 }

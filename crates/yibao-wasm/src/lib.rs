@@ -48,6 +48,39 @@ pub fn policies() -> String {
     ok(&serde_json::to_string(&yibao::list_versions(&bundled())).unwrap_or_else(|_| "[]".into()))
 }
 
+/// The version of `policy` in force on `date` (its labels and dimensions drive the form), or
+/// the error listing the versions that exist.
+#[wasm_bindgen]
+pub fn version_for(policy: &str, date: &str) -> String {
+    let reg = bundled();
+    let Ok(date) = date.parse::<yibao::Date>() else {
+        return fail(&yibao::ApiError::new(
+            yibao::ErrorKind::Request,
+            Some("date".into()),
+            format!("`{date}` is not a date (YYYY-MM-DD)"),
+        ));
+    };
+    match reg.select(policy, date) {
+        Ok(v) => {
+            let info = yibao::list_versions(&reg)
+                .into_iter()
+                .find(|i| i.id == v.id && i.effective == v.effective);
+            ok(&serde_json::to_string(&info).unwrap_or_default())
+        }
+        Err(e) => {
+            let mut err = yibao::ApiError::new(
+                yibao::ErrorKind::NotFound,
+                Some("date".into()),
+                e.to_string(),
+            );
+            if let yibao::policies::SelectError::NoVersion { versions, .. } = &e {
+                err.allowed = versions.iter().map(|d| d.to_string()).collect();
+            }
+            fail(&err)
+        }
+    }
+}
+
 /// Diagnostics for a policy text.
 #[wasm_bindgen]
 pub fn check(name: &str, text: &str) -> String {

@@ -10,7 +10,7 @@ pub struct Args {
     /// Address to listen on. Loopback by default; anything else exposes the API to the network.
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Folder of the web page to serve at `/` (default: `www/dist` if it exists).
+    /// Folder of the web page to serve at `/` (default: `www/` once `cargo xtask wasm` built it).
     #[arg(long)]
     www: Option<PathBuf>,
     /// Log format.
@@ -36,7 +36,7 @@ pub fn run(a: Args) -> Exit {
     }
     let www = a
         .www
-        .or_else(|| Some(PathBuf::from("www/dist")).filter(|p| p.is_dir()));
+        .or_else(|| Some(PathBuf::from("www")).filter(|p| p.join("pkg/yibao_wasm.js").is_file()));
     let config = yibao_server::Config {
         www,
         timeout: Duration::from_secs(a.timeout.max(1)),

@@ -1,0 +1,267 @@
+// The citizen estimator. All rules run in Rust (the wasm module); this file only builds the
+// request from the form, shows the answer and keeps the state in the URL fragment.
+import init, * as yibao from './pkg/yibao_wasm.js';
+
+const T = {
+  zh: {
+    title: '医保报销估算', subtitle: '输入账单金额，看基本医保、大病保险、医疗救助各付多少、您自付多少——每一步都有政策依据。账单不会离开您的浏览器。',
+    who: '参保信息', city: '城市', scheme: '参保类型', date: '结算日期', group: '人员类别', categories: '特殊身份（可多选）',
+    'care-legend': '就医情况', care: '就医类型', level: '医院等级', place: '就医地', disease: '病种', referral: '由上一家医院转诊而来',
+    bill: '账单金额（元）', total: '医疗费总额', out_of_list: '全自费', pre_self_pay: '先行自付', over_limit: '超限价自付',
+    'total-help': '结算单上的“医疗费总额”。', 'ool-help': '医保目录外的药品和项目，全部由您支付。', 'pre-help': '乙类药品、项目中先由您支付的部分。', 'over-help': '价格超过医保支付标准的部分。',
+    estimate: '估算', 'you-pay': '您需自付', yuan: '元', layer: '保障层', base: '计算基数', deductible: '起付线', payment: '支付',
+    split: '您自付的构成', steps: '计算过程', you: '您自付', none: '（无）', 'not-applied': '不适用',
+    unverified: '以下数字尚未与官方文件核对（未核实），结果仅供参考：', 'version-date': '本版本的生效日期未核实。',
+    policy: (p) => `依据：${p.name}（${p.version} 版，内容校验 ${p.content_hash.slice(0, 12)}）`,
+    footer: '估算结果仅供参考，以医保经办机构结算为准。标注“未核实”的数字尚未与官方文件核对。',
+    parts: { out_of_list: '全自费', pre_self_pay: '先行自付', over_limit: '超限价自付', deductible: '起付线', co_pay: '按比例自付', above_cap: '超过封顶线', not_covered: '本政策不予支付' },
+    schemes: { employee: '职工医保', resident: '城乡居民医保' },
+    regions: { tianjin: '天津', beijing: '北京', guangzhou: '广州', huzhou: '湖州', ziyang: '资阳' },
+    required: '请填写', lang: 'English',
+  },
+  en: {
+    title: 'Medical insurance estimate', subtitle: 'Type the amounts from your bill to see what the basic fund, serious-illness insurance and medical aid pay, and what you pay — each step with the rule it applies. Your bill never leaves your browser.',
+    who: 'Insurance', city: 'City', scheme: 'Scheme', date: 'Settlement date', group: 'Member group', categories: 'Special status (any that apply)',
+    'care-legend': 'Care', care: 'Type of care', level: 'Hospital level', place: 'Where', disease: 'Disease', referral: 'Referred from another hospital',
+    bill: 'Bill (yuan)', total: 'Total bill', out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit',
+    'total-help': 'The total on the settlement form.', 'ool-help': 'Drugs and items outside the insurance list: all yours to pay.', 'pre-help': 'The share of class-B items you pay first.', 'over-help': 'The part of prices above the payment standard.',
+    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible', payment: 'Pays',
+    split: 'What you pay, by cause', steps: 'How it was computed', you: 'You', none: '(none)', 'not-applied': 'not applicable',
+    unverified: 'These figures are not yet verified against an official text (placeholders); the result is indicative:', 'version-date': 'The date this version took effect is not verified.',
+    policy: (p) => `Under: ${p.name} (version ${p.version}, content hash ${p.content_hash.slice(0, 12)})`,
+    footer: 'An estimate, not a settlement: the insurance office decides. Figures marked unverified are not yet checked against official texts.',
+    parts: { out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit', deductible: 'Deductible', co_pay: 'Co-payment', above_cap: 'Above the cap', not_covered: 'Not covered by this policy' },
+    schemes: { employee: 'Employees', resident: 'Residents' },
+    regions: { tianjin: 'Tianjin', beijing: 'Beijing', guangzhou: 'Guangzhou', huzhou: 'Huzhou', ziyang: 'Ziyang' },
+    required: 'Required', lang: '中文',
+  },
+};
+
+let lang = 'zh';
+let versions = [];
+let dims = null;
+let last = null;
+const $ = (id) => document.getElementById(id);
+const t = (k) => T[lang][k] ?? k;
+
+function applyLang() {
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  $('lang').textContent = t('lang');
+  $('lang').setAttribute('aria-label', t('lang'));
+  fillPolicyPickers();
+  fillDims();
+  if (last) render(last);
+}
+
+function option(sel, value, label) {
+  const o = document.createElement('option');
+  o.value = value; o.textContent = label;
+  sel.append(o);
+}
+
+function keep(sel, fill) {
+  const v = sel.value;
+  sel.replaceChildren();
+  fill();
+  if ([...sel.options].some((o) => o.value === v)) sel.value = v;
+}
+
+function fillPolicyPickers() {
+  const regions = [...new Set(versions.map((v) => v.region))];
+  keep($('region'), () => regions.forEach((r) => option($('region'), r, T[lang].regions[r] ?? r)));
+  const schemes = [...new Set(versions.filter((v) => v.region === $('region').value).map((v) => v.scheme))];
+  keep($('scheme'), () => schemes.forEach((s) => option($('scheme'), s, T[lang].schemes[s] ?? s)));
+}
+
+function label(d) { return lang === 'zh' ? d.zh : d.en; }
+
+// The version in force on the date is chosen in Rust; its dimensions fill the form.
+function loadDims() {
+  const policy = `${$('region').value}.${$('scheme').value}`;
+  const r = JSON.parse(yibao.version_for(policy, $('date').value));
+  showError('date', null);
+  if (!r.ok) {
+    dims = null;
+    showError('date', r.error.message);
+    return;
+  }
+  dims = r.answer.dims;
+  fillDims();
+}
+
+function fillDims() {
+  if (!dims) return;
+  keep($('group'), () => dims.groups.forEach((d) => option($('group'), d.id, label(d))));
+  keep($('care'), () => dims.care.forEach((d) => option($('care'), d.id, label(d))));
+  keep($('level'), () => dims.levels.forEach((d) => option($('level'), d.id, label(d))));
+  keep($('place'), () => dims.places.forEach((d) => option($('place'), d.id, label(d))));
+  keep($('disease'), () => { option($('disease'), '', t('none')); dims.diseases.forEach((d) => option($('disease'), d.id, label(d))); });
+  $('disease-row').hidden = dims.diseases.length === 0;
+  const checked = new Set([...document.querySelectorAll('#categories input:checked')].map((i) => i.value));
+  for (const l of [...document.querySelectorAll('#categories label')]) l.remove();
+  for (const d of dims.categories) {
+    const l = document.createElement('label');
+    const i = document.createElement('input');
+    i.type = 'checkbox'; i.value = d.id; i.checked = checked.has(d.id);
+    l.append(i, ' ', label(d));
+    $('categories').append(l);
+  }
+}
+
+function showError(field, message) {
+  const el = $(`err-${field}`);
+  if (el) el.textContent = message ?? '';
+  const input = $(field);
+  if (input && input.setAttribute) input.setAttribute('aria-invalid', message ? 'true' : 'false');
+}
+
+function clearErrors() {
+  for (const f of ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts']) showError(f, null);
+}
+
+function request() {
+  const amount = (id) => ($(id).value.trim() === '' ? '0' : $(id).value.trim());
+  const claim = {
+    date: $('date').value,
+    group: $('group').value || undefined,
+    categories: [...document.querySelectorAll('#categories input:checked')].map((i) => i.value),
+    care: $('care').value,
+    level: $('level').value || undefined,
+    place: $('place').value || undefined,
+    referral: $('referral').checked,
+    disease: $('disease').value || undefined,
+    amounts: { total: $('total').value.trim(), out_of_list: amount('out_of_list'), pre_self_pay: amount('pre_self_pay'), over_limit: amount('over_limit') },
+  };
+  return { policy: `${$('region').value}.${$('scheme').value}`, trace: true, claim };
+}
+
+// The field a Rust error path points at.
+function fieldOf(path) {
+  if (!path) return 'amounts';
+  const last = path.split('.').pop();
+  if (['total', 'out_of_list', 'pre_self_pay', 'over_limit'].includes(last)) return last;
+  if (last === 'amounts') return 'amounts';
+  if (path.endsWith('date') || path === 'claim' || path === 'version') return 'date';
+  if (last === 'care') return 'care';
+  return 'amounts';
+}
+
+function estimate() {
+  clearErrors();
+  saveState();
+  if ($('total').value.trim() === '') { showError('total', t('required')); return; }
+  const r = JSON.parse(yibao.estimate(JSON.stringify(request())));
+  if (!r.ok) {
+    $('result').hidden = true;
+    last = null;
+    const e = r.error;
+    const extra = e.allowed && e.allowed.length ? ` (${e.allowed.join(', ')})` : '';
+    showError(fieldOf(e.path), e.message + extra);
+    return;
+  }
+  last = r.answer.settlements[0];
+  render(last);
+}
+
+const fmt = (s) => Number(s).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+
+function render(s) {
+  $('result').hidden = false;
+  $('oop').textContent = fmt(s.out_of_pocket.total);
+  const total = Number(s.amounts.total) || 1;
+  const byKind = {};
+  for (const l of s.layers) if (Number(l.payment) > 0) byKind[l.kind] = (byKind[l.kind] ?? 0) + Number(l.payment);
+  const names = {};
+  for (const l of s.layers) names[l.kind] ??= lang === 'zh' ? l.label : (l.label_en ?? l.label);
+  const segments = [...Object.entries(byKind), ['you', Number(s.out_of_pocket.total)]];
+  $('bar').replaceChildren(...segments.map(([k, v]) => { const e = document.createElement('span'); e.className = `k-${k}`; e.style.width = `${(100 * v) / total}%`; e.title = `${k === 'you' ? t('you') : names[k]}: ${fmt(v)}`; return e; }));
+  $('bar').setAttribute('aria-label', segments.map(([k, v]) => `${k === 'you' ? t('you') : names[k]} ${fmt(v)}`).join('; '));
+  $('legend').replaceChildren(...segments.map(([k, v]) => { const li = document.createElement('li'); const i = document.createElement('i'); i.className = `k-${k}`; li.append(i, `${k === 'you' ? t('you') : names[k]} ${fmt(v)}`); return li; }));
+
+  const warn = $('unverified');
+  const msgs = [];
+  if (s.unverified.length) msgs.push(t('unverified'));
+  warn.replaceChildren();
+  if (msgs.length) {
+    const p = document.createElement('p'); p.textContent = msgs[0]; warn.append(p);
+    const ul = document.createElement('ul');
+    for (const u of s.unverified) { const li = document.createElement('li'); li.textContent = `${u.path} = ${u.text}${u.note ? ' — ' + u.note : ''}`; ul.append(li); }
+    warn.append(ul);
+  }
+  if (s.warnings.some((w) => w.code === 'unverified_version_date')) { const p = document.createElement('p'); p.textContent = t('version-date'); warn.append(p); }
+  warn.hidden = warn.childElementCount === 0;
+
+  const tbody = $('layers').tBodies[0];
+  tbody.replaceChildren(...s.layers.map((l) => {
+    const tr = document.createElement('tr');
+    const cells = [lang === 'zh' ? l.label : (l.label_en ?? l.label), l.applied ? fmt(l.base) : '—', l.applied ? fmt(l.deductible) : '—', l.applied ? fmt(l.payment) : t('not-applied')];
+    cells.forEach((c, i) => { const td = document.createElement('td'); td.textContent = c; if (i) td.className = 'num'; tr.append(td); });
+    return tr;
+  }));
+  const sb = $('split').tBodies[0];
+  sb.replaceChildren(...Object.entries(T[lang].parts).filter(([k]) => Number(s.out_of_pocket[k]) > 0).map(([k, name]) => {
+    const tr = document.createElement('tr');
+    const a = document.createElement('td'); a.textContent = name;
+    const b = document.createElement('td'); b.className = 'num'; b.textContent = fmt(s.out_of_pocket[k]);
+    tr.append(a, b); return tr;
+  }));
+  $('steps').replaceChildren(...s.trace.map((st) => {
+    const li = document.createElement('li');
+    li.append(lang === 'zh' ? st.zh : st.en);
+    for (const p of st.params) { const b = document.createElement('span'); b.className = `prov prov-${p.provenance}`; b.textContent = `${p.path} ${p.provenance}${p.source ? ' ' + p.source : ''}`; li.append(b); }
+    if (st.cite && st.cite.file) { const c = document.createElement('span'); c.className = 'cite'; c.textContent = `${st.cite.file}:${st.cite.line} — ${st.cite.text}`; li.append(c); }
+    return li;
+  }));
+  $('policy').textContent = T[lang].policy(s.policy);
+}
+
+const FIELDS = ['region', 'scheme', 'date', 'group', 'care', 'level', 'place', 'disease', 'total', 'out_of_list', 'pre_self_pay', 'over_limit'];
+
+function saveState() {
+  const p = new URLSearchParams();
+  for (const f of FIELDS) if ($(f).value) p.set(f, $(f).value);
+  const cats = [...document.querySelectorAll('#categories input:checked')].map((i) => i.value);
+  if (cats.length) p.set('categories', cats.join(','));
+  if ($('referral').checked) p.set('referral', '1');
+  p.set('lang', lang);
+  history.replaceState(null, '', `#${p.toString()}`);
+}
+
+function loadState() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  if (p.get('lang') === 'en') lang = 'en';
+  return p;
+}
+
+async function main() {
+  try {
+    await init({ module_or_path: new URL('./pkg/yibao_wasm_bg.wasm', import.meta.url) });
+  } catch (e) {
+    $('fatal').hidden = false;
+    $('fatal').textContent = `cannot load the calculator: ${e}`;
+    return;
+  }
+  const p = loadState();
+  versions = JSON.parse(yibao.policies()).answer.filter((v) => v.ok);
+  fillPolicyPickers();
+  $('date').value = p.get('date') ?? new Date().toISOString().slice(0, 10);
+  for (const f of ['region', 'scheme']) if (p.get(f)) { $(f).value = p.get(f); fillPolicyPickers(); }
+  loadDims();
+  for (const f of FIELDS) if (p.get(f) !== null && $(f).tagName !== 'SELECT' || (p.get(f) !== null && [...$(f).options ?? []].some((o) => o.value === p.get(f)))) $(f).value = p.get(f);
+  for (const c of (p.get('categories') ?? '').split(',').filter(Boolean)) { const i = document.querySelector(`#categories input[value="${c}"]`); if (i) i.checked = true; }
+  $('referral').checked = p.get('referral') === '1';
+  applyLang();
+
+  $('region').addEventListener('change', () => { fillPolicyPickers(); loadDims(); });
+  $('scheme').addEventListener('change', loadDims);
+  $('date').addEventListener('change', loadDims);
+  $('lang').addEventListener('click', () => { lang = lang === 'zh' ? 'en' : 'zh'; applyLang(); saveState(); });
+  $('form').addEventListener('submit', (e) => { e.preventDefault(); estimate(); });
+  $('form').addEventListener('change', () => { if (last) estimate(); else saveState(); });
+  if (p.get('total')) estimate();
+  if ('serviceWorker' in navigator && location.protocol !== 'file:') navigator.serviceWorker.register('sw.js').catch(() => {});
+  document.body.dataset.ready = '1';
+}
+
+main();
