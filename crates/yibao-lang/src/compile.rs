@@ -1520,21 +1520,8 @@ impl Compiler<'_> {
         let prov = n.node.prov.as_ref().or(inherited);
         let (provenance, source, note) = match prov {
             Some(p) => {
-                if let Some(s) = &p.source {
-                    if !self.sources.contains_key(&s.node) {
-                        let names: Vec<String> = self.sources.keys().cloned().collect();
-                        let help = did_you_mean(&s.node, names.iter().map(String::as_str))
-                            .unwrap_or_else(|| "declare it with `source <id> \"title\"`".into());
-                        self.error(
-                            Diagnostic::error(
-                                "yibao::unknown-source",
-                                format!("unknown source `{}`", s.node),
-                                s.span,
-                            )
-                            .with_label("no `source` declares this id")
-                            .with_help(help),
-                        );
-                    }
+                if p.source.is_some() {
+                    self.check_source(p);
                 } else if matches!(
                     p.kind,
                     Provenance::Official | Provenance::Secondary | Provenance::Seed

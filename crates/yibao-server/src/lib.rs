@@ -308,30 +308,10 @@ async fn openapi_json() -> Response {
     )
 )]
 async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    let bytes = match body_or_error(body) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let req: EstimateRequest = match parse_json(&bytes) {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
-    let reg = s.registry.clone();
-    // Settling is CPU work: keep it off the I/O threads.
-    let answer = tokio::task::spawn_blocking(move || {
-        yibao::estimate(&reg, &req).and_then(|a| yibao::to_json(&a))
+    settle_endpoint(s, body, |reg, req: &EstimateRequest| {
+        yibao::estimate(reg, req).and_then(|a| yibao::to_json(&a))
     })
-    .await;
-    match answer {
-        Ok(Ok(json)) => json_response(StatusCode::OK, json),
-        Ok(Err(e)) => api_error(status_of(&e), &e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Policy,
-            None,
-            "internal error; please report it",
-        ),
-    }
+    .await
 }
 
 /// Settle up to 10,000 claims of many persons; each person's claims in the order given.
@@ -350,20 +330,29 @@ async fn estimate_batch(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    settle_endpoint(s, body, |reg, req: &BatchRequest| {
+        yibao::estimate_batch(reg, req).and_then(|a| yibao::to_json(&a))
+    })
+    .await
+}
+
+/// Parses a JSON request, runs `f` on the blocking pool (settling is CPU work; the I/O threads
+/// stay free) and answers with its JSON or its error.
+async fn settle_endpoint<R: serde::de::DeserializeOwned + Send + 'static>(
+    s: AppState,
+    body: Result<Bytes, BytesRejection>,
+    f: fn(&Registry, &R) -> Result<String, ApiError>,
+) -> Response {
     let bytes = match body_or_error(body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let req: BatchRequest = match parse_json(&bytes) {
+    let req: R = match parse_json(&bytes) {
         Ok(r) => r,
         Err(r) => return *r,
     };
     let reg = s.registry.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        yibao::estimate_batch(&reg, &req).and_then(|a| yibao::to_json(&a))
-    })
-    .await;
-    match answer {
+    match tokio::task::spawn_blocking(move || f(&reg, &req)).await {
         Ok(Ok(json)) => json_response(StatusCode::OK, json),
         Ok(Err(e)) => api_error(status_of(&e), &e),
         Err(_) => error(

@@ -135,15 +135,7 @@ pub fn run(a: Args) -> Exit {
                 files.extend(extra.into_iter().filter(|(n, _)| n.ends_with(".policy")));
                 let reg = Registry::from_files(files);
                 if reg.has_errors() {
-                    for (_, ds) in &reg.diagnostics {
-                        super::print_diagnostics(
-                            &reg.map,
-                            &ds.iter()
-                                .filter(|d| d.is_error())
-                                .cloned()
-                                .collect::<Vec<_>>(),
-                        );
-                    }
+                    super::print_registry_errors(&reg);
                     return Exit::Findings;
                 }
                 reg

@@ -32,15 +32,7 @@ pub fn run(a: Args) -> Exit {
     };
     let (reg, results) = yibao::vectors::run_all(policies, &vectors);
     if reg.has_errors() {
-        for (_, ds) in &reg.diagnostics {
-            super::print_diagnostics(
-                &reg.map,
-                &ds.iter()
-                    .filter(|d| d.is_error())
-                    .cloned()
-                    .collect::<Vec<_>>(),
-            );
-        }
+        super::print_registry_errors(&reg);
     }
     let failed = results.iter().filter(|r| !r.passed).count();
     if a.json {
