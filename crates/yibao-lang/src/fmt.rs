@@ -398,12 +398,7 @@ impl Printer<'_> {
                     self.indent += 1;
                     for e in &t.entries {
                         self.comments_before(e.span.start);
-                        let key = e
-                            .node
-                            .key
-                            .as_ref()
-                            .map(|k| k.node.as_str())
-                            .unwrap_or("else");
+                        let key = entry_key(&e.node);
                         self.value_line(
                             &format!("{key}: "),
                             &e.node.value,
@@ -461,12 +456,7 @@ fn inline_value(v: &Value) -> String {
                 .entries
                 .iter()
                 .map(|e| {
-                    let key = e
-                        .node
-                        .key
-                        .as_ref()
-                        .map(|k| k.node.as_str())
-                        .unwrap_or("else");
+                    let key = entry_key(&e.node);
                     format!(
                         "{key}: {}{}",
                         inline_value(&e.node.value),
@@ -531,4 +521,9 @@ fn quote(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// A table entry's key as written (`else` for the default).
+fn entry_key(e: &TableEntry) -> &str {
+    e.key.as_ref().map(|k| k.node.as_str()).unwrap_or("else")
 }

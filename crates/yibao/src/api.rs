@@ -171,6 +171,88 @@ fn overrides_of(req: &EstimateRequest) -> Result<Overrides, ApiError> {
     Ok(o)
 }
 
+/// The compiled policies a request has used, by id and version, with the request's overrides.
+/// Both `estimate` and `estimate_batch` resolve each claim's policy through it.
+struct PolicyCache<'r> {
+    reg: &'r Registry,
+    overrides: Overrides,
+    compiled: Vec<(String, Date, Arc<Policy>)>,
+}
+
+impl<'r> PolicyCache<'r> {
+    fn new(reg: &'r Registry, overrides: Overrides) -> Self {
+        PolicyCache {
+            reg,
+            overrides,
+            compiled: Vec::new(),
+        }
+    }
+
+    /// The policy `claim` is settled under: the one the request names, or the claim's region and
+    /// scheme; the version pinned by the request or in force on the claim's date. `path` is the
+    /// claim's place in the request, for errors.
+    fn for_claim(
+        &mut self,
+        policy: Option<&str>,
+        version: Option<Date>,
+        claim: &Claim,
+        path: &str,
+    ) -> Result<Arc<Policy>, ApiError> {
+        let reg = self.reg;
+        let id = match (policy, &claim.region, &claim.scheme) {
+            (Some(p), _, _) => p.to_string(),
+            (None, Some(r), Some(s)) => format!("{r}.{s}"),
+            _ => {
+                return Err(ApiError {
+                    allowed: reg.policy_ids(),
+                    ..ApiError::new(
+                        ErrorKind::Request,
+                        Some(format!("{path}.region")),
+                        "name the policy (`policy`), or give the claim's `region` and `scheme`",
+                    )
+                })
+            }
+        };
+        let v = reg
+            .select(&id, version.unwrap_or(claim.date))
+            .map_err(|e| ApiError::select(e, if version.is_some() { "version" } else { path }))?;
+        if let Some((_, _, p)) = self
+            .compiled
+            .iter()
+            .find(|(c, e, _)| *c == id && *e == v.effective)
+        {
+            return Ok(p.clone());
+        }
+        let p = reg
+            .with_overrides(v, &self.overrides)
+            .map_err(|ds| ApiError {
+                diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
+                ..ApiError::new(
+                    if ds.iter().any(|d| d.code == "yibao::unknown-override") {
+                        ErrorKind::Request
+                    } else {
+                        ErrorKind::Policy
+                    },
+                    Some("overrides".into()),
+                    ds.first()
+                        .map(|d| {
+                            format!(
+                                "{}{}",
+                                d.message,
+                                d.help
+                                    .as_ref()
+                                    .map(|h| format!(" ({h})"))
+                                    .unwrap_or_default()
+                            )
+                        })
+                        .unwrap_or_default(),
+                )
+            })?;
+        self.compiled.push((id, v.effective, p.clone()));
+        Ok(p)
+    }
+}
+
 /// Settles the request's claims in order, folding the year-to-date state.
 pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer, ApiError> {
     let many = req.claim.is_none() || !req.claims.is_empty();
@@ -189,77 +271,23 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
             "no claim to settle",
         ));
     }
-    let overrides = overrides_of(req)?;
+    let mut policies = PolicyCache::new(reg, overrides_of(req)?);
     let opts = SettleOptions { trace: req.trace };
     let mut state = req.state.clone().unwrap_or_default();
     let mut out = Vec::with_capacity(claims.len());
-    let mut current: Option<(String, Date, Arc<Policy>)> = None;
+    let mut current: Option<Arc<Policy>> = None;
     for (i, claim) in claims.iter().enumerate() {
         let cpath = if many {
             format!("claims[{i}]")
         } else {
             "claim".into()
         };
-        let id = match (&req.policy, &claim.region, &claim.scheme) {
-            (Some(p), _, _) => p.clone(),
-            (None, Some(r), Some(s)) => format!("{r}.{s}"),
-            _ => {
-                return Err(ApiError {
-                    allowed: reg.policy_ids(),
-                    ..ApiError::new(
-                        ErrorKind::Request,
-                        Some("policy".into()),
-                        "name the policy (`policy`), or give the claim's `region` and `scheme`",
-                    )
-                })
-            }
-        };
-        let date = req.version.unwrap_or(claim.date);
-        let version = reg.select(&id, date).map_err(|e| {
-            ApiError::select(
-                e,
-                if req.version.is_some() {
-                    "version"
-                } else {
-                    &cpath
-                },
-            )
-        })?;
-        let policy = match &current {
-            Some((cid, eff, p)) if *cid == id && *eff == version.effective => p.clone(),
-            _ => {
-                let p = reg
-                    .with_overrides(version, &overrides)
-                    .map_err(|ds| ApiError {
-                        diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
-                        ..ApiError::new(
-                            if ds.iter().any(|d| d.code == "yibao::unknown-override") {
-                                ErrorKind::Request
-                            } else {
-                                ErrorKind::Policy
-                            },
-                            Some("overrides".into()),
-                            ds.first()
-                                .map(|d| {
-                                    format!(
-                                        "{}{}",
-                                        d.message,
-                                        d.help
-                                            .as_ref()
-                                            .map(|h| format!(" ({h})"))
-                                            .unwrap_or_default()
-                                    )
-                                })
-                                .unwrap_or_default(),
-                        )
-                    })?;
-                if current.is_some() {
-                    state = state.carry_to(&p);
-                }
-                current = Some((id.clone(), version.effective, p.clone()));
-                p
-            }
-        };
+        let policy = policies.for_claim(req.policy.as_deref(), req.version, claim, &cpath)?;
+        // A year may cross into another version: carry the state over to its layers.
+        if current.as_ref().is_some_and(|c| !Arc::ptr_eq(c, &policy)) {
+            state = state.carry_to(&policy);
+        }
+        current = Some(policy.clone());
         let s = settle_in_place(&policy, claim, &mut state, &opts).map_err(|e| match e {
             SettleError::Claim(c) => ApiError::claim(i, many, c),
             SettleError::Eval(ev) => {
@@ -601,56 +629,16 @@ pub fn estimate_batch(reg: &Registry, req: &BatchRequest) -> Result<BatchAnswer,
         overrides: req.overrides.clone(),
         ..EstimateRequest::default()
     })?;
+    let mut policies = PolicyCache::new(reg, overrides);
     let opts = SettleOptions { trace: req.trace };
-    let mut cache: Vec<(String, Date, Arc<Policy>)> = Vec::new();
     let mut states: BTreeMap<&str, YtdState> = BTreeMap::new();
     let mut results = Vec::with_capacity(req.claims.len());
     let mut persons = 0usize;
     for (i, claim) in req.claims.iter().enumerate() {
         let path = format!("claims[{i}]");
-        let outcome = (|| {
-            let id = match (&req.policy, &claim.region, &claim.scheme) {
-                (Some(p), _, _) => p.clone(),
-                (None, Some(r), Some(s)) => format!("{r}.{s}"),
-                _ => {
-                    return Err(ApiError {
-                        allowed: reg.policy_ids(),
-                        ..ApiError::new(
-                            ErrorKind::Request,
-                            Some(format!("{path}.region")),
-                            "name the policy, or give each claim's `region` and `scheme`",
-                        )
-                    })
-                }
-            };
-            let date = req.version.unwrap_or(claim.date);
-            let version = reg
-                .select(&id, date)
-                .map_err(|e| ApiError::select(e, &path))?;
-            let policy = match cache
-                .iter()
-                .find(|(c, e, _)| *c == id && *e == version.effective)
-            {
-                Some((_, _, p)) => p.clone(),
-                None => {
-                    let p = reg
-                        .with_overrides(version, &overrides)
-                        .map_err(|ds| ApiError {
-                            diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
-                            ..ApiError::new(
-                                ErrorKind::Request,
-                                Some("overrides".into()),
-                                ds.first().map(|d| d.message.clone()).unwrap_or_default(),
-                            )
-                        })?;
-                    cache.push((id.clone(), version.effective, p.clone()));
-                    p
-                }
-            };
-            Ok(policy)
-        })();
-        let policy = match outcome {
+        let policy = match policies.for_claim(req.policy.as_deref(), req.version, claim, &path) {
             Ok(p) => p,
+            // A bad override spoils the whole request; anything else is this claim's own error.
             Err(e) if e.path.as_deref() == Some("overrides") => return Err(e),
             Err(e) => {
                 results.push(BatchItem {
