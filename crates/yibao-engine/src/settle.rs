@@ -18,7 +18,7 @@ use smallvec::SmallVec;
 use crate::claim::Claim;
 use crate::err::{ClaimError, EvalError, SettleError};
 use crate::ir::*;
-use crate::money::{fmt_decimal, fmt_money, round_cents, Money};
+use crate::money::{fmt_decimal, fmt_money, Money};
 use crate::settlement::*;
 use crate::state::{Chain, YtdState};
 
@@ -330,6 +330,47 @@ fn money(f: Fen) -> Money {
     Money(yuan(f))
 }
 
+/// Adds the parameters a clause used to the result's list.
+fn take_used(all: &mut Used, used: &Used) {
+    if !used.is_empty() {
+        all.extend_from_slice(used);
+    }
+}
+
+/// `max(d, 0)` without a general decimal comparison.
+fn non_negative(d: Decimal) -> Decimal {
+    if d.is_sign_negative() {
+        Decimal::ZERO
+    } else {
+        d
+    }
+}
+
+/// Whether `r` lies in 0–100%: `0 ≤ mantissa ≤ 10^scale`, without rescaling either side.
+fn is_unit_ratio(r: Decimal) -> bool {
+    let m = r.mantissa();
+    m >= 0 && 10i128.checked_pow(r.scale()).is_some_and(|one| m <= one)
+}
+
+/// `d` rounded to whole fen, half away from zero (half up for the non-negative amounts paid):
+/// the same as [`round_cents`] on the mantissa directly, without rust_decimal's general rounding.
+fn round_to_fen(d: Decimal) -> Option<Fen> {
+    let m = d.mantissa();
+    let v = match d.scale() {
+        s @ 0..=2 => m.checked_mul(10i128.pow(2 - s))?,
+        s => {
+            let div = 10i128.checked_pow(s - 2)?;
+            let (q, r) = (m / div, m % div);
+            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+                q + m.signum()
+            } else {
+                q
+            }
+        }
+    };
+    Fen::try_from(v).ok()
+}
+
 /// Money parameters must resolve to whole cents: a fraction of a cent would need rounding that
 /// the policy never asked for.
 fn money_param(v: Decimal, cite: &Cite) -> Result<Fen, EvalError> {
@@ -343,15 +384,15 @@ fn money_param(v: Decimal, cite: &Cite) -> Result<Fen, EvalError> {
     }
 }
 
-/// The modifiers of `layer` that select this claim.
-fn active_modifiers<'a>(
-    layer: &'a Layer,
-    r: &'a Resolved,
-) -> impl Iterator<Item = &'a Modifier> + 'a {
+/// The modifiers of a layer that select this claim, found once per layer.
+type Active<'a> = SmallVec<[&'a Modifier; 4]>;
+
+fn active_modifiers<'a>(layer: &'a Layer, r: &Resolved) -> Active<'a> {
     layer
         .modifiers
         .iter()
-        .filter(move |m| r.selects(&m.selector))
+        .filter(|m| r.selects(&m.selector))
+        .collect()
 }
 
 enum Target {
@@ -360,9 +401,9 @@ enum Target {
 }
 
 /// Applies the selected modifiers' ops on `target` to `v`.
-fn modify(layer: &Layer, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Decimal, EvalError> {
+fn modify(mods: &Active, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Decimal, EvalError> {
     let mut v = v;
-    for m in active_modifiers(layer, cx.r) {
+    for m in mods {
         for op in &m.ops {
             let e = match (op, &target) {
                 (ModOp::Deductible { expr }, Target::Deductible)
@@ -445,14 +486,59 @@ pub fn settle_in_place(
     state: &mut YtdState,
     opts: &SettleOptions,
 ) -> Result<Settlement, SettleError> {
+    let mut rec = Recorder {
+        tr: Tracer {
+            on: opts.trace,
+            policy,
+            steps: Vec::new(),
+        },
+        bands: Some(Vec::new()),
+    };
     let r = resolve(policy, claim)?;
+    let mut out = Outcome::default();
+    settle_resolved(policy, claim, &r, state, &mut rec, &mut out)?;
+    Ok(build(policy, claim, &r, out, rec))
+}
+
+/// Settles `claim` and updates `state` in place, keeping only the numbers: the same evaluation
+/// as [`settle_in_place`] without building the named, explained [`Settlement`] — the entry point
+/// for batch runs over many claims. Call [`settle_in_place`] for names, band lines and the
+/// explanation.
+pub fn settle_outcome(
+    policy: &Policy,
+    claim: &Claim,
+    state: &mut YtdState,
+) -> Result<Outcome, SettleError> {
+    let mut rec = Recorder {
+        tr: Tracer {
+            on: false,
+            policy,
+            steps: Vec::new(),
+        },
+        bands: None,
+    };
+    let r = resolve(policy, claim)?;
+    let mut out = Outcome::default();
+    settle_resolved(policy, claim, &r, state, &mut rec, &mut out)?;
+    Ok(out)
+}
+
+fn settle_resolved(
+    policy: &Policy,
+    claim: &Claim,
+    r: &Resolved,
+    state: &mut YtdState,
+    rec: &mut Recorder,
+    out: &mut Outcome,
+) -> Result<(), SettleError> {
     let before = (state.year, state.last_date);
     state.prepare(policy, claim.date)?;
     // `run` reads the state and stages its changes; they are applied only when it succeeds.
-    match run(policy, claim, &r, state, opts) {
-        Ok((settlement, deltas)) => {
-            apply(state, &deltas);
-            Ok(settlement)
+    let mut deltas = Deltas::new();
+    match run(policy, claim, r, state, rec, out, &mut deltas) {
+        Ok(()) => {
+            apply(policy, state, &deltas);
+            Ok(())
         }
         Err(e) => {
             if state.year == before.0 {
@@ -460,6 +546,77 @@ pub fn settle_in_place(
             }
             Err(e)
         }
+    }
+}
+
+/// What `run` records besides the numbers: the explanation, and the band lines of each layer
+/// (`None` on the numbers-only path).
+struct Recorder<'p> {
+    tr: Tracer<'p>,
+    bands: Option<Vec<(usize, BandLine)>>,
+}
+
+/// One layer's numbers for one claim, in fen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LayerOut {
+    applied: bool,
+    base: Fen,
+    deductible: Fen,
+    cap_remaining: Option<Fen>,
+    capped: bool,
+    payment: Fen,
+}
+
+/// The numbers of one settlement without names or explanation: each layer's payment, the
+/// out-of-pocket split and the fund total. Kept as exact fen inside; every accessor answers in
+/// [`Money`]. [`settle_in_place`] builds its [`Settlement`] from exactly these numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    layers: SmallVec<[LayerOut; 6]>,
+    burden: [Fen; 7],
+    in_scope: Fen,
+    fund_total: Fen,
+    act_pay_dedc: Fen,
+    /// Parameters used that are unverified or overridden.
+    flagged: Used,
+    warnings: Vec<Warning>,
+}
+
+impl Outcome {
+    /// How many layers the policy has (applied or not), in policy order.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+    /// What layer `i` (policy order) paid; zero for a layer that did not apply or does not exist.
+    pub fn payment(&self, i: usize) -> Money {
+        money(self.layers.get(i).map_or(0, |l| l.payment))
+    }
+    /// Whether layer `i` applied to the claim.
+    pub fn applied(&self, i: usize) -> bool {
+        self.layers.get(i).is_some_and(|l| l.applied)
+    }
+    /// The policy-scope amount (政策范围内费用).
+    pub fn in_scope(&self) -> Money {
+        money(self.in_scope)
+    }
+    /// What all layers paid together.
+    pub fn fund_total(&self) -> Money {
+        money(self.fund_total)
+    }
+    /// What the patient pays in all.
+    pub fn out_of_pocket(&self) -> Money {
+        money(self.burden.iter().sum())
+    }
+    /// One part of what the patient pays.
+    pub fn out_of_pocket_part(&self, c: Component) -> Money {
+        money(self.burden[c.index()])
+    }
+    /// Whether the result relies on a placeholder (unverified) figure or an overridden one.
+    pub fn relies_on_flagged(&self) -> bool {
+        !self.flagged.is_empty()
+    }
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
     }
 }
 
@@ -471,12 +628,38 @@ struct Delta {
     paid: Fen,
     /// `Some` when the layer has a per-admission deductible: the chain after this claim.
     chain: Option<Chain>,
-    pools: SmallVec<[u32; 2]>,
 }
 
-type Deltas = SmallVec<[Delta; 4]>;
+type Deltas = SmallVec<[Delta; 6]>;
 
-fn apply(state: &mut YtdState, deltas: &Deltas) {
+/// The year pools a layer's caps draw on, each once.
+fn layer_pools(layer: &Layer) -> impl Iterator<Item = u32> + '_ {
+    layer
+        .caps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, cap)| match cap.per {
+            CapPer::Year { pool }
+                if !layer.caps[..i]
+                    .iter()
+                    .any(|c| matches!(c.per, CapPer::Year { pool: q } if q == pool)) =>
+            {
+                Some(pool)
+            }
+            _ => None,
+        })
+}
+
+/// Whether `layer` draws on `pool`.
+fn draws_on(layer: Option<&Layer>, pool: u32) -> bool {
+    layer.is_some_and(|l| {
+        l.caps
+            .iter()
+            .any(|c| matches!(c.per, CapPer::Year { pool: q } if q == pool))
+    })
+}
+
+fn apply(policy: &Policy, state: &mut YtdState, deltas: &Deltas) {
     for d in deltas {
         if let Some((_, y)) = state.layers.get_mut(d.layer) {
             y.claims = y.claims.saturating_add(1);
@@ -487,16 +670,20 @@ fn apply(state: &mut YtdState, deltas: &Deltas) {
                 y.chain.clone_from(&d.chain);
             }
         }
-        for p in &d.pools {
-            if let Some((_, m)) = state.pools.get_mut(*p as usize) {
-                *m = money(fen_of(*m) + d.paid);
+        if d.paid != 0 {
+            if let Some(layer) = policy.layers.get(d.layer) {
+                for p in layer_pools(layer) {
+                    if let Some((_, m)) = state.pools.get_mut(p as usize) {
+                        *m = money(fen_of(*m) + d.paid);
+                    }
+                }
             }
         }
     }
 }
 
 /// What a pool has paid this year, including earlier layers of this claim.
-fn pool_paid(state: &YtdState, deltas: &Deltas, pool: u32) -> Fen {
+fn pool_paid(policy: &Policy, state: &YtdState, deltas: &Deltas, pool: u32) -> Fen {
     let before = state
         .pools
         .get(pool as usize)
@@ -505,7 +692,7 @@ fn pool_paid(state: &YtdState, deltas: &Deltas, pool: u32) -> Fen {
     before
         + deltas
             .iter()
-            .filter(|d| d.pools.contains(&pool))
+            .filter(|d| draws_on(policy.layers.get(d.layer), pool))
             .map(|d| d.paid)
             .sum::<Fen>()
 }
@@ -515,9 +702,10 @@ fn run(
     claim: &Claim,
     r: &Resolved,
     state: &YtdState,
-    opts: &SettleOptions,
-) -> Result<(Settlement, Deltas), SettleError> {
-    let mut deltas: Deltas = SmallVec::new();
+    rec: &mut Recorder,
+    out: &mut Outcome,
+    deltas: &mut Deltas,
+) -> Result<(), SettleError> {
     let a = &claim.amounts;
     let (total, out_of_list, pre_self_pay, over_limit) = (
         fen_of(a.total),
@@ -533,16 +721,12 @@ fn run(
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
-    let mut used_all: Used = SmallVec::new();
-    let mut warnings: Vec<Warning> = Vec::new();
+    let used_all = &mut out.flagged;
+    let warnings = &mut out.warnings;
+    let layers = &mut out.layers;
     let mut used: Used = SmallVec::new();
-    let mut tr = Tracer {
-        on: opts.trace,
-        policy,
-        steps: Vec::new(),
-    };
-    let mut platform = Platform::default();
-    let mut layers = Vec::with_capacity(policy.layers.len());
+    let tr = &mut rec.tr;
+    let trace = tr.on;
     let mut classified_by: Option<&str> = None;
 
     if tr.on {
@@ -578,20 +762,7 @@ fn run(
     for (li, layer) in policy.layers.iter().enumerate() {
         let lid: &str = &layer.id;
         let lid_arc = &layer.id;
-        let mut result = LayerResult {
-            id: layer.id.clone(),
-            kind: layer.kind,
-            label: layer.label.clone(),
-            label_en: layer.label_en.clone(),
-            platform_field: layer.platform_field.clone(),
-            applied: false,
-            base: Money::ZERO,
-            deductible: Money::ZERO,
-            bands: SmallVec::new(),
-            cap_remaining: None,
-            capped: false,
-            payment: Money::ZERO,
-        };
+        let mut result = LayerOut::default();
         let skip = if !r.selects(&layer.when) {
             Some((
                 "本次就医不符合本层的适用条件".to_string(),
@@ -696,11 +867,12 @@ fn run(
                 deductible: 0,
                 paid: 0,
                 chain,
-                pools: SmallVec::new(),
             });
             layers.push(result);
             continue;
         }
+
+        let mods = active_modifiers(layer, r);
 
         // The deductible (threshold).
         let mut threshold: Fen = 0;
@@ -710,7 +882,7 @@ fn run(
                 r,
                 cite: &d.cite,
                 used: &mut used,
-                all: opts.trace,
+                all: trace,
             };
             let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
             let mut t = first;
@@ -725,7 +897,7 @@ fn run(
                         r,
                         cite: lcite,
                         used: &mut used,
-                        all: opts.trace,
+                        all: trace,
                     };
                     if let Some(x) = eval(later, &mut lcx, Some(first))? {
                         t = x;
@@ -737,9 +909,9 @@ fn run(
                 r,
                 cite,
                 used: &mut used,
-                all: opts.trace,
+                all: trace,
             };
-            t = modify(layer, Target::Deductible, t, &mut cx)?.max(Decimal::ZERO);
+            t = non_negative(modify(&mods, Target::Deductible, t, &mut cx)?);
             let tf = money_param(t, cite)?;
             threshold = tf;
             let remaining = match d.per {
@@ -774,7 +946,7 @@ fn run(
                 ),
             };
             ded = remaining.min(base);
-            used_all.extend_from_slice(&used);
+            take_used(used_all, &used);
             if tr.on {
                 let (why_zh, why_en) = why();
                 tr.step(
@@ -813,7 +985,7 @@ fn run(
                 r,
                 cite: &pc.cite,
                 used: &mut used,
-                all: opts.trace,
+                all: trace,
             };
             let share = eval(&pc.share, &mut cx, None)?
                 .unwrap_or_default()
@@ -825,7 +997,7 @@ fn run(
             let patient = chk(share.checked_mul(standard), &pc.cite)?.min(yuan(base - ded));
             raw = yuan(base - ded) - patient;
             within = base - ded;
-            used_all.extend_from_slice(&used);
+            take_used(used_all, &used);
             if tr.on {
                 tr.step(
                     Some(lid_arc),
@@ -855,7 +1027,7 @@ fn run(
                     r,
                     cite: &band.cite,
                     used: &mut used,
-                    all: opts.trace,
+                    all: trace,
                 };
                 let hi = match &band.upto {
                     None => None,
@@ -874,12 +1046,12 @@ fn run(
                 let Some(ratio0) = eval(&band.ratio, &mut cx, None)? else {
                     // No ratio for this claim in this band: the band pays nothing.
                     lo = hi.unwrap_or(lo);
-                    used_all.extend_from_slice(&used);
+                    take_used(used_all, &used);
                     used.clear();
                     continue;
                 };
-                let ratio = modify(layer, Target::Ratio, ratio0, &mut cx)?;
-                let ratio = if ratio < Decimal::ZERO || ratio > Decimal::ONE {
+                let ratio = modify(&mods, Target::Ratio, ratio0, &mut cx)?;
+                let ratio = if !is_unit_ratio(ratio) {
                     warnings.push(Warning {
                         code: Cow::Borrowed("ratio_clamped"),
                         message: Cow::Owned(format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio))),
@@ -898,7 +1070,7 @@ fn run(
                     let product = chk(yuan(amount).checked_mul(ratio), &band.cite)?;
                     raw += product;
                     within += amount;
-                    used_all.extend_from_slice(&used);
+                    take_used(used_all, &used);
                     if tr.on {
                         let (range, range_en) = if hi.is_none() && lo == 0 && bands.bands.len() == 1
                         {
@@ -927,13 +1099,18 @@ fn run(
                             &used,
                         );
                     }
-                    result.bands.push(BandLine {
-                        from: money(lo),
-                        to: hi.map(money),
-                        amount: money(amount),
-                        ratio,
-                        product,
-                    });
+                    if let Some(lines) = &mut rec.bands {
+                        lines.push((
+                            li,
+                            BandLine {
+                                from: money(lo),
+                                to: hi.map(money),
+                                amount: money(amount),
+                                ratio,
+                                product,
+                            },
+                        ));
+                    }
                 }
                 used.clear();
                 match hi {
@@ -968,15 +1145,15 @@ fn run(
                 r,
                 cite: &cap.cite,
                 used: &mut used,
-                all: opts.trace,
+                all: trace,
             };
             let Some(mut v) = eval(&cap.value, &mut cx, None)? else {
-                used_all.extend_from_slice(&used);
+                take_used(used_all, &used);
                 used.clear();
                 continue;
             };
             let mut removed = false;
-            for m in active_modifiers(layer, r) {
+            for m in &mods {
                 for op in &m.ops {
                     if let ModOp::Cap { expr } = op {
                         match expr {
@@ -986,7 +1163,7 @@ fn run(
                                     r,
                                     cite: &m.cite,
                                     used: &mut used,
-                                    all: opts.trace,
+                                    all: trace,
                                 };
                                 if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
                                     v = x;
@@ -1000,12 +1177,12 @@ fn run(
                 used.clear();
                 continue;
             }
-            let vf = money_param(v.max(Decimal::ZERO), &cap.cite)?;
+            let vf = money_param(non_negative(v), &cap.cite)?;
             let remaining = match &cap.per {
                 CapPer::Claim => vf,
-                CapPer::Year { pool } => (vf - pool_paid(state, &deltas, *pool)).max(0),
+                CapPer::Year { pool } => (vf - pool_paid(policy, state, deltas, *pool)).max(0),
             };
-            used_all.extend_from_slice(&used);
+            take_used(used_all, &used);
             if limit.is_none_or(|l| remaining < l) {
                 limit = Some(remaining);
                 limit_cite = Some(&cap.cite);
@@ -1034,7 +1211,7 @@ fn run(
             used.clear();
         }
 
-        let uncapped = money_param(round_cents(raw), &layer.cite)?;
+        let uncapped = round_to_fen(raw).ok_or_else(|| EvalError::Overflow(layer.cite.clone()))?;
         let payment = match limit {
             Some(l) if l < uncapped => {
                 result.capped = true;
@@ -1042,10 +1219,10 @@ fn run(
             }
             _ => uncapped,
         };
-        result.cap_remaining = limit.map(money);
-        result.base = money(base);
-        result.deductible = money(ded);
-        result.payment = money(payment);
+        result.cap_remaining = limit;
+        result.base = base;
+        result.deductible = ded;
+        result.payment = payment;
         fund_total += payment;
         if tr.on {
             tr.step(
@@ -1106,9 +1283,6 @@ fn run(
                 }
             }
         }
-        if let Some(f) = platform.fund_field_mut(&layer.platform_field) {
-            *f = money(fen_of(*f) + payment);
-        }
 
         // The year so far (applied once the whole claim is settled).
         let chain = if layer
@@ -1129,36 +1303,18 @@ fn run(
         } else {
             None
         };
-        let mut pools: SmallVec<[u32; 2]> = SmallVec::new();
-        for cap in &layer.caps {
-            if let CapPer::Year { pool } = cap.per {
-                if !pools.contains(&pool) {
-                    pools.push(pool);
-                }
-            }
-        }
         deltas.push(Delta {
             layer: li,
             base,
             deductible: ded,
             paid: payment,
             chain,
-            pools,
         });
         layers.push(result);
     }
     burden[Component::NotCovered.index()] += unclassified;
 
-    let oop = OutOfPocket {
-        total: money(burden.iter().sum()),
-        out_of_list: money(burden[Component::OutOfList.index()]),
-        pre_self_pay: money(burden[Component::PreSelfPay.index()]),
-        over_limit: money(burden[Component::OverLimit.index()]),
-        deductible: money(burden[Component::Deductible.index()]),
-        co_pay: money(burden[Component::CoPay.index()]),
-        above_cap: money(burden[Component::AboveCap.index()]),
-        not_covered: money(burden[Component::NotCovered.index()]),
-    };
+    let oop_total: Fen = burden.iter().sum();
     if tr.on {
         tr.step(
             None,
@@ -1166,36 +1322,83 @@ fn run(
             format!(
                 "基金合计支付 {}，个人负担 {}",
                 fmt_money(yuan(fund_total)),
-                oop.total
+                fmt_money(yuan(oop_total))
             ),
             format!(
                 "funds pay {} in all; the patient pays {}",
                 fmt_money(yuan(fund_total)),
-                oop.total
+                fmt_money(yuan(oop_total))
             ),
-            oop.total.0,
+            yuan(oop_total),
             None,
             &[],
         );
     }
-    platform.medfee_sumamt = a.total;
-    platform.fulamt_ownpay_amt = a.out_of_list;
-    platform.overlmt_selfpay = a.over_limit;
-    platform.preselfpay_amt = a.pre_self_pay;
-    platform.inscp_scp_amt = money(in_scope);
-    platform.act_pay_dedc = money(act_pay_dedc);
-    platform.fund_pay_sumamt = money(fund_total);
-    platform.psn_part_amt = oop.total;
-
     used_all.retain(|i| {
         policy
             .params
             .get(*i as usize)
             .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
     });
+    out.burden = burden;
+    out.in_scope = in_scope;
+    out.fund_total = fund_total;
+    out.act_pay_dedc = act_pay_dedc;
+    Ok(())
+}
+
+/// The named, explained result, built from the numbers `run` produced.
+fn build(policy: &Policy, claim: &Claim, r: &Resolved, out: Outcome, rec: Recorder) -> Settlement {
+    let a = &claim.amounts;
+    let b = &out.burden;
+    let oop = OutOfPocket {
+        total: money(b.iter().sum()),
+        out_of_list: money(b[Component::OutOfList.index()]),
+        pre_self_pay: money(b[Component::PreSelfPay.index()]),
+        over_limit: money(b[Component::OverLimit.index()]),
+        deductible: money(b[Component::Deductible.index()]),
+        co_pay: money(b[Component::CoPay.index()]),
+        above_cap: money(b[Component::AboveCap.index()]),
+        not_covered: money(b[Component::NotCovered.index()]),
+    };
+    let mut platform = Platform::default();
+    let mut band_lines = rec.bands.unwrap_or_default().into_iter().peekable();
+    let mut layers = Vec::with_capacity(out.layers.len());
+    for (li, (layer, lo)) in policy.layers.iter().zip(&out.layers).enumerate() {
+        let mut bands = SmallVec::new();
+        while let Some((_, line)) = band_lines.next_if(|(l, _)| *l == li) {
+            bands.push(line);
+        }
+        if let Some(f) = platform.fund_field_mut(&layer.platform_field) {
+            *f = money(fen_of(*f) + lo.payment);
+        }
+        layers.push(LayerResult {
+            id: layer.id.clone(),
+            kind: layer.kind,
+            label: layer.label.clone(),
+            label_en: layer.label_en.clone(),
+            platform_field: layer.platform_field.clone(),
+            applied: lo.applied,
+            base: money(lo.base),
+            deductible: money(lo.deductible),
+            bands,
+            cap_remaining: lo.cap_remaining.map(money),
+            capped: lo.capped,
+            payment: money(lo.payment),
+        });
+    }
+    platform.medfee_sumamt = a.total;
+    platform.fulamt_ownpay_amt = a.out_of_list;
+    platform.overlmt_selfpay = a.over_limit;
+    platform.preselfpay_amt = a.pre_self_pay;
+    platform.inscp_scp_amt = money(out.in_scope);
+    platform.act_pay_dedc = money(out.act_pay_dedc);
+    platform.fund_pay_sumamt = money(out.fund_total);
+    platform.psn_part_amt = oop.total;
+
     let (mut overrides, mut unverified) = (Vec::new(), Vec::new());
-    if !used_all.is_empty() {
-        for p in uses(policy, &used_all) {
+    if !out.flagged.is_empty() {
+        for p in uses(policy, &out.flagged) {
             if p.0.overridden.is_some() {
                 overrides.push(p);
             } else {
@@ -1203,6 +1406,7 @@ fn run(
             }
         }
     }
+    let mut warnings = out.warnings;
     if policy.effective_provenance.provenance == Provenance::Placeholder {
         warnings.push(Warning {
             code: Cow::Borrowed("unverified_version_date"),
@@ -1224,7 +1428,7 @@ fn run(
             .map(|x| x.id.clone())
             .unwrap_or_else(|| Arc::from(""))
     };
-    let settlement = Settlement {
+    Settlement {
         claim_id: claim.id.clone(),
         policy: PolicyRef {
             id: policy.id.clone(),
@@ -1252,16 +1456,48 @@ fn run(
             out_of_list: a.out_of_list,
             pre_self_pay: a.pre_self_pay,
             over_limit: a.over_limit,
-            in_scope: money(in_scope),
+            in_scope: money(out.in_scope),
         },
         layers,
-        fund_total: money(fund_total),
+        fund_total: money(out.fund_total),
         out_of_pocket: oop,
         platform,
         unverified,
         overrides,
         warnings,
-        trace: tr.steps,
-    };
-    Ok((settlement, deltas))
+        trace: rec.tr.steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::round_cents;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn is_unit_ratio_is_a_comparison(lo in any::<u32>(), mid in 0u32..3, neg: bool, scale in 0u32..=28) {
+            let r = Decimal::from_parts(lo, mid, 0, neg, scale);
+            prop_assert_eq!(is_unit_ratio(r), r >= Decimal::ZERO && r <= Decimal::ONE);
+            prop_assert_eq!(non_negative(r), r.max(Decimal::ZERO));
+        }
+
+        /// The integer rounding used on the hot path is rust_decimal's half-away-from-zero
+        /// rounding to the cent, for every mantissa and scale a payment can have.
+        #[test]
+        fn round_to_fen_is_round_cents(lo in any::<u32>(), mid in any::<u32>(), hi in 0u32..1000, neg: bool, scale in 0u32..=28) {
+            let d = Decimal::from_parts(lo, mid, hi, neg, scale);
+            let want = to_fen(round_cents(d));
+            prop_assert_eq!(round_to_fen(d), want);
+        }
+
+        #[test]
+        fn round_to_fen_at_midpoints(f in -10_000_000_000i64..10_000_000_000, extra in 1u32..17) {
+            // f fen and a half, at `extra` more decimals than the cent.
+            let m = i128::from(f) * 10i128.pow(extra) + 5 * 10i128.pow(extra - 1) * i128::from(f.signum().max(1));
+            let d = Decimal::from_i128_with_scale(m, 2 + extra);
+            prop_assert_eq!(round_to_fen(d), to_fen(round_cents(d)));
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rust_decimal::{Decimal, RoundingStrategy};
-use yibao::engine::{settle_in_place, SettleOptions};
+use yibao::engine::{settle_in_place, settle_outcome, SettleOptions};
 use yibao::{Claim, Date, Registry, YtdState};
 
 /// Tianjin residents, 2014 version, for a 低保 member: basic 70% + 5 points (no deductible, no
@@ -102,9 +102,20 @@ fn bench(c: &mut Criterion) {
     // The yardstick must compute the same numbers.
     let mut st = YtdState::default();
     let mut hs = HandState::default();
+    let mut st2 = YtdState::default();
     for c in &year {
         let s = settle_in_place(&policy, c, &mut st, &SettleOptions::default()).unwrap();
         let h = hand(c.amounts.total.0, c.amounts.out_of_list.0, &mut hs);
+        let o = settle_outcome(&policy, c, &mut st2).unwrap();
+        assert_eq!(
+            (
+                o.payment(0).0,
+                o.payment(1).0,
+                o.payment(2).0,
+                o.out_of_pocket().0
+            ),
+            (h.basic, h.si, h.aid, h.oop)
+        );
         assert_eq!(
             (
                 s.layers[0].payment.0,
@@ -125,6 +136,14 @@ fn bench(c: &mut Criterion) {
                     settle_in_place(&policy, black_box(c), &mut st, &SettleOptions::default())
                         .unwrap(),
                 );
+            }
+        })
+    });
+    g.bench_function("yibao_settle_outcome", |b| {
+        b.iter(|| {
+            let mut st = YtdState::default();
+            for c in &year {
+                black_box(settle_outcome(&policy, black_box(c), &mut st).unwrap());
             }
         })
     });

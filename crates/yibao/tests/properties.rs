@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use rust_decimal::Decimal;
-use yibao::engine::{settle, settle_in_place, Amounts, SettleOptions};
+use yibao::engine::ir::Component;
+use yibao::engine::{settle, settle_in_place, settle_outcome, Amounts, SettleOptions};
 use yibao::{Claim, Date, Money, Policy, Registry, YtdState};
 
 fn registry() -> &'static Registry {
@@ -232,5 +233,40 @@ proptest! {
         }
         prop_assert_eq!(state.pool_paid("basic_pool"), pool);
         prop_assert!(commercial >= Decimal::ZERO);
+    }
+
+    /// The numbers-only path (batch) is the same evaluation: over a year of claims under every
+    /// bundled policy it gives the same payments, split and next state as the full settlement.
+    #[test]
+    fn the_numbers_only_path_matches_the_full_settlement(pi in any::<prop::sample::Index>(), person in shape(), shapes in proptest::collection::vec(shape(), 1..8)) {
+        let ps = policies();
+        let p = &ps[pi.index(ps.len())];
+        let (mut full_state, mut lean_state) = (YtdState::default(), YtdState::default());
+        for (i, sh) in shapes.iter().enumerate() {
+            let sh = Shape { group: person.group, cats: person.cats.clone(), ..sh.clone() };
+            let date = Date::new(2024, 1 + (i as u8), 1).unwrap();
+            let c = claim_for(p, &sh, date);
+            let full = settle_in_place(p, &c, &mut full_state, &SettleOptions::default());
+            let lean = settle_outcome(p, &c, &mut lean_state);
+            match (full, lean) {
+                (Ok(s), Ok(o)) => {
+                    prop_assert_eq!(o.layer_count(), s.layers.len());
+                    for (li, l) in s.layers.iter().enumerate() {
+                        prop_assert_eq!(o.payment(li), l.payment);
+                        prop_assert_eq!(o.applied(li), l.applied);
+                    }
+                    prop_assert_eq!(o.fund_total(), s.fund_total);
+                    prop_assert_eq!(o.in_scope(), s.amounts.in_scope);
+                    prop_assert_eq!(o.out_of_pocket(), s.out_of_pocket.total);
+                    prop_assert_eq!(o.out_of_pocket_part(Component::CoPay), s.out_of_pocket.co_pay);
+                    prop_assert_eq!(o.out_of_pocket_part(Component::Deductible), s.out_of_pocket.deductible);
+                    prop_assert_eq!(o.out_of_pocket_part(Component::AboveCap), s.out_of_pocket.above_cap);
+                    prop_assert_eq!(o.relies_on_flagged(), !s.unverified.is_empty() || !s.overrides.is_empty());
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "full {:?} vs lean {:?}", a.is_ok(), b.is_ok()),
+            }
+            prop_assert_eq!(&full_state, &lean_state);
+        }
     }
 }
