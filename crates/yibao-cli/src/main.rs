@@ -1,4 +1,5 @@
-//! `yibao`: estimate a reimbursement, check and format policies, run test vectors.
+//! `yibao`: estimate a reimbursement, settle claim files, check and format policies, run test
+//! vectors, serve the API.
 
 use std::process::ExitCode;
 
@@ -6,6 +7,11 @@ use clap::{Parser, Subcommand};
 
 mod command;
 mod files;
+
+// The batch command allocates claims on the reader thread and frees them on the workers;
+// mimalloc handles that cross-thread pattern far better than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +36,10 @@ enum Command {
     Vectors(command::vectors::Args),
     /// List the bundled policies and their versions.
     Policies(command::policies::Args),
+    /// Settle a file of claims (CSV or JSON Lines), streaming, on every core; print a summary.
+    Batch(Box<command::batch::Args>),
+    /// Generate synthetic claims (CSV or JSON Lines) for benchmarks and demos.
+    Gen(command::gen::Args),
     /// Serve the HTTP API (and the web page, when built) on 127.0.0.1.
     Serve(command::serve::Args),
 }
@@ -61,6 +71,8 @@ fn main() -> ExitCode {
         Command::Fmt(a) => command::fmt::run(a),
         Command::Vectors(a) => command::vectors::run(a),
         Command::Policies(a) => command::policies::run(a),
+        Command::Batch(a) => command::batch::run(*a),
+        Command::Gen(a) => command::gen::run(a),
         Command::Serve(a) => command::serve::run(a),
     };
     exit.into()

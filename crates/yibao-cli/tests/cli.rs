@@ -291,3 +291,91 @@ fn every_vector_through_the_cli_matches_the_library_byte_for_byte() {
     }
     assert!(n >= 69);
 }
+
+#[test]
+fn gen_then_batch_writes_results_and_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims = dir.path().join("claims.csv");
+    let out = dir.path().join("settled.jsonl");
+    let summary = dir.path().join("summary.json");
+    let (code, _, err) = stdout(
+        yibao()
+            .args(["gen", "--persons", "50", "--seed", "4", "--output"])
+            .arg(&claims),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("claims of 50 persons"), "{err}");
+    let (code, text, err) = stdout(
+        yibao()
+            .args(["batch", "--input"])
+            .arg(&claims)
+            .arg("--output")
+            .arg(&out)
+            .arg("--summary-json")
+            .arg(&summary),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("政策范围内报销比例"), "{text}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let rows = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        s["settled"].as_u64().unwrap() as usize,
+        rows.lines().count()
+    );
+    assert_eq!(s["persons"], 50);
+    let first: serde_json::Value = serde_json::from_str(rows.lines().next().unwrap()).unwrap();
+    assert_eq!(first["line"], 2);
+    // No temporary file is left beside the output.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn batch_stops_at_a_bad_row_and_leaves_no_output_unless_skipping() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims = dir.path().join("claims.csv");
+    std::fs::write(
+        &claims,
+        "person,region,scheme,date,care,level,total\np1,tianjin,resident,2024-01-05,inpatient,3,5000\np2,tianjin,resident,2024-01-06,inpatient,7,5000\np3,tianjin,resident,2024-01-07,inpatient,3,8000\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    let (code, _, err) = stdout(
+        yibao()
+            .args(["batch", "-i"])
+            .arg(&claims)
+            .arg("-o")
+            .arg(&out),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("line 3: level: unknown hospital level `7`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--skip-invalid") && err.contains("no output written"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    let (code, _, err) = stdout(
+        yibao()
+            .args(["batch", "--skip-invalid", "-i"])
+            .arg(&claims)
+            .arg("-o")
+            .arg(&out),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 rows rejected"), "{err}");
+    let rejects = std::fs::read_to_string(dir.path().join("out.rejects.csv")).unwrap();
+    assert!(rejects.starts_with("line,error,person,"), "{rejects}");
+    assert!(
+        rejects.contains("3,") && rejects.contains("p2"),
+        "{rejects}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
+}

@@ -157,8 +157,13 @@ pub fn parse_override(text: &str) -> Option<Decimal> {
 }
 
 fn overrides_of(req: &EstimateRequest) -> Result<Overrides, ApiError> {
+    parse_overrides(&req.overrides)
+}
+
+/// Parses `{"basic.deductible": "800", "basic.ratio": "85%"}` into compiler overrides.
+pub fn parse_overrides(map: &BTreeMap<String, String>) -> Result<Overrides, ApiError> {
     let mut o = Overrides::default();
-    for (k, v) in &req.overrides {
+    for (k, v) in map {
         let Some(d) = parse_override(v) else {
             return Err(ApiError::new(
                 ErrorKind::Request,
@@ -172,32 +177,58 @@ fn overrides_of(req: &EstimateRequest) -> Result<Overrides, ApiError> {
 }
 
 /// The compiled policies a request has used, by id and version, with the request's overrides.
-/// Both `estimate` and `estimate_batch` resolve each claim's policy through it.
-struct PolicyCache<'r> {
+/// `estimate`, `estimate_batch` and the batch command resolve each claim's policy through it.
+pub struct PolicyCache<'r> {
     reg: &'r Registry,
     overrides: Overrides,
     compiled: Vec<(String, Date, Arc<Policy>)>,
+    /// The last answer and the dates it holds for, so a run of claims under the same policy
+    /// skips the registry lookup.
+    last: Option<Memo>,
+}
+
+struct Memo {
+    policy: Option<String>,
+    region: Option<String>,
+    scheme: Option<String>,
+    from: Date,
+    until: Option<Date>,
+    compiled: Arc<Policy>,
 }
 
 impl<'r> PolicyCache<'r> {
-    fn new(reg: &'r Registry, overrides: Overrides) -> Self {
+    pub fn new(reg: &'r Registry, overrides: Overrides) -> Self {
         PolicyCache {
             reg,
             overrides,
             compiled: Vec::new(),
+            last: None,
         }
     }
 
     /// The policy `claim` is settled under: the one the request names, or the claim's region and
     /// scheme; the version pinned by the request or in force on the claim's date. `path` is the
     /// claim's place in the request, for errors.
-    fn for_claim(
+    pub fn for_claim(
         &mut self,
         policy: Option<&str>,
         version: Option<Date>,
         claim: &Claim,
         path: &str,
     ) -> Result<Arc<Policy>, ApiError> {
+        if version.is_none() {
+            if let Some(m) = &self.last {
+                let same = match policy {
+                    Some(p) => m.policy.as_deref() == Some(p),
+                    None => {
+                        m.policy.is_none() && m.region == claim.region && m.scheme == claim.scheme
+                    }
+                };
+                if same && claim.date >= m.from && m.until.is_none_or(|u| claim.date < u) {
+                    return Ok(m.compiled.clone());
+                }
+            }
+        }
         let reg = self.reg;
         let id = match (policy, &claim.region, &claim.scheme) {
             (Some(p), _, _) => p.to_string(),
@@ -216,11 +247,30 @@ impl<'r> PolicyCache<'r> {
         let v = reg
             .select(&id, version.unwrap_or(claim.date))
             .map_err(|e| ApiError::select(e, if version.is_some() { "version" } else { path }))?;
+        let (from, until) = (
+            v.effective,
+            reg.versions()
+                .iter()
+                .filter(|x| x.id == id && x.effective > v.effective)
+                .map(|x| x.effective)
+                .min(),
+        );
+        let memo = |compiled: Arc<Policy>| Memo {
+            policy: policy.map(str::to_string),
+            region: claim.region.clone(),
+            scheme: claim.scheme.clone(),
+            from,
+            until,
+            compiled,
+        };
         if let Some((_, _, p)) = self
             .compiled
             .iter()
             .find(|(c, e, _)| *c == id && *e == v.effective)
         {
+            if version.is_none() {
+                self.last = Some(memo(p.clone()));
+            }
             return Ok(p.clone());
         }
         let p = reg
@@ -249,6 +299,9 @@ impl<'r> PolicyCache<'r> {
                 )
             })?;
         self.compiled.push((id, v.effective, p.clone()));
+        if version.is_none() {
+            self.last = Some(memo(p.clone()));
+        }
         Ok(p)
     }
 }

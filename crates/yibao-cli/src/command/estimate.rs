@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use comfy_table::{presets, Table};
-use yibao::{Claim, Date, EstimateRequest, Money, Registry, Settlement, YtdState};
+use yibao::{Claim, Date, EstimateRequest, Money, Settlement, YtdState};
 
 use crate::Exit;
 
@@ -126,25 +126,9 @@ pub fn run(a: Args) -> Exit {
             return Exit::Usage;
         }
     };
-    let reg = if a.policies.is_empty() {
-        Registry::bundled()
-    } else {
-        match crate::files::read_tree(&a.policies, &["policy"]) {
-            Ok(extra) => {
-                let mut files = yibao::policies::bundled_files();
-                files.extend(extra.into_iter().filter(|(n, _)| n.ends_with(".policy")));
-                let reg = Registry::from_files(files);
-                if reg.has_errors() {
-                    super::print_registry_errors(&reg);
-                    return Exit::Findings;
-                }
-                reg
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Exit::Usage;
-            }
-        }
+    let reg = match super::registry(&a.policies) {
+        Ok(r) => r,
+        Err(exit) => return exit,
     };
     match yibao::estimate(&reg, &req) {
         Err(e) => {

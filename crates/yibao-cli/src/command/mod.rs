@@ -1,6 +1,8 @@
+pub mod batch;
 pub mod check;
 pub mod estimate;
 pub mod fmt;
+pub mod gen;
 pub mod policies;
 pub mod serve;
 pub mod vectors;
@@ -22,5 +24,29 @@ pub fn print_registry_errors(reg: &yibao::Registry) {
                 .cloned()
                 .collect::<Vec<_>>(),
         );
+    }
+}
+
+/// The bundled policies, with extra policy files or folders loaded over them (a draft, fixtures).
+/// Errors in the extra files are printed; the caller exits with the code returned.
+pub fn registry(extra: &[std::path::PathBuf]) -> Result<yibao::Registry, crate::Exit> {
+    if extra.is_empty() {
+        return Ok(yibao::Registry::bundled());
+    }
+    match crate::files::read_tree(extra, &["policy"]) {
+        Ok(more) => {
+            let mut files = yibao::policies::bundled_files();
+            files.extend(more.into_iter().filter(|(n, _)| n.ends_with(".policy")));
+            let reg = yibao::Registry::from_files(files);
+            if reg.has_errors() {
+                print_registry_errors(&reg);
+                return Err(crate::Exit::Findings);
+            }
+            Ok(reg)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(crate::Exit::Usage)
+        }
     }
 }

@@ -1,0 +1,903 @@
+//! Settle a year of claims — millions of rows — from CSV or JSON Lines, streaming.
+//!
+//! Rows are read in order and cut into chunks at person boundaries; worker threads settle whole
+//! persons (each person's claims fold one year-to-date state) with the same evaluator as every
+//! other front end, on its numbers-only path; one writer puts the results back in input order, so
+//! the output is the same bytes whatever the number of threads. Memory is bounded by the chunks in
+//! flight, not by the input (apart from one 8-byte fingerprint per person, used to detect a person
+//! whose claims are not contiguous).
+//!
+//! A row that cannot be read or settled stops the run with its line number, or with
+//! `skip_invalid` goes to the reject file with the reason — nothing is dropped silently.
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+use yibao::engine::ir::{Component, LayerKind};
+use yibao::engine::{settle_outcome, Outcome, SettleError};
+use yibao::{Claim, Date, Money, Policy, PolicyCache, Registry, YtdState};
+
+pub mod gen;
+mod input;
+
+pub use input::{csv_columns, CsvRows, Format, JsonlRows, Raw, Row, Rows};
+
+/// What stops a batch run.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// The input cannot be read at all (unreadable file, bad header).
+    #[error("{0}")]
+    Input(String),
+    /// A row is invalid and rows are not being skipped.
+    #[error("{0}")]
+    Row(RowError),
+    /// Claims out of person or date order (and the input is not being sorted).
+    #[error("{0}")]
+    Order(String),
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+    /// A request-level problem: an unknown policy override, a bad option.
+    #[error("{0}")]
+    Request(String),
+}
+
+/// A row that was not settled: where, which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub line: u64,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl RowError {
+    pub fn new(line: u64, field: Option<&str>, message: String) -> Self {
+        RowError {
+            line,
+            field: field.map(str::to_string),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "line {}: {field}: {}", self.line, self.message),
+            None => write!(f, "line {}: {}", self.line, self.message),
+        }
+    }
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `region.scheme` for rows that do not name their region and scheme.
+    pub policy: Option<String>,
+    /// Replaced policy figures, as for `estimate --set` (a drafter's "what if").
+    pub overrides: BTreeMap<String, String>,
+    /// Write invalid rows to the reject output and go on, instead of stopping at the first.
+    pub skip_invalid: bool,
+    /// Read the whole input and sort it by person and date first (memory grows with the input).
+    pub sort: bool,
+    /// Worker threads (at least 1).
+    pub threads: usize,
+    /// Rows per chunk handed to a worker (a chunk is cut only between persons).
+    pub chunk_rows: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            policy: None,
+            overrides: BTreeMap::new(),
+            skip_invalid: false,
+            sort: false,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_rows: 4096,
+        }
+    }
+}
+
+/// Progress, reported by the reader as it goes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Out-of-pocket ranges of the distribution, in yuan (upper edges; the last is open).
+const OOP_EDGES: [i64; 8] = [0, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000];
+
+/// Totals of a run. Money sums are exact.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Rows read (claims), settled and rejected.
+    pub claims: u64,
+    pub settled: u64,
+    pub rejected: u64,
+    /// Distinct persons among settled and rejected rows (a row without `person` counts as one).
+    pub persons: u64,
+    pub total: Money,
+    /// The policy-scope amount (政策范围内费用) of all settled claims.
+    pub in_scope: Money,
+    /// What each kind of layer paid (basic, serious_illness, supplementary, medical_aid,
+    /// commercial).
+    pub by_layer_kind: BTreeMap<&'static str, Money>,
+    pub fund_total: Money,
+    pub out_of_pocket: Money,
+    /// The out-of-pocket total by where it comes from.
+    pub out_of_pocket_parts: BTreeMap<&'static str, Money>,
+    /// How many claims fall in each out-of-pocket range.
+    pub out_of_pocket_distribution: Vec<Bucket>,
+    /// Policy-scope reimbursement ratio (政策范围内报销比例): what all layers paid of the
+    /// policy-scope amount ÷ the policy-scope amount; 4 decimals.
+    pub policy_scope_ratio: Option<Decimal>,
+    /// The same for the basic fund alone (统筹基金 ÷ 政策范围内费用).
+    pub basic_policy_scope_ratio: Option<Decimal>,
+    /// Claims whose result relies on a placeholder (unverified) or overridden figure.
+    pub claims_on_unverified_figures: u64,
+}
+
+/// One range of the out-of-pocket distribution: claims with `from < out_of_pocket ≤ to`
+/// (the first range is exactly 0; the last has no upper edge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    pub from: Option<Money>,
+    pub to: Option<Money>,
+    pub claims: u64,
+}
+
+/// Running totals in exact fen.
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    claims: u64,
+    settled: u64,
+    rejected: u64,
+    persons: u64,
+    total: i128,
+    in_scope: i128,
+    kinds: [i128; 5],
+    fund: i128,
+    oop: i128,
+    parts: [i128; 7],
+    buckets: [u64; OOP_EDGES.len() + 1],
+    flagged: u64,
+}
+
+fn fen(m: Money) -> i128 {
+    let d = m.get();
+    if d.scale() == 2 {
+        return d.mantissa();
+    }
+    // Every amount here has at most two decimals: scale to exactly two.
+    let mut x = d;
+    x.rescale(2);
+    x.mantissa()
+}
+
+fn money(f: i128) -> Money {
+    Money::new(Decimal::from_i128_with_scale(f, 2))
+}
+
+fn kind_index(k: LayerKind) -> usize {
+    LayerKind::ALL.iter().position(|x| *x == k).unwrap_or(0)
+}
+
+/// One settled claim's amounts in fen, in `OUTPUT_COLUMNS` order from `total` to `not_covered`.
+struct Numbers([i128; 16]);
+
+impl Numbers {
+    fn of(policy: &Policy, claim: &Claim, o: &Outcome) -> Numbers {
+        let mut n = [0i128; 16];
+        n[0] = fen(claim.amounts.total);
+        n[1] = fen(o.in_scope());
+        for (i, l) in policy.layers.iter().enumerate() {
+            n[2 + kind_index(l.kind)] += fen(o.payment(i));
+        }
+        n[7] = fen(o.fund_total());
+        n[8] = fen(o.out_of_pocket());
+        for c in Component::ALL {
+            n[9 + c.index()] = fen(o.out_of_pocket_part(c));
+        }
+        Numbers(n)
+    }
+}
+
+impl Tally {
+    fn add(&mut self, n: &Numbers, flagged: bool) {
+        let n = &n.0;
+        self.settled += 1;
+        self.total += n[0];
+        self.in_scope += n[1];
+        for k in 0..5 {
+            self.kinds[k] += n[2 + k];
+        }
+        self.fund += n[7];
+        self.oop += n[8];
+        for c in 0..7 {
+            self.parts[c] += n[9 + c];
+        }
+        let oop = n[8];
+        let b = OOP_EDGES
+            .iter()
+            .position(|e| oop <= i128::from(*e) * 100)
+            .unwrap_or(OOP_EDGES.len());
+        self.buckets[b] += 1;
+        if flagged {
+            self.flagged += 1;
+        }
+    }
+
+    fn merge(&mut self, o: &Tally) {
+        self.claims += o.claims;
+        self.settled += o.settled;
+        self.rejected += o.rejected;
+        self.persons += o.persons;
+        self.total += o.total;
+        self.in_scope += o.in_scope;
+        for i in 0..self.kinds.len() {
+            self.kinds[i] += o.kinds[i];
+        }
+        self.fund += o.fund;
+        self.oop += o.oop;
+        for i in 0..self.parts.len() {
+            self.parts[i] += o.parts[i];
+        }
+        for i in 0..self.buckets.len() {
+            self.buckets[i] += o.buckets[i];
+        }
+        self.flagged += o.flagged;
+    }
+
+    fn summary(&self) -> Summary {
+        let ratio = |num: i128| {
+            (self.in_scope > 0).then(|| {
+                (Decimal::from_i128_with_scale(num, 0)
+                    / Decimal::from_i128_with_scale(self.in_scope, 0))
+                .round_dp(4)
+            })
+        };
+        let in_scope_left: i128 = [
+            Component::Deductible,
+            Component::CoPay,
+            Component::AboveCap,
+            Component::NotCovered,
+        ]
+        .iter()
+        .map(|c| self.parts[c.index()])
+        .sum();
+        let mut buckets = Vec::new();
+        for i in 0..=OOP_EDGES.len() {
+            let from = i
+                .checked_sub(1)
+                .map(|j| money(i128::from(OOP_EDGES[j]) * 100));
+            let to = OOP_EDGES.get(i).map(|e| money(i128::from(*e) * 100));
+            buckets.push(Bucket {
+                from,
+                to,
+                claims: self.buckets[i],
+            });
+        }
+        Summary {
+            claims: self.claims,
+            settled: self.settled,
+            rejected: self.rejected,
+            persons: self.persons,
+            total: money(self.total),
+            in_scope: money(self.in_scope),
+            by_layer_kind: LayerKind::ALL
+                .iter()
+                .map(|k| (k.name(), money(self.kinds[kind_index(*k)])))
+                .collect(),
+            fund_total: money(self.fund),
+            out_of_pocket: money(self.oop),
+            out_of_pocket_parts: Component::ALL
+                .iter()
+                .map(|c| (c.name(), money(self.parts[c.index()])))
+                .collect(),
+            out_of_pocket_distribution: buckets,
+            policy_scope_ratio: ratio(self.in_scope - in_scope_left),
+            basic_policy_scope_ratio: ratio(self.kinds[kind_index(LayerKind::Basic)]),
+            claims_on_unverified_figures: self.flagged,
+        }
+    }
+}
+
+/// The output columns, in order (CSV header; JSON Lines keys).
+pub const OUTPUT_COLUMNS: [&str; 23] = [
+    "line",
+    "id",
+    "person",
+    "policy",
+    "version",
+    "date",
+    "total",
+    "in_scope",
+    "basic",
+    "serious_illness",
+    "supplementary",
+    "medical_aid",
+    "commercial",
+    "fund_total",
+    "out_of_pocket",
+    "out_of_list",
+    "pre_self_pay",
+    "over_limit",
+    "deductible",
+    "co_pay",
+    "above_cap",
+    "not_covered",
+    "unverified",
+];
+
+/// Appends `f` fen as yuan with two decimals (`1234.05`), without going through `fmt`.
+fn push_fen(out: &mut Vec<u8>, f: i128) {
+    if f < 0 {
+        out.push(b'-');
+    }
+    let a = f.unsigned_abs();
+    let mut b = itoa::Buffer::new();
+    out.extend_from_slice(b.format(a / 100).as_bytes());
+    let c = (a % 100) as u8;
+    out.extend_from_slice(&[b'.', b'0' + c / 10, b'0' + c % 10]);
+}
+
+/// Writes one settled row.
+fn write_row(
+    out: &mut Vec<u8>,
+    format: Format,
+    line: u64,
+    claim: &Claim,
+    p: &Policy,
+    n: &Numbers,
+    flagged: bool,
+) {
+    let texts = [
+        claim.id.as_deref().unwrap_or(""),
+        claim.person.as_deref().unwrap_or(""),
+        &p.id,
+    ];
+    let mut b = itoa::Buffer::new();
+    // `write!` into a Vec<u8> cannot fail.
+    match format {
+        Format::Csv => {
+            out.extend_from_slice(b.format(line).as_bytes());
+            for t in texts {
+                out.push(b',');
+                csv_field(out, t);
+            }
+            let _ = write!(out, ",{},{}", p.effective, claim.date);
+            for f in n.0 {
+                out.push(b',');
+                push_fen(out, f);
+            }
+            out.extend_from_slice(if flagged { b",true\n" } else { b",false\n" });
+        }
+        Format::Jsonl => {
+            out.extend_from_slice(b"{\"line\":");
+            out.extend_from_slice(b.format(line).as_bytes());
+            for (k, t) in OUTPUT_COLUMNS[1..4].iter().zip(texts) {
+                let _ = write!(out, ",\"{k}\":");
+                let _ = serde_json::to_writer(&mut *out, t);
+            }
+            let _ = write!(
+                out,
+                ",\"version\":\"{}\",\"date\":\"{}\"",
+                p.effective, claim.date
+            );
+            for (k, f) in OUTPUT_COLUMNS[6..22].iter().zip(n.0) {
+                let _ = write!(out, ",\"{k}\":\"");
+                push_fen(out, f);
+                out.push(b'"');
+            }
+            let _ = writeln!(out, ",\"unverified\":{flagged}}}");
+        }
+    }
+}
+
+fn csv_field(out: &mut Vec<u8>, t: &str) {
+    if t.contains([',', '"', '\n', '\r']) {
+        out.push(b'"');
+        out.extend_from_slice(t.replace('"', "\"\"").as_bytes());
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(t.as_bytes());
+    }
+}
+
+/// The output's first line (CSV header), if the format has one.
+pub fn output_header(format: Format) -> Option<String> {
+    (format == Format::Csv).then(|| OUTPUT_COLUMNS.join(",") + "\n")
+}
+
+/// A rejected row: the original row and why.
+#[derive(Debug)]
+struct Reject {
+    error: RowError,
+    raw: Option<Raw>,
+}
+
+enum Work {
+    Rows(Vec<Row>),
+    /// The reader stopped here (order error, unreadable input).
+    Fail(BatchError),
+}
+
+struct Done {
+    out: Vec<u8>,
+    rejects: Vec<Reject>,
+    tally: Tally,
+    fatal: Option<BatchError>,
+}
+
+/// Where rejected rows go.
+pub struct RejectSink<'a> {
+    pub writer: &'a mut (dyn Write + Send),
+    pub format: Format,
+}
+
+/// Settles every row of `rows`, writing one result row per settled claim to `out` in input order.
+/// Returns the summary; on an error nothing after the failing row is written.
+pub fn run(
+    reg: &Registry,
+    rows: &mut dyn Rows,
+    out: &mut (dyn Write + Send),
+    out_format: Format,
+    rejects: Option<RejectSink<'_>>,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary, BatchError> {
+    let overrides =
+        yibao::parse_overrides(&opts.overrides).map_err(|e| BatchError::Request(e.to_string()))?;
+    if let Some(id) = &opts.policy {
+        let ids = reg.policy_ids();
+        if !ids.contains(id) {
+            return Err(BatchError::Request(format!(
+                "no policy `{id}`; the policies are: {}",
+                ids.join(", ")
+            )));
+        }
+    }
+    let threads = opts.threads.max(1);
+    let header = rows.header().cloned();
+    let stop = AtomicBool::new(false);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Work)>(threads * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Done)>(threads * 2);
+
+    if let Some(h) = output_header(out_format) {
+        out.write_all(h.as_bytes())?;
+    }
+    let mut rejects = rejects;
+    if let Some(r) = &mut rejects {
+        if let (Format::Csv, Some(h)) = (r.format, &header) {
+            let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+            let mut rec: Vec<&str> = vec!["line", "error"];
+            rec.extend(h.iter());
+            w.write_record(&rec)
+                .map_err(|e| BatchError::Output(std::io::Error::other(e)))?;
+            r.writer.write_all(
+                &w.into_inner()
+                    .map_err(|e| BatchError::Output(e.into_error()))?,
+            )?;
+        }
+    }
+
+    std::thread::scope(|s| {
+        // Workers: whole persons per chunk.
+        for _ in 0..threads {
+            let rx = Arc::clone(&work_rx);
+            let tx = done_tx.clone();
+            let overrides = overrides.clone();
+            let stop = &stop;
+            s.spawn(move || {
+                let mut cache = PolicyCache::new(reg, overrides);
+                loop {
+                    let next = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, work)) = next else { return };
+                    let done = match work {
+                        Work::Fail(e) => Done {
+                            out: Vec::new(),
+                            rejects: Vec::new(),
+                            tally: Tally::default(),
+                            fatal: Some(e),
+                        },
+                        Work::Rows(rows) if stop.load(Ordering::Relaxed) => {
+                            drop(rows);
+                            Done {
+                                out: Vec::new(),
+                                rejects: Vec::new(),
+                                tally: Tally::default(),
+                                fatal: None,
+                            }
+                        }
+                        Work::Rows(rows) => settle_chunk(&mut cache, rows, out_format, opts),
+                    };
+                    if tx.send((seq, done)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+
+        // The writer: results back in input order.
+        let stop_w = &stop;
+        let writer = s.spawn(move || -> Result<Tally, BatchError> {
+            let mut pending: BTreeMap<u64, Done> = BTreeMap::new();
+            let mut next = 0u64;
+            let mut tally = Tally::default();
+            let mut failed: Option<BatchError> = None;
+            for (seq, done) in done_rx.iter() {
+                pending.insert(seq, done);
+                while let Some(d) = pending.remove(&next) {
+                    next += 1;
+                    if failed.is_some() {
+                        continue;
+                    }
+                    let written = (|| -> Result<(), BatchError> {
+                        out.write_all(&d.out)?;
+                        if let Some(r) = &mut rejects {
+                            write_rejects(r, &d.rejects)?;
+                        }
+                        Ok(())
+                    })();
+                    tally.merge(&d.tally);
+                    if let Err(e) = written {
+                        failed = Some(e);
+                    } else if let Some(e) = d.fatal {
+                        failed = Some(e);
+                    }
+                    if failed.is_some() {
+                        stop_w.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            out.flush()?;
+            if let Some(r) = &mut rejects {
+                r.writer.flush()?;
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(tally),
+            }
+        });
+
+        // The reader, on this thread.
+        read_rows(rows, opts, &work_tx, &stop, progress);
+        drop(work_tx);
+        match writer.join() {
+            Ok(r) => r.map(|t| t.summary()),
+            Err(_) => Err(BatchError::Request(
+                "internal error: the writer stopped".into(),
+            )),
+        }
+    })
+}
+
+fn write_rejects(r: &mut RejectSink<'_>, rejects: &[Reject]) -> Result<(), BatchError> {
+    for rej in rejects {
+        let msg = rej.error.to_string();
+        match (r.format, &rej.raw) {
+            (Format::Csv, raw) => {
+                let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+                let line = rej.error.line.to_string();
+                let mut rec: Vec<String> = vec![line, msg];
+                match raw {
+                    Some(Raw::Csv(fields)) => rec.extend(fields.iter().map(str::to_string)),
+                    Some(Raw::Line(l)) => rec.push(l.clone()),
+                    None => {}
+                }
+                w.write_record(&rec)
+                    .map_err(|e| BatchError::Output(std::io::Error::other(e)))?;
+                r.writer.write_all(
+                    &w.into_inner()
+                        .map_err(|e| BatchError::Output(e.into_error()))?,
+                )?;
+            }
+            (Format::Jsonl, raw) => {
+                let row = match raw {
+                    Some(Raw::Line(l)) => serde_json::Value::String(l.clone()),
+                    Some(Raw::Csv(f)) => serde_json::Value::Array(
+                        f.iter()
+                            .map(|x| serde_json::Value::String(x.to_string()))
+                            .collect(),
+                    ),
+                    None => serde_json::Value::Null,
+                };
+                let v = serde_json::json!({
+                    "line": rej.error.line,
+                    "field": rej.error.field,
+                    "error": rej.error.message,
+                    "row": row,
+                });
+                serde_json::to_writer(&mut *r.writer, &v)
+                    .map_err(|e| BatchError::Output(std::io::Error::other(e)))?;
+                r.writer.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A person's fingerprint, for noticing one whose claims are not contiguous.
+fn fingerprint(person: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    person.hash(&mut h);
+    h.finish()
+}
+
+/// Reads rows, checks person and date order (or sorts), and hands out chunks cut between persons.
+fn read_rows(
+    rows: &mut dyn Rows,
+    opts: &Options,
+    tx: &mpsc::SyncSender<(u64, Work)>,
+    stop: &AtomicBool,
+    progress: &(dyn Fn(Progress) + Sync),
+) {
+    let mut seq = 0u64;
+    let mut send = |w: Work| -> bool {
+        let ok = tx.send((seq, w)).is_ok();
+        seq += 1;
+        ok
+    };
+    let mut count = 0u64;
+    let report = |n: u64, rows: &dyn Rows| {
+        if n % 65_536 == 0 {
+            progress(Progress {
+                rows: n,
+                bytes: rows.bytes_read(),
+            });
+        }
+    };
+
+    if opts.sort {
+        let mut all = Vec::new();
+        while let Some(r) = rows.next_row() {
+            match r {
+                Ok(row) => all.push(row),
+                Err(e) => {
+                    send(Work::Fail(e));
+                    return;
+                }
+            }
+            count += 1;
+            report(count, rows);
+        }
+        // Stable: equal keys keep input order. Rows that could not be read go last.
+        all.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        let mut chunk = Vec::with_capacity(opts.chunk_rows);
+        let mut last: Option<Option<String>> = None;
+        for row in all {
+            let person = person_of(&row);
+            if chunk.len() >= opts.chunk_rows
+                && last.as_ref() != Some(&person)
+                && !send(Work::Rows(std::mem::take(&mut chunk)))
+            {
+                return;
+            }
+            last = Some(person);
+            chunk.push(row);
+        }
+        if !chunk.is_empty() {
+            send(Work::Rows(chunk));
+        }
+        progress(Progress {
+            rows: count,
+            bytes: rows.bytes_read(),
+        });
+        return;
+    }
+
+    let mut seen: HashSet<u64> = HashSet::new();
+    // The current person: id, fingerprint, last date and its line.
+    let mut cur: Option<(String, u64, Date, u64)> = None;
+    let mut chunk: Vec<Row> = Vec::with_capacity(opts.chunk_rows);
+    while let Some(r) = rows.next_row() {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let row = match r {
+            Ok(row) => row,
+            Err(e) => {
+                if !chunk.is_empty() {
+                    send(Work::Rows(std::mem::take(&mut chunk)));
+                }
+                send(Work::Fail(e));
+                return;
+            }
+        };
+        count += 1;
+        report(count, rows);
+        let mut boundary = true;
+        if let Ok(claim) = &row.claim {
+            match (&mut cur, &claim.person) {
+                (Some((p, _, last, last_line)), Some(q)) if p == q => {
+                    if claim.date < *last {
+                        let e = BatchError::Order(format!(
+                            "line {}: person `{q}` has a claim on {} after their claim on {} (line {last_line}); a person's claims must be in date order — sort the input or pass --sort",
+                            row.line, claim.date, last
+                        ));
+                        if !chunk.is_empty() {
+                            send(Work::Rows(std::mem::take(&mut chunk)));
+                        }
+                        send(Work::Fail(e));
+                        return;
+                    }
+                    *last = claim.date;
+                    *last_line = row.line;
+                    boundary = false;
+                }
+                (_, Some(q)) => {
+                    let fp = fingerprint(q);
+                    if let Some((_, old, _, _)) = cur.take() {
+                        seen.insert(old);
+                    }
+                    if seen.contains(&fp) {
+                        let e = BatchError::Order(format!(
+                            "line {}: person `{q}` appears again after other persons; a person's claims must be together (grouped) and in date order — sort the input or pass --sort",
+                            row.line
+                        ));
+                        if !chunk.is_empty() {
+                            send(Work::Rows(std::mem::take(&mut chunk)));
+                        }
+                        send(Work::Fail(e));
+                        return;
+                    }
+                    cur = Some((q.clone(), fp, claim.date, row.line));
+                }
+                (_, None) => {
+                    if let Some((_, old, _, _)) = cur.take() {
+                        seen.insert(old);
+                    }
+                }
+            }
+        } else {
+            // An unreadable row belongs to no person; it does not end the current one.
+            boundary = false;
+        }
+        if boundary && chunk.len() >= opts.chunk_rows {
+            if !send(Work::Rows(std::mem::take(&mut chunk))) {
+                return;
+            }
+            chunk.reserve(opts.chunk_rows);
+        }
+        chunk.push(row);
+    }
+    if !chunk.is_empty() {
+        send(Work::Rows(chunk));
+    }
+    progress(Progress {
+        rows: count,
+        bytes: rows.bytes_read(),
+    });
+}
+
+fn person_of(row: &Row) -> Option<String> {
+    row.claim.as_ref().ok().and_then(|c| c.person.clone())
+}
+
+fn sort_key(row: &Row) -> (bool, Option<&str>, Option<Date>, u64) {
+    match &row.claim {
+        Ok(c) => (
+            c.person.is_none(),
+            c.person.as_deref(),
+            Some(c.date),
+            row.line,
+        ),
+        Err(_) => (true, None, None, row.line),
+    }
+}
+
+/// Settles one chunk: whole persons, in order.
+fn settle_chunk(
+    cache: &mut PolicyCache<'_>,
+    rows: Vec<Row>,
+    format: Format,
+    opts: &Options,
+) -> Done {
+    let mut out = Vec::with_capacity(rows.len() * 200);
+    let mut rejects = Vec::new();
+    let mut tally = Tally::default();
+    let mut state = YtdState::default();
+    let mut person: Option<String> = None;
+    let mut fatal = None;
+    for row in rows {
+        tally.claims += 1;
+        let line = row.line;
+        let result = match &row.claim {
+            Err(e) => Err(e.clone()),
+            Ok(claim) => {
+                if claim.person.is_none() || claim.person != person {
+                    tally.persons += 1;
+                    state = YtdState::default();
+                    person.clone_from(&claim.person);
+                }
+                settle_row(cache, claim, line, &mut state, opts).map(|(p, o)| {
+                    let n = Numbers::of(&p, claim, &o);
+                    let flagged = o.relies_on_flagged();
+                    write_row(&mut out, format, line, claim, &p, &n, flagged);
+                    tally.add(&n, flagged);
+                })
+            }
+        };
+        if let Err(error) = result {
+            if opts.skip_invalid {
+                tally.rejected += 1;
+                rejects.push(Reject {
+                    error,
+                    raw: row.raw,
+                });
+            } else {
+                fatal = Some(BatchError::Row(error));
+                break;
+            }
+        }
+    }
+    Done {
+        out,
+        rejects,
+        tally,
+        fatal,
+    }
+}
+
+fn settle_row(
+    cache: &mut PolicyCache<'_>,
+    claim: &Claim,
+    line: u64,
+    state: &mut YtdState,
+    opts: &Options,
+) -> Result<(Arc<Policy>, Outcome), RowError> {
+    let policy = cache
+        .for_claim(opts.policy.as_deref(), None, claim, "")
+        .map_err(|e| {
+            let field = e
+                .path
+                .as_deref()
+                .map(|p| p.trim_start_matches('.').to_string())
+                .filter(|p| !p.is_empty());
+            let mut msg = e.message.clone();
+            if !e.allowed.is_empty() {
+                msg.push_str(&format!(" (one of: {})", e.allowed.join(", ")));
+            }
+            RowError {
+                line,
+                field,
+                message: msg,
+            }
+        })?;
+    // A person's year may cross into a version with other layers.
+    let foreign = state
+        .layers
+        .iter()
+        .any(|(l, _)| !policy.layers.iter().any(|x| *x.id == **l))
+        || state.pools.iter().any(|(p, _)| !policy.pools.contains(p));
+    if foreign {
+        *state = state.carry_to(&policy);
+    }
+    match settle_outcome(&policy, claim, state) {
+        Ok(o) => Ok((policy, o)),
+        Err(SettleError::Claim(c)) => {
+            let mut msg = c.message.clone();
+            if !c.allowed.is_empty() {
+                msg.push_str(&format!(" (one of: {})", c.allowed.join(", ")));
+            }
+            Err(RowError {
+                line,
+                field: Some(c.path.clone()),
+                message: msg,
+            })
+        }
+        Err(SettleError::Eval(e)) => Err(RowError::new(line, None, e.to_string())),
+    }
+}

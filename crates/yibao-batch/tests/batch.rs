@@ -1,0 +1,522 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+//! The batch run: numbers, order, errors, rejects, determinism, and the generator.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use yibao::{EstimateRequest, Registry};
+use yibao_batch::gen::{generate, GenOptions};
+use yibao_batch::{
+    run, BatchError, CsvRows, Format, JsonlRows, Options, RejectSink, Rows, Summary,
+};
+
+const HEADER: &str = "id,person,region,scheme,date,group,categories,care,level,place,referral,total,out_of_list,pre_self_pay,over_limit";
+
+fn csv(rows: &[&str]) -> String {
+    let mut s = HEADER.to_string() + "\n";
+    for r in rows {
+        s.push_str(r);
+        s.push('\n');
+    }
+    s
+}
+
+struct Ran {
+    out: String,
+    rejects: String,
+    result: Result<Summary, BatchError>,
+}
+
+fn run_with(reg: &Registry, input: &str, fin: Format, fout: Format, opts: &Options) -> Ran {
+    let mut rows: Box<dyn Rows> = match fin {
+        Format::Csv => {
+            Box::new(CsvRows::new(Cursor::new(input.to_string()), opts.skip_invalid).unwrap())
+        }
+        Format::Jsonl => Box::new(JsonlRows::new(
+            Cursor::new(input.to_string()),
+            opts.skip_invalid,
+        )),
+    };
+    let mut out: Vec<u8> = Vec::new();
+    let mut rej: Vec<u8> = Vec::new();
+    let sink = opts.skip_invalid.then_some(RejectSink {
+        writer: &mut rej,
+        format: fin,
+    });
+    let result = run(reg, rows.as_mut(), &mut out, fout, sink, opts, &|_| {});
+    Ran {
+        out: String::from_utf8(out).unwrap(),
+        rejects: String::from_utf8(rej).unwrap(),
+        result,
+    }
+}
+
+fn opts() -> Options {
+    Options {
+        threads: 2,
+        chunk_rows: 2,
+        ..Options::default()
+    }
+}
+
+/// The output rows as maps column → value.
+fn table(out: &str) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let h = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            h.iter()
+                .zip(rec.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn reproduces_the_hand_worked_tianjin_cascade() {
+    // tests/vectors/tianjin/cascade-min-allowance.yaml, worked by hand: in scope 298,000;
+    // basic 75% = 223,500; 大病 (74,500 − 20,000) × 50% = 27,250; aid 47,250 × 70% = 33,075.
+    let reg = Registry::bundled();
+    let input = csv(&[
+        "c1,p1,tianjin,resident,2024-05-01,,min_allowance,inpatient,3,,false,300000,2000,0,0",
+    ]);
+    let ran = run_with(&reg, &input, Format::Csv, Format::Csv, &opts());
+    let s = ran.result.unwrap();
+    let rows = table(&ran.out);
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["line"], "2");
+    assert_eq!(r["policy"], "tianjin.resident");
+    assert_eq!(r["in_scope"], "298000.00");
+    assert_eq!(r["basic"], "223500.00");
+    assert_eq!(r["serious_illness"], "27250.00");
+    assert_eq!(r["medical_aid"], "33075.00");
+    assert_eq!(r["fund_total"], "283825.00");
+    assert_eq!(r["out_of_pocket"], "16175.00");
+    assert_eq!(r["co_pay"], "14175.00");
+    assert_eq!(r["out_of_list"], "2000.00");
+    assert_eq!(r["unverified"], "true");
+    assert_eq!((s.claims, s.settled, s.rejected, s.persons), (1, 1, 0, 1));
+    assert_eq!(s.fund_total.to_string(), "283825.00");
+    // All layers paid 298,000 − 14,175 of the policy-scope amount: 283,825 / 298,000.
+    assert_eq!(s.policy_scope_ratio.unwrap().to_string(), "0.9524");
+    // The basic fund alone: 223,500 / 298,000 = 0.75.
+    assert_eq!(s.basic_policy_scope_ratio.unwrap().to_string(), "0.75");
+    assert_eq!(s.claims_on_unverified_figures, 1);
+}
+
+/// Every output row equals what `estimate` gives for the same person's year (the full
+/// settlement path), and the summary is the sum of the rows.
+#[test]
+fn agrees_with_estimate_and_sums_exactly() {
+    let reg = Registry::bundled();
+    let mut gen_out = Vec::new();
+    generate(
+        &reg,
+        &GenOptions {
+            persons: 300,
+            seed: 11,
+            year: 2024,
+            policy: None,
+        },
+        Format::Jsonl,
+        &mut gen_out,
+    )
+    .unwrap();
+    let input = String::from_utf8(gen_out).unwrap();
+    let ran = run_with(&reg, &input, Format::Jsonl, Format::Csv, &opts());
+    let s = ran.result.unwrap();
+    let rows = table(&ran.out);
+    assert_eq!(rows.len() as u64, s.settled);
+    assert_eq!(s.claims, s.settled);
+    assert_eq!(s.persons, 300);
+
+    // Group the input by person and settle each year with `estimate`.
+    let claims: Vec<yibao::Claim> = input
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut i = 0;
+    let mut fund = rust_decimal::Decimal::ZERO;
+    while i < claims.len() {
+        let person = claims[i].person.clone();
+        let mut j = i;
+        while j < claims.len() && claims[j].person == person {
+            j += 1;
+        }
+        let req = EstimateRequest {
+            claims: claims[i..j].to_vec(),
+            trace: false,
+            ..EstimateRequest::default()
+        };
+        let answer = yibao::estimate(&reg, &req).unwrap();
+        for (k, st) in answer.settlements.iter().enumerate() {
+            let r = &rows[i + k];
+            assert_eq!(r["id"], *claims[i + k].id.as_ref().unwrap());
+            assert_eq!(r["fund_total"], st.fund_total.to_string(), "row {}", i + k);
+            assert_eq!(r["out_of_pocket"], st.out_of_pocket.total.to_string());
+            assert_eq!(r["deductible"], st.out_of_pocket.deductible.to_string());
+            assert_eq!(r["in_scope"], st.amounts.in_scope.to_string());
+            let basic: rust_decimal::Decimal = st
+                .layers
+                .iter()
+                .filter(|l| l.kind == yibao::engine::ir::LayerKind::Basic)
+                .map(|l| l.payment.get())
+                .sum();
+            assert_eq!(r["basic"], format!("{basic:.2}"));
+            fund += st.fund_total.get();
+        }
+        i = j;
+    }
+    assert_eq!(s.fund_total.get(), fund);
+    let oop: rust_decimal::Decimal = rows
+        .iter()
+        .map(|r| r["out_of_pocket"].parse::<rust_decimal::Decimal>().unwrap())
+        .sum();
+    assert_eq!(s.out_of_pocket.get(), oop);
+    assert_eq!(s.total.get(), s.fund_total.get() + s.out_of_pocket.get());
+    let buckets: u64 = s.out_of_pocket_distribution.iter().map(|b| b.claims).sum();
+    assert_eq!(buckets, s.settled);
+}
+
+#[test]
+fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
+    let reg = Registry::bundled();
+    let mut g = Vec::new();
+    generate(
+        &reg,
+        &GenOptions {
+            persons: 500,
+            seed: 3,
+            year: 2024,
+            policy: None,
+        },
+        Format::Csv,
+        &mut g,
+    )
+    .unwrap();
+    let input = String::from_utf8(g).unwrap();
+    let base = run_with(
+        &reg,
+        &input,
+        Format::Csv,
+        Format::Jsonl,
+        &Options {
+            threads: 1,
+            chunk_rows: 100_000,
+            ..Options::default()
+        },
+    );
+    let base_summary = base.result.unwrap();
+    for (threads, chunk) in [(2, 1), (2, 7), (4, 64), (3, 4096)] {
+        let r = run_with(
+            &reg,
+            &input,
+            Format::Csv,
+            Format::Jsonl,
+            &Options {
+                threads,
+                chunk_rows: chunk,
+                ..Options::default()
+            },
+        );
+        assert_eq!(r.result.unwrap(), base_summary);
+        assert!(
+            r.out == base.out,
+            "threads {threads}, chunk {chunk}: output differs"
+        );
+    }
+}
+
+#[test]
+fn csv_and_jsonl_inputs_give_the_same_numbers() {
+    let reg = Registry::bundled();
+    let gen = |f| {
+        let mut g = Vec::new();
+        generate(
+            &reg,
+            &GenOptions {
+                persons: 200,
+                seed: 5,
+                year: 2024,
+                policy: None,
+            },
+            f,
+            &mut g,
+        )
+        .unwrap();
+        String::from_utf8(g).unwrap()
+    };
+    let a = run_with(&reg, &gen(Format::Csv), Format::Csv, Format::Csv, &opts());
+    let b = run_with(
+        &reg,
+        &gen(Format::Jsonl),
+        Format::Jsonl,
+        Format::Csv,
+        &opts(),
+    );
+    let strip = |out: &str| -> Vec<String> {
+        // The line column differs (CSV has a header line); the rest must agree.
+        table(out)
+            .into_iter()
+            .map(|mut r| {
+                r.remove("line");
+                format!("{r:?}")
+            })
+            .collect()
+    };
+    assert_eq!(a.result.unwrap(), b.result.unwrap());
+    assert_eq!(strip(&a.out), strip(&b.out));
+}
+
+#[test]
+fn a_claim_out_of_date_order_stops_the_run_naming_the_row() {
+    let reg = Registry::bundled();
+    let input = csv(&[
+        "a1,pA,tianjin,resident,2024-05-01,,,inpatient,3,,false,1000,0,0,0",
+        "a2,pA,tianjin,resident,2024-03-01,,,inpatient,3,,false,1000,0,0,0",
+    ]);
+    let r = run_with(&reg, &input, Format::Csv, Format::Csv, &opts());
+    let e = r.result.unwrap_err();
+    assert!(matches!(e, BatchError::Order(_)), "{e}");
+    let msg = e.to_string();
+    assert!(msg.starts_with("line 3: person `pA`"), "{msg}");
+    assert!(msg.contains("(line 2)") && msg.contains("--sort"), "{msg}");
+}
+
+#[test]
+fn a_person_split_across_the_file_is_an_error_unless_sorted() {
+    let reg = Registry::bundled();
+    let rows = [
+        "a1,pA,tianjin,resident,2024-02-01,,,inpatient,3,,false,30000,1000,0,0",
+        "b1,pB,tianjin,resident,2024-02-02,,,inpatient,2,,false,20000,0,0,0",
+        "a2,pA,tianjin,resident,2024-06-01,,,inpatient,3,,false,40000,0,0,0",
+    ];
+    let r = run_with(&reg, &csv(&rows), Format::Csv, Format::Csv, &opts());
+    let msg = r.result.unwrap_err().to_string();
+    assert!(
+        msg.starts_with("line 4: person `pA` appears again"),
+        "{msg}"
+    );
+
+    // Sorted, the same claims settle as if given in order: pA's second admission sees the first.
+    let sorted = run_with(
+        &reg,
+        &csv(&rows),
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            sort: true,
+            ..opts()
+        },
+    );
+    let in_order = run_with(
+        &reg,
+        &csv(&[rows[0], rows[2], rows[1]]),
+        Format::Csv,
+        Format::Csv,
+        &opts(),
+    );
+    assert_eq!(sorted.result.unwrap(), in_order.result.unwrap());
+    let ids = |out: &str| {
+        table(out)
+            .into_iter()
+            .map(|r| (r["id"].clone(), r["fund_total"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&sorted.out), ids(&in_order.out));
+    assert_eq!(ids(&sorted.out)[0].0, "a1");
+    assert_eq!(ids(&sorted.out)[1].0, "a2");
+}
+
+#[test]
+fn an_invalid_row_stops_the_run_or_goes_to_the_rejects() {
+    let reg = Registry::bundled();
+    let rows = [
+        "a1,pA,tianjin,resident,2024-02-01,,,inpatient,3,,false,30000,1000,0,0",
+        "b1,pB,tianjin,resident,2024-02-02,,,inpatient,9,,false,20000,0,0,0",
+        "c1,pC,tianjin,resident,2024-02-03,,,inpatient,3,,false,-5,0,0,0",
+        "d1,pD,tianjin,resident,2024-02-30,,,inpatient,3,,false,100,0,0,0",
+        "e1,pE,tianjin,resident,2024-02-04,,,inpatient,3,,false,5000,0,0,0",
+    ];
+    let r = run_with(&reg, &csv(&rows), Format::Csv, Format::Csv, &opts());
+    let e = r.result.unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.starts_with("line 3: level: unknown hospital level `9`"),
+        "{msg}"
+    );
+    assert!(matches!(e, BatchError::Row(_)));
+    // Nothing after the failing row was written.
+    assert!(!r.out.contains("e1"), "{}", r.out);
+
+    let r = run_with(
+        &reg,
+        &csv(&rows),
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            skip_invalid: true,
+            ..opts()
+        },
+    );
+    let s = r.result.unwrap();
+    assert_eq!((s.claims, s.settled, s.rejected), (5, 2, 3));
+    let ids: Vec<String> = table(&r.out).into_iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(ids, ["a1", "e1"]);
+    let rej = table(&r.rejects);
+    assert_eq!(rej.len(), 3);
+    assert_eq!(rej[0]["line"], "3");
+    assert!(
+        rej[0]["error"].contains("unknown hospital level `9`"),
+        "{:?}",
+        rej[0]
+    );
+    assert_eq!(rej[0]["id"], "b1", "the original row is kept");
+    assert_eq!(rej[1]["line"], "4");
+    assert!(
+        rej[1]["error"].contains("total") && rej[1]["error"].contains("negative"),
+        "{:?}",
+        rej[1]
+    );
+    assert_eq!(rej[2]["line"], "5");
+    assert!(rej[2]["error"].contains("2024-02-30"), "{:?}", rej[2]);
+}
+
+#[test]
+fn jsonl_rejects_keep_the_line_and_the_field() {
+    let reg = Registry::bundled();
+    let input = "{\"person\":\"p\",\"region\":\"tianjin\",\"scheme\":\"resident\",\"date\":\"2024-01-02\",\"care\":\"inpatient\",\"amounts\":{\"total\":\"100\"}}\n\n{\"person\":\"q\",\"date\":\"2024-01-02\",\"care\":\"inpatient\",\"amounts\":{\"total\":\"1x\"}}\nnot json\n";
+    let r = run_with(
+        &reg,
+        input,
+        Format::Jsonl,
+        Format::Jsonl,
+        &Options {
+            skip_invalid: true,
+            ..opts()
+        },
+    );
+    let s = r.result.unwrap();
+    assert_eq!((s.claims, s.settled, s.rejected), (3, 1, 2));
+    let rej: Vec<serde_json::Value> = r
+        .rejects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rej[0]["line"], 3);
+    assert_eq!(rej[0]["field"], "amounts.total");
+    assert_eq!(rej[1]["line"], 4);
+    assert_eq!(rej[1]["row"], "not json");
+    let out: serde_json::Value = serde_json::from_str(r.out.lines().next().unwrap()).unwrap();
+    assert_eq!(out["line"], 1);
+    assert_eq!(out["total"], "100.00");
+}
+
+#[test]
+fn a_bad_header_or_policy_is_refused_before_any_row() {
+    let e = CsvRows::new(Cursor::new("date,care,total,colour\n"), false)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("unknown column `colour`"), "{e}");
+    let e = CsvRows::new(Cursor::new("date,total\n"), false)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("no `care` column"), "{e}");
+    let reg = Registry::bundled();
+    let r = run_with(
+        &reg,
+        &csv(&[]),
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            policy: Some("atlantis.resident".into()),
+            ..opts()
+        },
+    );
+    assert!(r
+        .result
+        .unwrap_err()
+        .to_string()
+        .contains("no policy `atlantis.resident`"));
+    let r = run_with(
+        &reg,
+        &csv(&[]),
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            overrides: [("basic.ratio".to_string(), "lots".to_string())].into(),
+            ..opts()
+        },
+    );
+    assert!(r.result.is_err());
+}
+
+#[test]
+fn an_override_changes_the_cost() {
+    // A drafter's what-if: the 2014 Tianjin basic ratio (a placeholder, 70%) set to 80%.
+    let reg = Registry::bundled();
+    let input = csv(&["c1,p1,tianjin,resident,2024-05-01,,,inpatient,3,,false,10000,0,0,0"]);
+    let base = run_with(&reg, &input, Format::Csv, Format::Csv, &opts())
+        .result
+        .unwrap();
+    let what_if = run_with(
+        &reg,
+        &input,
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            overrides: [("basic.ratio".to_string(), "80%".to_string())].into(),
+            ..opts()
+        },
+    )
+    .result
+    .unwrap();
+    assert_eq!(base.by_layer_kind["basic"].to_string(), "7000.00");
+    assert_eq!(what_if.by_layer_kind["basic"].to_string(), "8000.00");
+}
+
+#[test]
+fn the_generator_is_deterministic_and_its_claims_all_settle() {
+    let reg = Registry::bundled();
+    let g = |seed| {
+        let mut v = Vec::new();
+        let n = generate(
+            &reg,
+            &GenOptions {
+                persons: 400,
+                seed,
+                year: 2024,
+                policy: None,
+            },
+            Format::Csv,
+            &mut v,
+        )
+        .unwrap();
+        (n, String::from_utf8(v).unwrap())
+    };
+    let (n1, a) = g(9);
+    let (_, b) = g(9);
+    let (_, c) = g(10);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(a.lines().count() as u64, n1 + 1);
+    let s = run_with(&reg, &a, Format::Csv, Format::Csv, &opts())
+        .result
+        .unwrap();
+    assert_eq!((s.settled, s.rejected), (n1, 0));
+    // A mix: several cities and every care type the policies know appear.
+    for city in ["tianjin", "beijing", "guangzhou", "huzhou", "ziyang"] {
+        assert!(a.contains(&format!(",{city},")), "no {city}");
+    }
+    for care in ["inpatient", "general_outpatient", "outpatient_special"] {
+        assert!(a.contains(&format!(",{care},")), "no {care}");
+    }
+}

@@ -1,0 +1,335 @@
+use std::collections::BTreeMap;
+use std::io::{BufReader, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use comfy_table::{presets, Table};
+use yibao_batch::{
+    BatchError, CsvRows, Format, JsonlRows, Options, Progress, RejectSink, Rows, Summary,
+};
+
+use crate::Exit;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  yibao gen --persons 100000 --output claims.csv\n  yibao batch --input claims.csv --output settled.csv\n  yibao batch --input claims.jsonl --output settled.jsonl --skip-invalid --summary-json summary.json\n  yibao batch --input claims.csv --output reform.csv --set basic.ratio=80%   # a drafter's what-if\n\nInput: CSV with a header (columns: id, person, region, scheme, date, group, categories\n(separated by ;), care, level, place, referral, disease, case_code, total, out_of_list,\npre_self_pay, over_limit — the platform names psn_no, setl_time, med_type, medfee_sumamt,\nfulamt_ownpay_amt, preselfpay_amt, overlmt_selfpay also work), or JSON Lines with one claim\nobject per line (the `estimate` claim format).\n\nA person's claims must be together and in date order (each person's year folds one state);\notherwise the run stops at the first row out of order, unless --sort is given (which reads the\nwhole input into memory). A row that cannot be settled stops the run with its line number, or\nwith --skip-invalid is written with the reason to the reject file. The output is written to a\ntemporary file and moved into place only when the run succeeds."
+)]
+pub struct Args {
+    /// Claims: a .csv or .jsonl file, or `-` for standard input.
+    #[arg(long, short)]
+    input: PathBuf,
+    /// Results: a .csv or .jsonl file, or `-` for standard output.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Input format (csv, jsonl); by default from the input's extension.
+    #[arg(long)]
+    input_format: Option<String>,
+    /// Output format (csv, jsonl); by default from the output's extension.
+    #[arg(long)]
+    output_format: Option<String>,
+    /// The policy (`region.scheme`) for rows that do not give region and scheme.
+    #[arg(long)]
+    policy: Option<String>,
+    /// Replace a policy figure for the whole run: `--set basic.ratio=80%`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+    /// Extra policy files or folders, loaded over the bundled ones.
+    #[arg(long = "policies", value_name = "PATH")]
+    policies: Vec<PathBuf>,
+    /// Write invalid rows to the reject file (with the reason) and go on.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// The reject file (default: beside the output, `<output>.rejects.<ext>`).
+    #[arg(long, value_name = "PATH")]
+    rejects: Option<PathBuf>,
+    /// Sort by person and date first (reads the whole input into memory).
+    #[arg(long)]
+    sort: bool,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also write the summary as JSON to this file.
+    #[arg(long, value_name = "PATH")]
+    summary_json: Option<PathBuf>,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The format named by `flag`, or by the path's extension, else CSV.
+pub fn format_of(flag: Option<&str>, path: Option<&Path>) -> Result<Format, String> {
+    match flag {
+        Some("csv") => Ok(Format::Csv),
+        Some("jsonl") | Some("ndjson") => Ok(Format::Jsonl),
+        Some(other) => Err(format!("unknown format `{other}` (csv or jsonl)")),
+        None => Ok(path
+            .filter(|p| p.as_os_str() != "-")
+            .and_then(Format::from_path)
+            .unwrap_or(Format::Csv)),
+    }
+}
+
+fn ext(f: Format) -> &'static str {
+    match f {
+        Format::Csv => "csv",
+        Format::Jsonl => "jsonl",
+    }
+}
+
+pub fn run(a: Args) -> Exit {
+    match run_inner(a) {
+        Ok(exit) => exit,
+        Err((exit, msg)) => {
+            eprintln!("error: {msg}");
+            exit
+        }
+    }
+}
+
+type Failure = (Exit, String);
+
+fn usage(msg: impl Into<String>) -> Failure {
+    (Exit::Usage, msg.into())
+}
+
+fn run_inner(a: Args) -> Result<Exit, Failure> {
+    let in_format = format_of(a.input_format.as_deref(), Some(&a.input)).map_err(usage)?;
+    let out_format = format_of(a.output_format.as_deref(), Some(&a.output)).map_err(usage)?;
+    let mut overrides = BTreeMap::new();
+    for s in &a.overrides {
+        let Some((k, v)) = s.split_once('=') else {
+            return Err(usage(format!(
+                "--set `{s}`: expected PATH=VALUE, e.g. basic.ratio=80%"
+            )));
+        };
+        overrides.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    let reg = super::registry(&a.policies)
+        .map_err(|e| (e, "the extra policy files have errors".to_string()))?;
+    let opts = Options {
+        policy: a.policy.clone(),
+        overrides,
+        skip_invalid: a.skip_invalid,
+        sort: a.sort,
+        threads: a.threads.unwrap_or_else(|| Options::default().threads),
+        ..Options::default()
+    };
+
+    // Input.
+    let stdin_input = a.input.as_os_str() == "-";
+    let size = if stdin_input {
+        None
+    } else {
+        std::fs::metadata(&a.input).ok().map(|m| m.len())
+    };
+    let reader: Box<dyn std::io::Read + Send> = if stdin_input {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(
+            std::fs::File::open(&a.input)
+                .map_err(|e| usage(format!("cannot read {}: {e}", a.input.display())))?,
+        )
+    };
+    let buffered = BufReader::with_capacity(1 << 20, reader);
+    let keep_raw = a.skip_invalid;
+    let mut rows: Box<dyn Rows> = match in_format {
+        Format::Csv => {
+            Box::new(CsvRows::new(buffered, keep_raw).map_err(|e| (Exit::Findings, e.to_string()))?)
+        }
+        Format::Jsonl => Box::new(JsonlRows::new(buffered, keep_raw)),
+    };
+
+    // Output: a temporary file beside the target, moved into place on success.
+    let to_stdout = a.output.as_os_str() == "-";
+    let dir = a
+        .output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp_out = if to_stdout {
+        None
+    } else {
+        Some(
+            tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| usage(format!("cannot write in {}: {e}", dir.display())))?,
+        )
+    };
+    let reject_path = a.rejects.clone().unwrap_or_else(|| {
+        let name = a
+            .output
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .filter(|s| s != "-")
+            .unwrap_or_else(|| "batch".into());
+        dir.join(format!("{name}.rejects.{}", ext(in_format)))
+    });
+    let mut tmp_rejects = if a.skip_invalid {
+        Some(
+            tempfile::NamedTempFile::new_in(
+                reject_path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new(".")),
+            )
+            .map_err(|e| usage(format!("cannot write the reject file: {e}")))?,
+        )
+    } else {
+        None
+    };
+
+    let show = !a.quiet && std::io::stderr().is_terminal();
+    let bar = if show {
+        let b = match size {
+            Some(n) => indicatif::ProgressBar::new(n).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta}) {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            ),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        Some(b)
+    } else {
+        None
+    };
+    let progress = |p: Progress| {
+        if let Some(b) = &bar {
+            b.set_position(p.bytes);
+            b.set_message(format!("{} claims", p.rows));
+        }
+    };
+
+    let result = {
+        let mut out_w: Box<dyn Write + Send> = match &mut tmp_out {
+            Some(t) => Box::new(std::io::BufWriter::with_capacity(1 << 20, t.as_file_mut())),
+            None => Box::new(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stdout(),
+            )),
+        };
+        let mut rej_w = tmp_rejects
+            .as_mut()
+            .map(|t| std::io::BufWriter::new(t.as_file_mut()));
+        let sink = rej_w.as_mut().map(|w| RejectSink {
+            writer: w as &mut (dyn Write + Send),
+            format: in_format,
+        });
+        let r = yibao_batch::run(
+            &reg,
+            rows.as_mut(),
+            &mut out_w,
+            out_format,
+            sink,
+            &opts,
+            &progress,
+        );
+        let flushed = out_w.flush().and_then(|_| match &mut rej_w {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        });
+        r.and_then(|s| flushed.map(|_| s).map_err(BatchError::Output))
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let summary = match result {
+        Ok(s) => s,
+        Err(e) => {
+            let exit = match e {
+                BatchError::Row(_) | BatchError::Order(_) | BatchError::Input(_) => Exit::Findings,
+                _ => Exit::Usage,
+            };
+            let mut msg = e.to_string();
+            if matches!(e, BatchError::Row(_)) {
+                msg.push_str(
+                    "\n  (pass --skip-invalid to write such rows to a reject file and go on)",
+                );
+            }
+            if !to_stdout {
+                msg.push_str(&format!("\n  no output written to {}", a.output.display()));
+            }
+            return Err((exit, msg));
+        }
+    };
+    if let Some(t) = tmp_out {
+        t.persist(&a.output)
+            .map_err(|e| usage(format!("cannot write {}: {e}", a.output.display())))?;
+    }
+    if let Some(t) = tmp_rejects {
+        if summary.rejected > 0 {
+            t.persist(&reject_path)
+                .map_err(|e| usage(format!("cannot write {}: {e}", reject_path.display())))?;
+        }
+    }
+    if let Some(p) = &a.summary_json {
+        let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        std::fs::write(p, text + "\n")
+            .map_err(|e| usage(format!("cannot write {}: {e}", p.display())))?;
+    }
+    if !a.quiet {
+        let text = render(&summary);
+        if to_stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        if summary.rejected > 0 {
+            eprintln!(
+                "warning: {} rows rejected → {}",
+                summary.rejected,
+                reject_path.display()
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+fn render(s: &Summary) -> String {
+    let mut t = Table::new();
+    t.load_preset(presets::UTF8_FULL_CONDENSED);
+    t.set_header(["", "amount (yuan)"]);
+    t.add_row(["医疗费总额 total billed".to_string(), s.total.to_string()]);
+    t.add_row([
+        "政策范围内费用 policy-scope amount".to_string(),
+        s.in_scope.to_string(),
+    ]);
+    for (k, v) in &s.by_layer_kind {
+        t.add_row([format!("  paid by {k}"), v.to_string()]);
+    }
+    t.add_row([
+        "基金支付 funds in all".to_string(),
+        s.fund_total.to_string(),
+    ]);
+    t.add_row([
+        "个人负担 patients in all".to_string(),
+        s.out_of_pocket.to_string(),
+    ]);
+    for (k, v) in &s.out_of_pocket_parts {
+        t.add_row([format!("  of which {k}"), v.to_string()]);
+    }
+    let pct = |r: Option<rust_decimal::Decimal>| {
+        r.map(|x| format!("{}%", (x * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2)))
+            .unwrap_or_else(|| "–".into())
+    };
+    let mut d = Table::new();
+    d.load_preset(presets::UTF8_FULL_CONDENSED);
+    d.set_header(["out of pocket (yuan)", "claims"]);
+    for b in &s.out_of_pocket_distribution {
+        let range = match (&b.from, &b.to) {
+            (None, Some(to)) => format!("= {to}"),
+            (Some(f), Some(to)) => format!("{f} – {to}"),
+            (Some(f), None) => format!("> {f}"),
+            (None, None) => "all".into(),
+        };
+        d.add_row([range, b.claims.to_string()]);
+    }
+    format!(
+        "{} claims of {} persons: {} settled, {} rejected; {} relied on unverified or overridden figures\n{t}\n政策范围内报销比例 policy-scope reimbursement ratio: {} (all layers), {} (basic fund)\n{d}\n",
+        s.claims,
+        s.persons,
+        s.settled,
+        s.rejected,
+        s.claims_on_unverified_figures,
+        pct(s.policy_scope_ratio),
+        pct(s.basic_policy_scope_ratio),
+    )
+}
