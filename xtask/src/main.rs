@@ -13,8 +13,10 @@ fn main() -> ExitCode {
         Some("conformance") => conformance(),
         Some("browser") => conformance().and_then(|_| browser()),
         Some("bench-server") => bench_server(),
+        Some("bench-batch") => bench_batch(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS");
+            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
             return ExitCode::from(2);
         }
     };
@@ -496,4 +498,87 @@ fn browser() -> Result<(), String> {
     let _ = server.kill();
     let _ = server.wait();
     result
+}
+
+/// `cargo xtask bench-batch [CLAIMS…]`: synthetic files of about CLAIMS claims each (6.5 claims
+/// per person on average), then `yibao batch` over each with the elapsed time and peak memory it
+/// reports. Files go to target/bench/ and are reused.
+fn bench_batch(args: &[String]) -> Result<(), String> {
+    let sizes: Vec<u64> = if args.is_empty() {
+        vec![1_000_000, 10_000_000]
+    } else {
+        args.iter()
+            .map(|a| {
+                a.replace(['_', ','], "")
+                    .parse()
+                    .map_err(|_| format!("`{a}` is not a number of claims"))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    step(
+        "building the release binary",
+        "cargo",
+        &["build", "--release", "-p", "yibao-cli"],
+    )?;
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    for n in sizes {
+        let persons = (n * 2 / 13).max(1).to_string();
+        let input = format!("target/bench/claims-{n}.csv");
+        if !std::path::Path::new(&input).exists() {
+            step(
+                &format!("generating about {n} claims ({persons} persons)"),
+                "target/release/yibao",
+                &[
+                    "gen",
+                    "--persons",
+                    &persons,
+                    "--seed",
+                    "2024",
+                    "--output",
+                    &input,
+                ],
+            )?;
+        }
+        let output = format!("target/bench/settled-{n}.csv");
+        eprintln!("==> yibao batch over {input}");
+        let out = Command::new("target/release/yibao")
+            .args(["batch", "--input", &input, "--output", &output])
+            .output()
+            .map_err(|e| format!("cannot run yibao batch: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "yibao batch failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        println!("{}", text.lines().next().unwrap_or(""));
+        println!("{}", text.lines().nth(1).unwrap_or(""));
+        let _ = std::fs::remove_file(&output);
+    }
+    Ok(())
+}
+
+/// `cargo xtask fuzz [N]`: the bounded generator-based fuzz run (stable Rust; no nightly needed).
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let n = args
+        .first()
+        .map(|a| a.replace(['_', ','], ""))
+        .unwrap_or_else(|| "10000000".into());
+    n.parse::<u64>()
+        .map_err(|_| format!("`{n}` is not a number of inputs"))?;
+    step(
+        &format!("fuzzing with {n} inputs (release mode)"),
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "yibao-fuzz",
+            "--",
+            "--inputs",
+            &n,
+        ],
+    )
 }

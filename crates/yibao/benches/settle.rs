@@ -177,6 +177,32 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Each city's current inpatient policy, numbers-only path: one admission of 30,000 with
+    // 2,000 out of the catalogue at the top hospital level, for a resident (or employee) insured.
+    let mut g = c.benchmark_group("settle_outcome_inpatient_by_city");
+    for id in [
+        "tianjin.resident",
+        "beijing.employee",
+        "guangzhou.employee",
+        "huzhou.employee",
+        "ziyang.resident",
+    ] {
+        let p = reg.policy(id, Date::new(2024, 6, 1).unwrap()).unwrap();
+        let level = p.dims.levels.last().map(|l| l.id.to_string());
+        let claim: Claim = serde_json::from_value(serde_json::json!({
+            "date": "2024-06-01", "care": "inpatient", "level": level,
+            "amounts": {"total": "30000", "out_of_list": "2000"}
+        }))
+        .unwrap();
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                let mut st = YtdState::default();
+                black_box(settle_outcome(&p, black_box(&claim), &mut st).unwrap())
+            })
+        });
+    }
+    g.finish();
+
     let files = yibao::policies::bundled_files();
     c.bench_function("parse_check_compile_all_bundled_policies", |b| {
         b.iter(|| black_box(Registry::from_files(black_box(files.clone()))))

@@ -198,6 +198,7 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
         }
     };
 
+    let started = std::time::Instant::now();
     let result = {
         let mut out_w: Box<dyn Write + Send> = match &mut tmp_out {
             Some(t) => Box::new(std::io::BufWriter::with_capacity(1 << 20, t.as_file_mut())),
@@ -266,7 +267,20 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
             .map_err(|e| usage(format!("cannot write {}: {e}", p.display())))?;
     }
     if !a.quiet {
-        let text = render(&summary);
+        let secs = started.elapsed().as_millis();
+        let rate = u128::from(summary.claims) * 1000 / secs.max(1);
+        let mut text = format!(
+            "{} claims in {}.{:02} s ({rate} claims/s, {} threads)",
+            summary.claims,
+            secs / 1000,
+            secs % 1000 / 10,
+            opts.threads
+        );
+        if let Some(kb) = peak_rss_kb() {
+            text.push_str(&format!("; peak memory {} MB", kb / 1024));
+        }
+        text.push('\n');
+        text.push_str(&render(&summary));
         if to_stdout {
             eprint!("{text}");
         } else {
@@ -332,4 +346,11 @@ fn render(s: &Summary) -> String {
         pct(s.policy_scope_ratio),
         pct(s.basic_policy_scope_ratio),
     )
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), in KiB.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
