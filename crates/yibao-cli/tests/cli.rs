@@ -379,3 +379,40 @@ fn batch_stops_at_a_bad_row_and_leaves_no_output_unless_skipping() {
     );
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
 }
+
+#[test]
+fn check_compliance_passes_bundled_and_flags_a_violating_draft() {
+    let (code, out, err) = stdout(yibao().args(["check", "--compliance"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("known deviation: 穗岁康"), "{out}");
+    assert!(out.contains("guangzhou.resident@2022-12-01"), "{out}");
+
+    // A draft of Ziyang's resident policy whose medical aid has no annual limit at all.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string("../../policies/ziyang/resident/2018-03-27.policy")
+        .or_else(|_| std::fs::read_to_string("policies/ziyang/resident/2018-03-27.policy"))
+        .unwrap();
+    let draft = text.replace(
+        "  cap per_year none [placeholder \"annual aid cap not found\"]\n",
+        "",
+    );
+    assert_ne!(draft, text);
+    let path = dir.path().join("draft.policy");
+    std::fs::write(&path, &draft).unwrap();
+    let (code, out, err) = stdout(yibao().args(["check", "--compliance"]).arg(&path));
+    assert_eq!(code, 1, "{out}{err}");
+    let line = draft
+        .lines()
+        .position(|l| l.starts_with("layer medical_aid"))
+        .unwrap()
+        + 1;
+    assert!(
+        out.contains(&format!(
+            "violation [NAT-MA-LIMIT] {}:{line}:1",
+            path.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("国办发〔2021〕42号"), "{out}");
+    assert!(err.contains("1 violation(s) of national rules"), "{err}");
+}

@@ -444,19 +444,7 @@ pub struct CheckAnswer {
 
 /// Checks a policy text. A text that `extends` a bundled version is checked against it.
 pub fn check_text(name: &str, text: &str) -> (Registry, Vec<Diagnostic>) {
-    let mut files: Vec<(String, String)> = yibao_policies::bundled_files();
-    files.push((name.to_string(), text.to_string()));
-    // The text replaces a bundled version with the same id and date, if any.
-    let probe = Registry::from_files(vec![(name.to_string(), text.to_string())]);
-    if let Some(v) = probe.versions().first() {
-        let (id, eff) = (v.id.clone(), v.effective);
-        let bundled = Registry::bundled();
-        if let Some(b) = bundled.version(&id, eff) {
-            let f = b.file.clone();
-            files.retain(|(n, _)| *n != f);
-        }
-    }
-    let reg = Registry::from_files(files);
+    let reg = with_drafts(vec![(name.to_string(), text.to_string())]);
     let diags: Vec<Diagnostic> = reg
         .diagnostics
         .iter()
@@ -464,6 +452,24 @@ pub fn check_text(name: &str, text: &str) -> (Registry, Vec<Diagnostic>) {
         .flat_map(|(_, ds)| ds.iter().cloned())
         .collect();
     (reg, diags)
+}
+
+/// The bundled policies with draft files loaded over them: a draft replaces the bundled version
+/// with the same id and effective date, and may `extends` any bundled version.
+pub fn with_drafts(drafts: Vec<(String, String)>) -> Registry {
+    let mut files: Vec<(String, String)> = yibao_policies::bundled_files();
+    let bundled = Registry::bundled();
+    for (name, text) in &drafts {
+        let probe = Registry::from_files(vec![(name.clone(), text.clone())]);
+        for v in probe.versions() {
+            if let Some(b) = bundled.version(&v.id, v.effective) {
+                let f = b.file.clone();
+                files.retain(|(n, _)| *n != f);
+            }
+        }
+    }
+    files.extend(drafts);
+    Registry::from_files(files)
 }
 
 /// `check` as JSON, for the playground and the server.
@@ -757,4 +763,59 @@ pub fn estimate_batch(reg: &Registry, req: &BatchRequest) -> Result<BatchAnswer,
         failed: results.len() - settled,
         results,
     })
+}
+
+/// One finding of the national compliance checks, with the known-deviation note if any.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComplianceFinding {
+    #[serde(flatten)]
+    pub finding: yibao_compliance::Finding,
+    /// Why this finding on a bundled policy is accepted (policies/known-deviations.yaml).
+    pub known: Option<String>,
+}
+
+/// The compliance findings of one policy version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComplianceReport {
+    pub policy: String,
+    pub version: Date,
+    pub file: String,
+    pub findings: Vec<ComplianceFinding>,
+}
+
+/// Checks policy versions against the national rules: the versions read from `files` (names as
+/// in the registry), or by default each policy's current version (the latest).
+pub fn compliance_report(
+    reg: &Registry,
+    files: Option<&[String]>,
+    indicators: &yibao_compliance::Indicators,
+) -> Vec<ComplianceReport> {
+    let known = yibao_compliance::known_deviations();
+    let versions = reg.versions();
+    versions
+        .iter()
+        .filter(|v| match files {
+            Some(fs) => fs.contains(&v.file),
+            None => !versions
+                .iter()
+                .any(|w| w.id == v.id && w.effective > v.effective),
+        })
+        .filter(|v| !v.id.starts_with("fixture."))
+        .filter_map(|v| {
+            let p = v.policy.as_ref()?;
+            let findings = yibao_compliance::check(p, indicators)
+                .into_iter()
+                .map(|f| ComplianceFinding {
+                    known: yibao_compliance::known(&known, p, &f).map(str::to_string),
+                    finding: f,
+                })
+                .collect();
+            Some(ComplianceReport {
+                policy: v.id.clone(),
+                version: v.effective,
+                file: v.file.clone(),
+                findings,
+            })
+        })
+        .collect()
 }

@@ -21,6 +21,7 @@ mod api;
 pub mod vectors;
 
 pub use api::*;
+pub use yibao_compliance as compliance;
 pub use yibao_engine::{self as engine, Claim, Date, Money, Policy, Settlement, YtdState};
 pub use yibao_lang::{self as lang, Diagnostic, DiagnosticJson};
 pub use yibao_policies::{self as policies, Registry};

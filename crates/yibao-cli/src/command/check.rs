@@ -19,9 +19,20 @@ pub struct Args {
     /// placeholders of each policy's latest version.
     #[arg(long)]
     provenance: bool,
+    /// Check the policies against the national rules (the files given, loaded over the bundled
+    /// policies so `extends` works; by default each bundled policy's current version). Exit 1
+    /// on a violation that is not a known, explained deviation.
+    #[arg(long)]
+    compliance: bool,
+    /// Indicators (YAML list, as policies/indicators.yaml) for the rules that need them.
+    #[arg(long, value_name = "FILE", requires = "compliance")]
+    indicators: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Exit {
+    if a.compliance {
+        return compliance(&a);
+    }
     let reg = if a.paths.is_empty() {
         Registry::bundled()
     } else {
@@ -73,6 +84,87 @@ pub fn run(a: Args) -> Exit {
         );
     }
     if errors > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}
+
+fn compliance(a: &Args) -> Exit {
+    use yibao::compliance::{Indicators, Severity};
+    let indicators = match &a.indicators {
+        None => Indicators::bundled(),
+        Some(p) => match std::fs::read_to_string(p)
+            .map_err(|e| format!("cannot read {}: {e}", p.display()))
+            .and_then(|t| Indicators::from_yaml(&t))
+        {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        },
+    };
+    let (reg, only): (Registry, Option<Vec<String>>) = if a.paths.is_empty() {
+        (Registry::bundled(), None)
+    } else {
+        match crate::files::read_tree(&a.paths, &["policy"]) {
+            Ok(extra) => {
+                let names = extra.iter().map(|(n, _)| n.clone()).collect();
+                (yibao::with_drafts(extra), Some(names))
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Exit::Usage;
+            }
+        }
+    };
+    if reg.has_errors() {
+        super::print_registry_errors(&reg);
+        return Exit::Findings;
+    }
+    let report = yibao::compliance_report(&reg, only.as_deref(), &indicators);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        for v in &report {
+            println!("{}@{}  ({})", v.policy, v.version, v.file);
+            if v.findings.is_empty() {
+                println!("  no findings");
+            }
+            for f in &v.findings {
+                let sev = match f.finding.severity {
+                    Severity::Violation => "violation",
+                    Severity::Warning => "warning (verify)",
+                    Severity::Info => "info",
+                };
+                println!(
+                    "  {sev} [{}] {}:{}:{}\n    {}\n    {}\n    rests on: {} ({:?})",
+                    f.finding.rule,
+                    f.finding.file,
+                    f.finding.line,
+                    f.finding.column,
+                    f.finding.message_zh,
+                    f.finding.message_en,
+                    f.finding.document,
+                    f.finding.confidence
+                );
+                if let Some(k) = &f.known {
+                    println!("    known deviation: {k}");
+                }
+            }
+        }
+    }
+    let unexplained = report
+        .iter()
+        .flat_map(|v| &v.findings)
+        .filter(|f| f.finding.severity == Severity::Violation && f.known.is_none())
+        .count();
+    if unexplained > 0 {
+        eprintln!("{unexplained} violation(s) of national rules");
         Exit::Findings
     } else {
         Exit::Ok

@@ -35,9 +35,11 @@ pub fn registry(extra: &[std::path::PathBuf]) -> Result<yibao::Registry, crate::
     }
     match crate::files::read_tree(extra, &["policy"]) {
         Ok(more) => {
-            let mut files = yibao::policies::bundled_files();
-            files.extend(more.into_iter().filter(|(n, _)| n.ends_with(".policy")));
-            let reg = yibao::Registry::from_files(files);
+            let reg = yibao::with_drafts(
+                more.into_iter()
+                    .filter(|(n, _)| n.ends_with(".policy"))
+                    .collect(),
+            );
             if reg.has_errors() {
                 print_registry_errors(&reg);
                 return Err(crate::Exit::Findings);
