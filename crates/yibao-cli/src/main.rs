@@ -36,6 +36,8 @@ enum Command {
     Vectors(command::vectors::Args),
     /// List the bundled policies and their versions.
     Policies(command::policies::Args),
+    /// Compare two policy versions: changed parameters and the impact on a set of claims.
+    Diff(command::diff::Args),
     /// Settle a file of claims (CSV or JSON Lines), streaming, on every core; print a summary.
     Batch(Box<command::batch::Args>),
     /// Generate synthetic claims (CSV or JSON Lines) for benchmarks and demos.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Command::Vectors(a) => command::vectors::run(a),
         Command::Policies(a) => command::policies::run(a),
         Command::Batch(a) => command::batch::run(*a),
+        Command::Diff(a) => command::diff::run(a),
         Command::Gen(a) => command::gen::run(a),
         Command::Serve(a) => command::serve::run(a),
     };

@@ -416,3 +416,39 @@ fn check_compliance_passes_bundled_and_flags_a_violating_draft() {
     assert!(out.contains("国办发〔2021〕42号"), "{out}");
     assert!(err.contains("1 violation(s) of national rules"), "{err}");
 }
+
+#[test]
+fn diff_shows_parameters_and_impact() {
+    let (code, out, err) = stdout(yibao().args([
+        "diff",
+        "beijing.resident@2018-01-01",
+        "beijing.resident@2019-01-01",
+        "--persons",
+        "200",
+        "--json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["old"]["version"], "2018-01-01");
+    assert!(!r["params"].as_array().unwrap().is_empty());
+    assert!(r["impact"]["claims"].as_u64().unwrap() > 200);
+    let (code, out, _) = stdout(yibao().args([
+        "diff",
+        "beijing.resident@2018-01-01",
+        "beijing.resident@2019-01-01",
+        "--persons",
+        "50",
+    ]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("政策范围内报销比例") && out.contains("parameter(s) changed"),
+        "{out}"
+    );
+    let (code, _, err) =
+        stdout(yibao().args(["diff", "beijing.resident@2011-01-01", "beijing.resident"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("no version taking effect on 2011-01-01") && err.contains("2018-01-01"),
+        "{err}"
+    );
+}

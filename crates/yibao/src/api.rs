@@ -819,3 +819,40 @@ pub fn compliance_report(
         })
         .collect()
 }
+
+/// A version named `region.scheme@YYYY-MM-DD`, or `region.scheme` for its latest version.
+pub fn version_ref(reg: &Registry, name: &str) -> Result<Arc<Policy>, String> {
+    let (id, date) = match name.split_once('@') {
+        Some((id, d)) => (
+            id,
+            Some(d.parse::<Date>().map_err(|e| format!("`{name}`: {e}"))?),
+        ),
+        None => (name, None),
+    };
+    let versions: Vec<_> = reg.versions().iter().filter(|v| v.id == id).collect();
+    if versions.is_empty() {
+        return Err(format!(
+            "no policy `{id}`; the policies are: {}",
+            reg.policy_ids().join(", ")
+        ));
+    }
+    let v = match date {
+        Some(d) => versions.iter().find(|v| v.effective == d).ok_or_else(|| {
+            format!(
+                "`{id}` has no version taking effect on {d}; its versions: {}",
+                versions
+                    .iter()
+                    .map(|v| v.effective.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?,
+        None => versions
+            .iter()
+            .max_by_key(|v| v.effective)
+            .ok_or_else(|| format!("no policy `{id}`"))?,
+    };
+    v.policy
+        .clone()
+        .ok_or_else(|| format!("`{}@{}` has errors ({})", v.id, v.effective, v.file))
+}

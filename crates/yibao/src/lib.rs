@@ -18,6 +18,8 @@
 //! ```
 
 mod api;
+pub mod diff;
+pub mod sample;
 pub mod vectors;
 
 pub use api::*;

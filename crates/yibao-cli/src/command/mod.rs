@@ -1,5 +1,6 @@
 pub mod batch;
 pub mod check;
+pub mod diff;
 pub mod estimate;
 pub mod fmt;
 pub mod gen;
