@@ -226,10 +226,29 @@ fn wasm() -> Result<std::path::PathBuf, String> {
             &["target", "add", "wasm32-unknown-unknown"],
         )?;
     }
-    step(
-        "compiling yibao-wasm for wasm32",
-        "cargo",
-        &[
+    if !installed("wasm-opt") {
+        // binaryen's wasm-opt makes the page's module smaller; without it the build still works.
+        std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
+        let got =
+            step("updating the package lists", "apt-get", &["update", "-qq"]).and_then(|_| {
+                step(
+                    "installing binaryen (wasm-opt)",
+                    "apt-get",
+                    &["install", "-y", "-qq", "binaryen"],
+                )
+            });
+        if let Err(e) = got {
+            eprintln!("    (could not install binaryen: {e}; going on without wasm-opt)");
+        }
+    }
+    let input = std::path::PathBuf::from("target/wasm32-unknown-unknown/wasm/yibao_wasm.wasm");
+    // The citizen page's lean module (and the Node copy for conformance), then the playground's
+    // module with the drafter tools.
+    for (features, outs) in [
+        ("", &[("www/pkg", true), ("target/wasm/node", false)][..]),
+        ("drafter", &[("www/pkg-drafter", true)][..]),
+    ] {
+        let mut args = vec![
             "build",
             "-p",
             "yibao-wasm",
@@ -237,21 +256,28 @@ fn wasm() -> Result<std::path::PathBuf, String> {
             "wasm32-unknown-unknown",
             "--profile",
             "wasm",
-        ],
-    )?;
-    let input = std::path::PathBuf::from("target/wasm32-unknown-unknown/wasm/yibao_wasm.wasm");
-    for (out, web) in [("www/pkg", true), ("target/wasm/node", false)] {
-        eprintln!("==> wasm-bindgen → {out}");
-        let mut b = wasm_bindgen_cli_support::Bindgen::new();
-        b.input_path(&input).typescript(true);
-        if web {
-            b.web(true).map_err(|e| e.to_string())?;
-        } else {
-            b.nodejs(true).map_err(|e| e.to_string())?;
+        ];
+        if !features.is_empty() {
+            args.extend(["--features", features]);
         }
-        b.generate(out).map_err(|e| format!("wasm-bindgen: {e}"))?;
-        let wasm = format!("{out}/yibao_wasm_bg.wasm");
-        if Command::new("wasm-opt").arg("--version").output().is_ok() {
+        step(
+            &format!(
+                "compiling yibao-wasm for wasm32{}",
+                if features.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (features: {features})")
+                }
+            ),
+            "cargo",
+            &args,
+        )?;
+        // wasm-opt runs on rustc's output, before wasm-bindgen: run after it, Debian's binaryen
+        // breaks the externref table wasm-bindgen adds ("Table.grow failed").
+        let optimized = std::path::PathBuf::from("target/wasm/opt/yibao_wasm.wasm");
+        let module = if installed("wasm-opt") {
+            std::fs::create_dir_all("target/wasm/opt").map_err(|e| e.to_string())?;
+            let (i, o) = (input.display().to_string(), optimized.display().to_string());
             step(
                 "wasm-opt -Oz",
                 "wasm-opt",
@@ -261,20 +287,73 @@ fn wasm() -> Result<std::path::PathBuf, String> {
                     "--enable-nontrapping-float-to-int",
                     "--enable-sign-ext",
                     "--enable-mutable-globals",
-                    &wasm,
+                    "--enable-reference-types",
+                    "--enable-multivalue",
+                    &i,
                     "-o",
-                    &wasm,
+                    &o,
                 ],
             )?;
+            optimized.clone()
         } else {
             eprintln!(
                 "    (wasm-opt not installed: `apt-get install binaryen` makes the module smaller)"
             );
+            input.clone()
+        };
+        for (out, web) in outs {
+            bindgen(&module, out, *web)?;
         }
-        let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
-        eprintln!("    {wasm}: {size} bytes");
     }
+    copy_vectors("www/pkg-drafter/vectors")?;
     Ok(std::path::PathBuf::from("target/wasm/node"))
+}
+
+fn bindgen(input: &std::path::Path, out: &str, web: bool) -> Result<(), String> {
+    eprintln!("==> wasm-bindgen → {out}");
+    // Start clean: nothing stale from an earlier build is served.
+    let _ = std::fs::remove_dir_all(out);
+    let mut b = wasm_bindgen_cli_support::Bindgen::new();
+    b.input_path(input).typescript(true);
+    if web {
+        b.web(true).map_err(|e| e.to_string())?;
+    } else {
+        b.nodejs(true).map_err(|e| e.to_string())?;
+    }
+    b.generate(out).map_err(|e| format!("wasm-bindgen: {e}"))?;
+    let wasm = format!("{out}/yibao_wasm_bg.wasm");
+    let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+    eprintln!("    {wasm}: {size} bytes");
+    Ok(())
+}
+
+/// The shared vectors, for the playground to run in the browser: `<dir>/<region>/<file>.yaml`
+/// and `<dir>/index.json` (`{region: [file, …]}`).
+fn copy_vectors(dir: &str) -> Result<(), String> {
+    let mut files = vec![];
+    walk(std::path::Path::new("tests/vectors"), "yaml", &mut files)?;
+    let mut index: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, text) in files {
+        let rel = name.trim_start_matches("tests/vectors/").to_string();
+        let (region, file) = rel.split_once('/').unwrap_or(("", &rel));
+        if region.is_empty() || region == "fixture" {
+            continue;
+        }
+        let target = std::path::Path::new(dir).join(&rel);
+        if let Some(p) = target.parent() {
+            std::fs::create_dir_all(p).map_err(|e| e.to_string())?;
+        }
+        std::fs::write(&target, text).map_err(|e| e.to_string())?;
+        index
+            .entry(region.to_string())
+            .or_default()
+            .push(file.to_string());
+    }
+    std::fs::write(
+        std::path::Path::new(dir).join("index.json"),
+        serde_json::to_string(&index).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// The answer as the wasm module frames it: `{"ok":true,"answer":…}` or `{"ok":false,"error":…}`.

@@ -62,6 +62,8 @@ pub struct Finding {
 /// A rule: data plus a small function.
 pub struct Rule {
     pub id: &'static str,
+    /// When the rule took effect (year, month, day): it binds a version in force at any time since.
+    pub since: (i32, u8, u8),
     pub confidence: Confidence,
     pub document: &'static str,
     pub summary_zh: &'static str,
@@ -317,10 +319,7 @@ fn list_structure(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
     out
 }
 
-fn si_ratio(ctx: &Ctx, rule: &Rule, from: Date, floor: Decimal) -> Vec<Finding> {
-    if ctx.policy.effective < from {
-        return vec![];
-    }
+fn si_ratio(ctx: &Ctx, rule: &Rule, floor: Decimal) -> Vec<Finding> {
     let Some(s) = ctx.probe(&inpatient(ctx, None)) else {
         return vec![];
     };
@@ -346,17 +345,11 @@ fn si_ratio(ctx: &Ctx, rule: &Rule, from: Date, floor: Decimal) -> Vec<Finding> 
 }
 
 fn si_ratio_50(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
-    match Date::new(2015, 7, 28) {
-        Some(d) => si_ratio(ctx, rule, d, Decimal::new(50, 2)),
-        None => vec![],
-    }
+    si_ratio(ctx, rule, Decimal::new(50, 2))
 }
 
 fn si_ratio_60(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
-    match Date::new(2019, 1, 1) {
-        Some(d) => si_ratio(ctx, rule, d, Decimal::new(60, 2)),
-        None => vec![],
-    }
+    si_ratio(ctx, rule, Decimal::new(60, 2))
 }
 
 /// For each tilted category the policy declares: the general and the tilted 大病 result.
@@ -561,8 +554,7 @@ fn outpatient<'s>(ctx: &'s Ctx, group: Option<&'s str>) -> Situation<'s> {
 }
 
 fn opc_ratio(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
-    let from = Date::new(2021, 4, 22);
-    if ctx.policy.scheme != "employee" || from.is_none_or(|d| ctx.policy.effective < d) {
+    if ctx.policy.scheme != "employee" {
         return vec![];
     }
     let group = ctx
@@ -860,6 +852,7 @@ fn cap_6x(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
 pub static RULES: &[Rule] = &[
     Rule {
         id: "NAT-SYS-NO-NEW-SCHEME",
+        since: (2021, 1, 28),
         confidence: Confidence::Secondary,
         document: "医保发〔2021〕5号 《关于建立医疗保障待遇清单制度的意见》",
         summary_zh: "基本制度框架之外不得新设制度",
@@ -868,6 +861,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-LIST-STRUCTURE",
+        since: (2021, 1, 28),
         confidence: Confidence::Secondary,
         document: "医保发〔2021〕5号 《国家医疗保障待遇清单(2020年版)》 待遇支付政策",
         summary_zh: "待遇以起付标准、支付比例、最高支付限额表达",
@@ -876,6 +870,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-SI-RATIO-50",
+        since: (2015, 7, 28),
         confidence: Confidence::Secondary,
         document: "国办发〔2015〕57号 《关于全面实施城乡居民大病保险的意见》",
         summary_zh: "大病保险支付比例应达到 50% 以上",
@@ -884,6 +879,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-SI-RATIO-60",
+        since: (2019, 4, 26),
         confidence: Confidence::Background,
         document: "医保发〔2019〕30号 《关于做好2019年城乡居民基本医疗保障工作的通知》",
         summary_zh: "大病保险政策范围内支付比例提高到 60%",
@@ -892,6 +888,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-SI-THRESHOLD",
+        since: (2019, 4, 26),
         confidence: Confidence::Background,
         document: "医保发〔2019〕30号; 国办发〔2021〕42号",
         summary_zh: "大病保险起付标准原则上不高于上年居民人均可支配收入的 50%",
@@ -900,6 +897,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-SI-TILT-THRESHOLD",
+        since: (2021, 4, 15),
         confidence: Confidence::Background,
         document: "医保发〔2021〕10号; 国办发〔2021〕42号",
         summary_zh: "特困、低保、返贫致贫人口大病保险起付标准降低 50%",
@@ -908,6 +906,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-SI-TILT-RATIO",
+        since: (2021, 4, 15),
         confidence: Confidence::Background,
         document: "医保发〔2021〕10号; 国办发〔2021〕42号",
         summary_zh: "特困、低保、返贫致贫人口大病保险支付比例提高 5 个百分点",
@@ -916,6 +915,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-SI-TILT-CAP",
+        since: (2021, 4, 15),
         confidence: Confidence::Background,
         document: "医保发〔2021〕10号; 国办发〔2021〕42号",
         summary_zh: "特困、低保、返贫致贫人口逐步取消大病保险封顶线",
@@ -924,6 +924,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-MA-LIMIT",
+        since: (2021, 10, 28),
         confidence: Confidence::Secondary,
         document: "国办发〔2021〕42号 《关于健全重特大疾病医疗保险和救助制度的意见》",
         summary_zh: "统筹地区合理设定年度救助限额",
@@ -932,6 +933,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-MA-RATIO-CORE",
+        since: (2021, 10, 28),
         confidence: Confidence::Background,
         document: "国办发〔2021〕42号",
         summary_zh: "特困人员、低保对象救助比例不低于 70%",
@@ -940,6 +942,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-MA-RATIO-LOWINC",
+        since: (2021, 10, 28),
         confidence: Confidence::Background,
         document: "国办发〔2021〕42号",
         summary_zh: "低收入人口救助比例略低于低保对象",
@@ -948,6 +951,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-OPC-RATIO",
+        since: (2021, 4, 22),
         confidence: Confidence::Secondary,
         document: "国办发〔2021〕14号 《关于建立健全职工基本医疗保险门诊共济保障机制的指导意见》",
         summary_zh: "职工门诊统筹支付比例从 50% 起步",
@@ -956,6 +960,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-OPC-RETIREE",
+        since: (2021, 4, 22),
         confidence: Confidence::Secondary,
         document: "国办发〔2021〕14号",
         summary_zh: "门诊待遇向退休人员倾斜",
@@ -964,6 +969,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-RES-INPT-RATIO",
+        since: (2019, 4, 26),
         confidence: Confidence::Background,
         document: "《关于做好…年城乡居民基本医疗保障工作的通知》 (2019–2024)",
         summary_zh: "居民住院政策范围内支付比例保持在 70% 左右",
@@ -972,6 +978,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-OFFSITE-REDUCTION",
+        since: (2022, 7, 23),
         confidence: Confidence::Background,
         document: "医保发〔2022〕22号 《关于进一步做好基本医疗保险跨省异地就医直接结算工作的通知》",
         summary_zh: "临时外出就医支付比例降幅原则上不超过 10 个百分点（未备案 20）；长期异地居住不降低",
@@ -980,6 +987,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-DEDUCT-10PCT",
+        since: (1998, 12, 14),
         confidence: Confidence::Background,
         document: "国发〔1998〕44号 《关于建立城镇职工基本医疗保险制度的决定》",
         summary_zh: "职工起付标准原则上控制在当地职工年平均工资的 10% 左右",
@@ -988,6 +996,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "NAT-CAP-6X",
+        since: (2009, 3, 17),
         confidence: Confidence::Background,
         document: "中发〔2009〕6号 and its implementation plan",
         summary_zh: "统筹基金最高支付限额约为当地职工年平均工资（居民人均可支配收入）的 6 倍",
@@ -996,21 +1005,46 @@ pub static RULES: &[Rule] = &[
     },
 ];
 
-/// Runs every rule on `policy`; findings sorted by severity, then rule order.
-pub fn check(policy: &Policy, indicators: &Indicators) -> Vec<Finding> {
+impl Rule {
+    /// Whether the rule binds a version in force until `until` (exclusive; `None`: still in force).
+    pub fn applies(&self, until: Option<Date>) -> bool {
+        let (y, m, d) = self.since;
+        match (until, Date::new(y, m, d)) {
+            (Some(u), Some(since)) => u > since,
+            _ => true,
+        }
+    }
+}
+
+/// Runs every rule that binds `policy` — in force from its effective date until `until` (the
+/// next version's date; `None` for the version in force, or a draft); findings sorted by
+/// severity, then rule order. A rule's date is its document's issue date (background).
+pub fn check(policy: &Policy, until: Option<Date>, indicators: &Indicators) -> Vec<Finding> {
     let ctx = Ctx { policy, indicators };
-    let mut out: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(&ctx, r)).collect();
+    let mut out: Vec<Finding> = RULES
+        .iter()
+        .filter(|r| r.applies(until))
+        .flat_map(|r| (r.check)(&ctx, r))
+        .collect();
     out.sort_by_key(|f| f.severity);
     out
 }
 
-/// Runs one rule (for tests and the playground).
-pub fn check_rule(policy: &Policy, indicators: &Indicators, id: &str) -> Option<Vec<Finding>> {
+/// Runs one rule (for tests), with the same applicability as [`check`].
+pub fn check_rule(
+    policy: &Policy,
+    until: Option<Date>,
+    indicators: &Indicators,
+    id: &str,
+) -> Option<Vec<Finding>> {
     let ctx = Ctx { policy, indicators };
-    RULES
-        .iter()
-        .find(|r| r.id == id)
-        .map(|r| (r.check)(&ctx, r))
+    RULES.iter().find(|r| r.id == id).map(|r| {
+        if r.applies(until) {
+            (r.check)(&ctx, r)
+        } else {
+            vec![]
+        }
+    })
 }
 
 /// A finding on a bundled policy that is known and explained (`policies/known-deviations.yaml`).

@@ -101,7 +101,7 @@ fn run(
 ) -> (String, Vec<Finding>) {
     let t = text(scheme, effective, body);
     let p = compile(&t);
-    (t, check_rule(&p, ind, id).unwrap())
+    (t, check_rule(&p, None, ind, id).unwrap())
 }
 
 /// The good fixture passes the rule; the changed one fails it at the line holding `at`.
@@ -203,9 +203,18 @@ fn si_ratio_50() {
         Severity::Violation,
         &none(),
     );
-    // Before the 2015 opinion, the rule does not apply.
-    let (_, f) = run("NAT-SI-RATIO-50", "resident", "2014-01-01", &bad, &none());
-    assert!(f.is_empty());
+    // A version replaced before the 2015 opinion is not bound by it; one still in force is.
+    let p = compile(&text("resident", "2014-01-01", &bad));
+    let until = yibao_engine::Date::new(2015, 1, 1);
+    assert!(check_rule(&p, until, &none(), "NAT-SI-RATIO-50")
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        check_rule(&p, None, &none(), "NAT-SI-RATIO-50")
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -338,12 +347,12 @@ fn opc_ratio() {
         Severity::Violation,
         &none(),
     );
-    // Before the 2021 circular, and for residents, the rule does not apply.
-    assert!(
-        run("NAT-OPC-RATIO", "employee", "2020-01-01", &bad, &none())
-            .1
-            .is_empty()
-    );
+    // A version replaced before the 2021 circular is not bound; residents are not concerned.
+    let p = compile(&text("employee", "2020-01-01", &bad));
+    let until = yibao_engine::Date::new(2021, 1, 1);
+    assert!(check_rule(&p, until, &none(), "NAT-OPC-RATIO")
+        .unwrap()
+        .is_empty());
     assert!(
         run("NAT-OPC-RATIO", "resident", "2024-01-01", &bad, &none())
             .1
@@ -536,7 +545,7 @@ fn the_good_fixture_passes_every_rule() {
             source: "test".into(),
         },
     ]);
-    let f = check(&p, &ind);
+    let f = check(&p, None, &ind);
     assert!(f.is_empty(), "{f:#?}");
 }
 
@@ -561,7 +570,7 @@ fn bundled_policies_have_no_unexplained_findings() {
             .max_by_key(|v| v.effective)
             .unwrap();
         let p = latest.policy.as_ref().unwrap();
-        for f in check(p, &ind) {
+        for f in check(p, None, &ind) {
             if f.severity == Severity::Info {
                 continue;
             }

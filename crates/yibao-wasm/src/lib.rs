@@ -118,14 +118,77 @@ impl Engine {
     pub fn new(files: &str) -> Result<Engine, JsValue> {
         let extra: Vec<(String, String)> =
             serde_json::from_str(files).map_err(|e| JsValue::from_str(&e.to_string()))?;
-        let mut all = yibao::policies::bundled_files();
-        all.extend(extra);
         Ok(Engine {
-            registry: Registry::from_files(all),
+            registry: yibao::with_drafts(extra),
         })
     }
 
     pub fn estimate(&self, request: &str) -> String {
         estimate_in(&self.registry, request)
+    }
+}
+
+#[cfg(feature = "drafter")]
+fn answer<T: serde::Serialize>(r: Result<T, yibao::ApiError>) -> String {
+    match r {
+        Ok(a) => ok(&serde_json::to_string(&a).unwrap_or_else(|_| "null".into())),
+        Err(e) => fail(&e),
+    }
+}
+
+#[cfg(feature = "drafter")]
+/// National compliance findings for a draft policy text (`{policy, version, file, findings}`).
+#[wasm_bindgen]
+pub fn compliance(name: &str, text: &str) -> String {
+    answer(yibao::draft_compliance(name, text))
+}
+
+#[cfg(feature = "drafter")]
+/// A draft against the bundled version in force on its effective date: changed parameters and
+/// the impact on a seeded sample of `persons` persons' claims.
+#[wasm_bindgen]
+pub fn diff(name: &str, text: &str, persons: u32) -> String {
+    answer(yibao::draft_diff(name, text, u64::from(persons)))
+}
+
+#[cfg(feature = "drafter")]
+/// Runs vector files (`[[name, yaml], …]`) with a draft loaded over the bundled policies.
+#[wasm_bindgen]
+pub fn vectors(name: &str, text: &str, files: &str) -> String {
+    let files: Vec<(String, String)> = match serde_json::from_str(files) {
+        Ok(f) => f,
+        Err(e) => {
+            return fail(&yibao::ApiError::new(
+                yibao::ErrorKind::Request,
+                Some("files".into()),
+                e.to_string(),
+            ))
+        }
+    };
+    let (_, results) = yibao::vectors::run_all(vec![(name.to_string(), text.to_string())], &files);
+    ok(&serde_json::to_string(&results).unwrap_or_else(|_| "[]".into()))
+}
+
+/// The source text of a bundled policy version (`id`, `YYYY-MM-DD`), for the playground's editor.
+#[cfg(feature = "drafter")]
+#[wasm_bindgen]
+pub fn source(id: &str, version: &str) -> String {
+    let reg = bundled();
+    let found = version
+        .parse::<yibao::Date>()
+        .ok()
+        .and_then(|d| reg.version(id, d))
+        .and_then(|v| {
+            yibao::policies::bundled_files()
+                .into_iter()
+                .find(|(n, _)| *n == v.file)
+        });
+    match found {
+        Some((name, text)) => ok(&serde_json::json!({"file": name, "text": text}).to_string()),
+        None => fail(&yibao::ApiError::new(
+            yibao::ErrorKind::NotFound,
+            Some("version".into()),
+            format!("no bundled version {id}@{version}"),
+        )),
     }
 }

@@ -803,7 +803,12 @@ pub fn compliance_report(
         .filter(|v| !v.id.starts_with("fixture."))
         .filter_map(|v| {
             let p = v.policy.as_ref()?;
-            let findings = yibao_compliance::check(p, indicators)
+            let until = versions
+                .iter()
+                .filter(|w| w.id == v.id && w.effective > v.effective)
+                .map(|w| w.effective)
+                .min();
+            let findings = yibao_compliance::check(p, until, indicators)
                 .into_iter()
                 .map(|f| ComplianceFinding {
                     known: yibao_compliance::known(&known, p, &f).map(str::to_string),
@@ -855,4 +860,79 @@ pub fn version_ref(reg: &Registry, name: &str) -> Result<Arc<Policy>, String> {
     v.policy
         .clone()
         .ok_or_else(|| format!("`{}@{}` has errors ({})", v.id, v.effective, v.file))
+}
+
+/// A draft's version in a registry it was loaded into, or its errors.
+fn draft_version(reg: &Registry, name: &str) -> Result<Arc<Policy>, ApiError> {
+    let v = reg
+        .versions()
+        .iter()
+        .find(|v| v.file == name)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Policy,
+                None,
+                format!("{name} holds no policy version"),
+            )
+        })?;
+    v.policy.clone().ok_or_else(|| {
+        let diags: Vec<DiagnosticJson> = reg
+            .diagnostics
+            .iter()
+            .filter(|(f, _)| f == name)
+            .flat_map(|(_, ds)| ds.iter().filter(|d| d.is_error()))
+            .map(|d| d.to_json(&reg.map))
+            .collect();
+        ApiError {
+            diagnostics: diags,
+            ..ApiError::new(ErrorKind::Policy, None, format!("{name} has errors"))
+        }
+    })
+}
+
+/// The national compliance findings of a draft policy text (loaded over the bundled policies).
+pub fn draft_compliance(name: &str, text: &str) -> Result<ComplianceReport, ApiError> {
+    let reg = with_drafts(vec![(name.to_string(), text.to_string())]);
+    draft_version(&reg, name)?;
+    compliance_report(
+        &reg,
+        Some(&[name.to_string()]),
+        &yibao_compliance::Indicators::bundled(),
+    )
+    .into_iter()
+    .next()
+    .ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::Policy,
+            None,
+            format!("{name} holds no policy version"),
+        )
+    })
+}
+
+/// A draft against the bundled version in force on the draft's effective date (the version it
+/// replaces, or the one before it): changed parameters and the impact on a seeded sample of
+/// `persons` persons' claims.
+pub fn draft_diff(
+    name: &str,
+    text: &str,
+    persons: u64,
+) -> Result<crate::diff::DiffReport, ApiError> {
+    let reg = with_drafts(vec![(name.to_string(), text.to_string())]);
+    let draft = draft_version(&reg, name)?;
+    let bundled = Registry::bundled();
+    let base = bundled
+        .policy(&draft.id, draft.effective)
+        .map_err(|e| ApiError::select(e, "effective"))?;
+    let opts = |year| crate::sample::SampleOptions {
+        persons,
+        seed: 1,
+        year,
+        policy: Some(draft.id.to_string()),
+    };
+    let claims: Vec<Claim> = crate::sample::sample(&bundled, &opts(draft.effective.year()))
+        .or_else(|_| crate::sample::sample(&bundled, &opts(draft.effective.year() + 1)))
+        .map_err(|e| ApiError::new(ErrorKind::Policy, None, e))?
+        .collect();
+    Ok(crate::diff::diff(&base, &draft, &claims))
 }

@@ -193,9 +193,7 @@ pub fn run_all(
     extra_policies: Vec<(String, String)>,
     vector_files: &[(String, String)],
 ) -> (Registry, Vec<VectorResult>) {
-    let mut files = yibao_policies::bundled_files();
-    files.extend(extra_policies);
-    let reg = Registry::from_files(files);
+    let reg = crate::with_drafts(extra_policies);
     let mut out = vec![];
     for (name, text) in vector_files {
         match parse_vectors(text) {
