@@ -18,6 +18,9 @@ const T = {
     schemes: { employee: '职工医保', resident: '城乡居民医保' },
     regions: { tianjin: '天津', beijing: '北京', guangzhou: '广州', huzhou: '湖州', ziyang: '资阳' },
     required: '请填写', lang: 'English',
+    earlier: '本年度此前的就医（可选）', 'earlier-help': '同一年里已经结算过的就医会用掉起付线和封顶线：填上它们，估算更准。',
+    'add-earlier': '＋ 添加一次此前的就医', remove: '删除', 'earlier-date': '日期', 'earlier-care': '就医类型', 'earlier-total': '医疗费总额', 'earlier-ool': '全自费',
+    'earlier-note': (n) => `已计入本年度此前 ${n} 次就医。`,
   },
   en: {
     title: 'Medical insurance estimate', subtitle: 'Type the amounts from your bill to see what the basic fund, serious-illness insurance and medical aid pay, and what you pay — each step with the rule it applies. Your bill never leaves your browser.',
@@ -34,6 +37,9 @@ const T = {
     schemes: { employee: 'Employees', resident: 'Residents' },
     regions: { tianjin: 'Tianjin', beijing: 'Beijing', guangzhou: 'Guangzhou', huzhou: 'Huzhou', ziyang: 'Ziyang' },
     required: 'Required', lang: '中文',
+    earlier: 'Earlier this year (optional)', 'earlier-help': 'Care already settled this year uses up deductibles and caps: add it for a closer estimate.',
+    'add-earlier': '+ Add earlier care', remove: 'Remove', 'earlier-date': 'Date', 'earlier-care': 'Type of care', 'earlier-total': 'Total bill', 'earlier-ool': 'Out of list',
+    'earlier-note': (n) => `Includes ${n} earlier claim(s) this year.`,
   },
 };
 
@@ -98,6 +104,7 @@ function fillDims() {
   keep($('place'), () => dims.places.forEach((d) => option($('place'), d.id, label(d))));
   keep($('disease'), () => { option($('disease'), '', t('none')); dims.diseases.forEach((d) => option($('disease'), d.id, label(d))); });
   $('disease-row').hidden = dims.diseases.length === 0;
+  for (const sel of document.querySelectorAll('#earlier .e-care')) keep(sel, () => dims.care.forEach((d) => option(sel, d.id, label(d))));
   const checked = new Set([...document.querySelectorAll('#categories input:checked')].map((i) => i.value));
   for (const l of [...document.querySelectorAll('#categories label')]) l.remove();
   for (const d of dims.categories) {
@@ -109,6 +116,37 @@ function fillDims() {
   }
 }
 
+// Earlier claims this year: rows of date, care, total, out-of-list. They go before the claim in
+// the same request, so the evaluator folds the year exactly as for any sequence of claims.
+function addEarlier(row = {}) {
+  const div = document.createElement('div');
+  div.className = 'earlier-row';
+  const mk = (tag, cls, key, value) => {
+    const l = document.createElement('label');
+    const span = document.createElement('span'); span.dataset.i18n = key; span.textContent = t(key);
+    const el = document.createElement(tag); el.className = cls;
+    if (tag === 'input') { el.inputMode = cls === 'e-date' ? undefined : 'decimal'; if (cls === 'e-date') el.type = 'date'; el.value = value ?? ''; }
+    l.append(span, el); div.append(l); return el;
+  };
+  mk('input', 'e-date', 'earlier-date', row.date);
+  const care = mk('select', 'e-care', 'earlier-care');
+  for (const d of dims?.care ?? []) option(care, d.id, label(d));
+  if (row.care) care.value = row.care;
+  mk('input', 'e-total', 'earlier-total', row.total);
+  mk('input', 'e-ool', 'earlier-ool', row.ool);
+  const rm = document.createElement('button'); rm.type = 'button'; rm.className = 'secondary'; rm.dataset.i18n = 'remove'; rm.textContent = t('remove');
+  rm.addEventListener('click', () => { div.remove(); if (last) estimate(); else saveState(); });
+  div.append(rm);
+  $('earlier').append(div);
+}
+
+function earlierRows() {
+  return [...document.querySelectorAll('#earlier .earlier-row')].map((d) => ({
+    date: d.querySelector('.e-date').value, care: d.querySelector('.e-care').value,
+    total: d.querySelector('.e-total').value.trim(), ool: d.querySelector('.e-ool').value.trim(),
+  }));
+}
+
 function showError(field, message) {
   const el = $(`err-${field}`);
   if (el) el.textContent = message ?? '';
@@ -117,7 +155,7 @@ function showError(field, message) {
 }
 
 function clearErrors() {
-  for (const f of ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts']) showError(f, null);
+  for (const f of ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier']) showError(f, null);
 }
 
 function request() {
@@ -133,12 +171,22 @@ function request() {
     disease: $('disease').value || undefined,
     amounts: { total: $('total').value.trim(), out_of_list: amount('out_of_list'), pre_self_pay: amount('pre_self_pay'), over_limit: amount('over_limit') },
   };
-  return { policy: `${$('region').value}.${$('scheme').value}`, trace: true, claim };
+  const earlier = earlierRows().map((r) => ({
+    ...claim, date: r.date, care: r.care, referral: false, disease: undefined,
+    amounts: { total: r.total || '0', out_of_list: r.ool || '0' },
+  }));
+  return { policy: `${$('region').value}.${$('scheme').value}`, trace: true, claims: [...earlier, claim] };
 }
 
 // The field a Rust error path points at.
 function fieldOf(path) {
   if (!path) return 'amounts';
+  const m = /^claims\[(\d+)\]/.exec(path);
+  const n = earlierRows().length;
+  if (m && Number(m[1]) < n) return 'earlier';
+  // The sequence's date order concerns the earlier claims too.
+  if (m && n > 0 && path === `${m[0]}.date`) return 'earlier';
+  if (m && path === m[0]) return 'date';
   const last = path.split('.').pop();
   if (['total', 'out_of_list', 'pre_self_pay', 'over_limit'].includes(last)) return last;
   if (last === 'amounts') return 'amounts';
@@ -149,7 +197,8 @@ function fieldOf(path) {
 
 function estimate() {
   clearErrors();
-  saveState();
+  // The URL fragment is updated after the result is drawn: history updates are slow.
+  setTimeout(saveState, 0);
   if ($('total').value.trim() === '') { showError('total', t('required')); return; }
   const r = JSON.parse(yibao.estimate(JSON.stringify(request())));
   if (!r.ok) {
@@ -157,14 +206,21 @@ function estimate() {
     last = null;
     const e = r.error;
     const extra = e.allowed && e.allowed.length ? ` (${e.allowed.join(', ')})` : '';
-    showError(fieldOf(e.path), e.message + extra);
+    const f = fieldOf(e.path);
+    const k = Number(/\d+/.exec(e.path ?? '')?.[0] ?? -1);
+    const which = f === 'earlier' && k >= 0 && k < earlierRows().length ? `#${k + 1}: ` : '';
+    showError(f, which + e.message + extra);
     return;
   }
-  last = r.answer.settlements[0];
+  const all = r.answer.settlements;
+  last = all[all.length - 1];
+  last.earlierCount = all.length - 1;
   render(last);
 }
 
-const fmt = (s) => Number(s).toLocaleString(lang === 'zh' ? 'zh-CN' : 'en', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+// One formatter per language: building an Intl.NumberFormat per number costs more than the estimate.
+const FORMATS = {};
+const fmt = (s) => (FORMATS[lang] ??= new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en', { minimumFractionDigits: 2, maximumFractionDigits: 2 })).format(Number(s));
 
 function render(s) {
   $('result').hidden = false;
@@ -213,7 +269,7 @@ function render(s) {
     if (st.cite && st.cite.file) { const c = document.createElement('span'); c.className = 'cite'; c.textContent = `${st.cite.file}:${st.cite.line} — ${st.cite.text}`; li.append(c); }
     return li;
   }));
-  $('policy').textContent = T[lang].policy(s.policy);
+  $('policy').textContent = T[lang].policy(s.policy) + (s.earlierCount ? ` ${T[lang]['earlier-note'](s.earlierCount)}` : '');
 }
 
 const FIELDS = ['region', 'scheme', 'date', 'group', 'care', 'level', 'place', 'disease', 'total', 'out_of_list', 'pre_self_pay', 'over_limit'];
@@ -224,6 +280,8 @@ function saveState() {
   const cats = [...document.querySelectorAll('#categories input:checked')].map((i) => i.value);
   if (cats.length) p.set('categories', cats.join(','));
   if ($('referral').checked) p.set('referral', '1');
+  const e = earlierRows();
+  if (e.length) p.set('earlier', e.map((r) => [r.date, r.care, r.total, r.ool].join('~')).join('_'));
   p.set('lang', lang);
   history.replaceState(null, '', `#${p.toString()}`);
 }
@@ -251,6 +309,10 @@ async function main() {
   for (const f of FIELDS) if (p.get(f) !== null && $(f).tagName !== 'SELECT' || (p.get(f) !== null && [...$(f).options ?? []].some((o) => o.value === p.get(f)))) $(f).value = p.get(f);
   for (const c of (p.get('categories') ?? '').split(',').filter(Boolean)) { const i = document.querySelector(`#categories input[value="${c}"]`); if (i) i.checked = true; }
   $('referral').checked = p.get('referral') === '1';
+  for (const r of (p.get('earlier') ?? '').split('_').filter(Boolean)) {
+    const [date, care, total, ool] = r.split('~');
+    addEarlier({ date, care, total, ool });
+  }
   applyLang();
 
   $('region').addEventListener('change', () => { fillPolicyPickers(); loadDims(); });
@@ -258,6 +320,7 @@ async function main() {
   $('date').addEventListener('change', loadDims);
   $('lang').addEventListener('click', () => { lang = lang === 'zh' ? 'en' : 'zh'; applyLang(); saveState(); });
   $('form').addEventListener('submit', (e) => { e.preventDefault(); estimate(); });
+  $('add-earlier').addEventListener('click', () => addEarlier({ care: $('care').value }));
   $('form').addEventListener('change', () => { if (last) estimate(); else saveState(); });
   if (p.get('total')) estimate();
   if ('serviceWorker' in navigator && location.protocol !== 'file:') navigator.serviceWorker.register('sw.js').catch(() => {});

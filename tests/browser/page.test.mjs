@@ -123,3 +123,56 @@ test('screenshots: Chinese and English, desktop and phone', async () => {
     await page.close();
   }
 });
+
+test('care earlier this year is counted: the 大病 threshold is already used up', async () => {
+  const { page, errors } = await open();
+  await page.selectOption('#region', 'tianjin');
+  await page.selectOption('#scheme', 'resident');
+  await page.fill('#date', '2015-06-01');
+  await page.dispatchEvent('#date', 'change');
+  await page.selectOption('#care', 'inpatient');
+  await page.selectOption('#level', '3');
+  await page.fill('#total', '100000');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#result:not([hidden])');
+  // Alone: basic 70% → burden 30,000; 大病 (30,000 − 20,000) × 50% = 5,000; you pay 25,000.
+  assert.equal(await page.textContent('#oop'), '25,000.00');
+  // After an admission of 100,000 in March (burden 30,000 already past the 20,000 threshold):
+  // 大病 30,000 × 50% = 15,000; you pay 15,000.
+  await page.click('#add-earlier');
+  const row = page.locator('#earlier .earlier-row').first();
+  await row.locator('.e-date').fill('2015-03-01');
+  await row.locator('.e-care').selectOption('inpatient');
+  await row.locator('.e-total').fill('100000');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#oop').textContent === '15,000.00');
+  assert.match(await page.textContent('#policy'), /此前 1 次就医/);
+  assert.match(decodeURIComponent(page.url()), /earlier=2015-03-01~inpatient~100000~/);
+  // An earlier claim after the current one is explained next to the earlier-care rows.
+  await row.locator('.e-date').fill('2015-09-01');
+  await page.click('button[type=submit]');
+  assert.match(await page.textContent('#err-earlier'), /date order/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('works offline once loaded', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1800 } });
+  const page = await context.newPage();
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
+  // Wait until the service worker controls the page and has cached the files.
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
+  await page.evaluate(async () => {
+    const c = await caches.open('yibao-v1');
+    for (let i = 0; i < 50 && (await c.keys()).length < 6; i++) await new Promise((r) => setTimeout(r, 100));
+  });
+  await context.setOffline(true);
+  await page.goto(`${BASE}/#region=beijing&scheme=resident&date=2019-06-01&care=inpatient&total=100000`);
+  await page.reload();
+  await page.waitForSelector('#result:not([hidden])', { timeout: 20000 });
+  assert.match(await page.textContent('#oop'), /\d/);
+  await context.close();
+});

@@ -15,8 +15,10 @@ fn main() -> ExitCode {
         Some("bench-server") => bench_server(),
         Some("bench-batch") => bench_batch(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("bench-wasm") => bench_wasm(),
+        Some("bench-page") => bench_page(),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
+            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
             return ExitCode::from(2);
         }
     };
@@ -279,10 +281,10 @@ fn wasm() -> Result<std::path::PathBuf, String> {
             std::fs::create_dir_all("target/wasm/opt").map_err(|e| e.to_string())?;
             let (i, o) = (input.display().to_string(), optimized.display().to_string());
             step(
-                "wasm-opt -Oz",
+                "wasm-opt -Os",
                 "wasm-opt",
                 &[
-                    "-Oz",
+                    "-Os",
                     "--enable-bulk-memory",
                     "--enable-nontrapping-float-to-int",
                     "--enable-sign-ext",
@@ -660,4 +662,168 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             &n,
         ],
     )
+}
+
+/// `cargo xtask bench-wasm`: estimates for a seeded sample (one request per person's year, no
+/// trace), timed natively (release build) and through the wasm module in Node; the fastest of 5
+/// rounds each.
+fn bench_wasm() -> Result<(), String> {
+    let node_pkg = wasm()?;
+    let reg = yibao::Registry::bundled();
+    let opts = yibao::sample::SampleOptions {
+        persons: 2000,
+        seed: 7,
+        year: 2024,
+        policy: None,
+    };
+    let mut requests: Vec<String> = vec![];
+    let mut claims = 0u128;
+    let mut current: Vec<yibao::Claim> = vec![];
+    let flush = |current: &mut Vec<yibao::Claim>, requests: &mut Vec<String>| {
+        if current.is_empty() {
+            return;
+        }
+        let req = yibao::EstimateRequest {
+            claims: std::mem::take(current),
+            trace: false,
+            ..yibao::EstimateRequest::default()
+        };
+        requests.push(serde_json::to_string(&req).unwrap_or_default());
+    };
+    for c in yibao::sample::sample(&reg, &opts)? {
+        claims += 1;
+        if current.last().is_some_and(|l| l.person != c.person) {
+            flush(&mut current, &mut requests);
+        }
+        current.push(c);
+    }
+    flush(&mut current, &mut requests);
+    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    let file = "target/bench/requests.json";
+    let rounds = 20u32;
+    std::fs::write(
+        file,
+        serde_json::json!({"requests": requests, "claims": claims as u64, "rounds": rounds})
+            .to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let timed = |program: &str, args: &[&str]| -> Result<(u128, u128), String> {
+        eprintln!("==> {program} {}", args.join(" "));
+        let out = Command::new(program)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).to_string());
+        }
+        let v: serde_json::Value =
+            serde_json::from_slice(&out.stdout).map_err(|e| format!("{program} said: {e}"))?;
+        let us = |k: &str| u128::from(v[k].as_u64().unwrap_or(0)).max(1);
+        Ok((us("settle_us"), us("estimate_us")))
+    };
+    // Native (release build) and wasm in Node: the same requests, the same facade calls.
+    let native = timed(
+        "cargo",
+        &[
+            "run",
+            "--release",
+            "-q",
+            "-p",
+            "yibao",
+            "--example",
+            "throughput",
+            "--",
+            file,
+        ],
+    )?;
+    let module = node_pkg.join("yibao_wasm.js").display().to_string();
+    let wasm = timed("node", &["tests/node/throughput.mjs", file, &module])?;
+    let claims = claims.max(1);
+    // Nanoseconds per claim and the ratio ×100, in integers.
+    let report = |what: &str, n_us: u128, w_us: u128, per: u128| {
+        let (n, w) = (n_us * 1000 / per, w_us * 1000 / per);
+        let ratio = n_us * 100 / w_us;
+        println!(
+            "{what}: native {}.{:03} µs/claim, wasm in Node {}.{:03} µs/claim; wasm throughput = {}.{:02} × native",
+            n / 1000,
+            n % 1000,
+            w / 1000,
+            w % 1000,
+            ratio / 100,
+            ratio % 100
+        );
+    };
+    println!("{} requests, {claims} claims", requests.len());
+    report(
+        "settle (no trace, parsed once)",
+        native.0,
+        wasm.0,
+        claims * u128::from(rounds),
+    );
+    report(
+        "estimate (JSON in and out, no trace)",
+        native.1,
+        wasm.1,
+        claims,
+    );
+    Ok(())
+}
+
+/// `cargo xtask bench-page`: the page budgets in Chromium against the release server.
+fn bench_page() -> Result<(), String> {
+    wasm()?;
+    step(
+        "building the release binary",
+        "cargo",
+        &["build", "--release", "-p", "yibao-cli"],
+    )?;
+    let port = "18572";
+    let mut server = Command::new("target/release/yibao")
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--www",
+            "www",
+        ])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
+    });
+    let result = if ready {
+        step(
+            "installing the browser-test packages",
+            "npm",
+            &[
+                "ci",
+                "--prefix",
+                "tests/browser",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+            ],
+        )
+        .and_then(|_| {
+            let out = Command::new("node")
+                .arg("bench.mjs")
+                .current_dir("tests/browser")
+                .env("YIBAO_URL", format!("http://127.0.0.1:{port}"))
+                .output()
+                .map_err(|e| format!("cannot run node: {e}"))?;
+            if out.status.success() {
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+                Ok(())
+            } else {
+                Err(String::from_utf8_lossy(&out.stderr).to_string())
+            }
+        })
+    } else {
+        Err("the server did not start".into())
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    result
 }

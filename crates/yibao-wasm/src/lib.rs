@@ -9,6 +9,10 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yibao::Registry;
 
+#[cfg(all(not(target_feature = "atomics"), target_family = "wasm"))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 thread_local! {
     static BUNDLED: OnceCell<Rc<Registry>> = const { OnceCell::new() };
 }
@@ -190,5 +194,15 @@ pub fn source(id: &str, version: &str) -> String {
             Some("version".into()),
             format!("no bundled version {id}@{version}"),
         )),
+    }
+}
+
+/// For benchmarks: settles the request's claims `rounds` times under the bundled policies (no
+/// trace, no JSON out) and returns the number of settlements, or -1 on an error.
+#[wasm_bindgen]
+pub fn settle_rounds(request: &str, rounds: u32) -> f64 {
+    match yibao::settle_rounds(&bundled(), request, rounds) {
+        Ok(n) => n as f64,
+        Err(_) => -1.0,
     }
 }
