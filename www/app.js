@@ -320,6 +320,9 @@ async function main() {
   $('date').addEventListener('change', loadDims);
   $('lang').addEventListener('click', () => { lang = lang === 'zh' ? 'en' : 'zh'; applyLang(); saveState(); });
   $('form').addEventListener('submit', (e) => { e.preventDefault(); estimate(); });
+  // The button (also pressed by Enter in a field) estimates without starting a form submission:
+  // the browser's submission steps (autofill scans the fields) cost more than the estimate.
+  $('form').querySelector('button[type=submit]').addEventListener('click', (e) => { e.preventDefault(); estimate(); });
   $('add-earlier').addEventListener('click', () => addEarlier({ care: $('care').value }));
   $('form').addEventListener('change', () => { if (last) estimate(); else saveState(); });
   if (p.get('total')) estimate();

@@ -141,10 +141,11 @@ impl Printer<'_> {
         for it in &f.items {
             let group = item_group(&it.node);
             if prev != Some(group) || group >= 4 {
-                self.comments_before(it.span.start);
+                // The blank line first: comments standing before an item belong to it.
                 if !self.out.ends_with("\n\n") {
                     self.out.push('\n');
                 }
+                self.comments_before(it.span.start);
             }
             prev = Some(group);
             self.item(it);

@@ -99,3 +99,10 @@ layer basic "b" {   base in_scope
     insta::assert_snapshot!(out);
     assert_eq!(yibao_lang::fmt::format(&out).unwrap(), out);
 }
+
+#[test]
+fn a_comment_before_a_layer_stays_with_it() {
+    let text = "policy t.resident \"t\"\neffective 2024-01-01\ncare [inpatient]\n\nlayer a \"a\" {\n  ratio 50% [placeholder]\n}\n\n# About layer b.\nlayer b \"b\" kind supplementary {\n  base remaining [co_pay] after a\n  ratio 50% [placeholder]\n}\n";
+    let out = yibao_lang::fmt::format(text).unwrap();
+    assert!(out.contains("}\n\n# About layer b.\nlayer b"), "{out}");
+}
