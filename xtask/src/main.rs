@@ -147,16 +147,8 @@ fn bench_server() -> Result<(), String> {
         &["build", "--release", "-p", "yibao-cli"],
     )?;
     let port = "18571";
-    let mut server = Command::new("target/release/yibao")
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let (mut server, ready) = start_server("target/release/yibao", port, false)?;
     let pid = server.id();
-    let ready = (0..50).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
-    });
     let result = (|| {
         if !ready {
             return Err("the server did not start".to_string());
@@ -536,21 +528,7 @@ fn browser() -> Result<(), String> {
         &["build", "-q", "-p", "yibao-cli"],
     )?;
     let port = "18570";
-    let mut server = Command::new("target/debug/yibao")
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--www",
-            "www",
-        ])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let ready = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
-    });
+    let (mut server, ready) = start_server("target/debug/yibao", port, true)?;
     let cases =
         std::fs::canonicalize("target/conformance/cases.json").map_err(|e| e.to_string())?;
     let artifacts = std::env::current_dir()
@@ -778,21 +756,7 @@ fn bench_page() -> Result<(), String> {
         &["build", "--release", "-p", "yibao-cli"],
     )?;
     let port = "18572";
-    let mut server = Command::new("target/release/yibao")
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--www",
-            "www",
-        ])
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .map_err(|e| format!("cannot start the server: {e}"))?;
-    let ready = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
-    });
+    let (mut server, ready) = start_server("target/release/yibao", port, true)?;
     let result = if ready {
         step(
             "installing the browser-test packages",
@@ -826,4 +790,28 @@ fn bench_page() -> Result<(), String> {
     let _ = server.kill();
     let _ = server.wait();
     result
+}
+
+/// Starts `yibao serve` on 127.0.0.1:`port` (with the page when `www`) and waits up to 10 s
+/// for it to accept connections; the child and whether it did.
+fn start_server(
+    binary: &str,
+    port: &str,
+    www: bool,
+) -> Result<(std::process::Child, bool), String> {
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--addr", &addr];
+    if www {
+        args.extend(["--www", "www"]);
+    }
+    let server = Command::new(binary)
+        .args(&args)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    Ok((server, ready))
 }

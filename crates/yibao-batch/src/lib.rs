@@ -629,6 +629,31 @@ fn write_rejects(r: &mut RejectSink<'_>, rejects: &[Reject]) -> Result<(), Batch
     Ok(())
 }
 
+/// The reader's side of the work channel: numbered chunks, in input order.
+struct Out<'a> {
+    tx: &'a mpsc::SyncSender<(u64, Work)>,
+    seq: u64,
+}
+
+impl Out<'_> {
+    fn send(&mut self, w: Work) -> bool {
+        let ok = self.tx.send((self.seq, w)).is_ok();
+        self.seq += 1;
+        ok
+    }
+
+    /// Sends the chunk (if any rows) and leaves it empty; false when the workers are gone.
+    fn rows(&mut self, chunk: &mut Vec<Row>) -> bool {
+        chunk.is_empty() || self.send(Work::Rows(std::mem::take(chunk)))
+    }
+
+    /// Sends the rows read so far, then the error that stops the run.
+    fn fail(&mut self, chunk: &mut Vec<Row>, e: BatchError) {
+        self.rows(chunk);
+        self.send(Work::Fail(e));
+    }
+}
+
 /// A person's fingerprint, for noticing one whose claims are not contiguous.
 fn fingerprint(person: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
@@ -644,12 +669,7 @@ fn read_rows(
     stop: &AtomicBool,
     progress: &(dyn Fn(Progress) + Sync),
 ) {
-    let mut seq = 0u64;
-    let mut send = |w: Work| -> bool {
-        let ok = tx.send((seq, w)).is_ok();
-        seq += 1;
-        ok
-    };
+    let mut out = Out { tx, seq: 0 };
     let mut count = 0u64;
     let report = |n: u64, rows: &dyn Rows| {
         if n % 65_536 == 0 {
@@ -666,7 +686,7 @@ fn read_rows(
             match r {
                 Ok(row) => all.push(row),
                 Err(e) => {
-                    send(Work::Fail(e));
+                    out.fail(&mut Vec::new(), e);
                     return;
                 }
             }
@@ -681,16 +701,14 @@ fn read_rows(
             let person = person_of(&row);
             if chunk.len() >= opts.chunk_rows
                 && last.as_ref() != Some(&person)
-                && !send(Work::Rows(std::mem::take(&mut chunk)))
+                && !out.rows(&mut chunk)
             {
                 return;
             }
             last = Some(person);
             chunk.push(row);
         }
-        if !chunk.is_empty() {
-            send(Work::Rows(chunk));
-        }
+        out.rows(&mut chunk);
         progress(Progress {
             rows: count,
             bytes: rows.bytes_read(),
@@ -709,10 +727,7 @@ fn read_rows(
         let row = match r {
             Ok(row) => row,
             Err(e) => {
-                if !chunk.is_empty() {
-                    send(Work::Rows(std::mem::take(&mut chunk)));
-                }
-                send(Work::Fail(e));
+                out.fail(&mut chunk, e);
                 return;
             }
         };
@@ -727,10 +742,7 @@ fn read_rows(
                             "line {}: person `{q}` has a claim on {} after their claim on {} (line {last_line}); a person's claims must be in date order — sort the input or pass --sort",
                             row.line, claim.date, last
                         ));
-                        if !chunk.is_empty() {
-                            send(Work::Rows(std::mem::take(&mut chunk)));
-                        }
-                        send(Work::Fail(e));
+                        out.fail(&mut chunk, e);
                         return;
                     }
                     *last = claim.date;
@@ -747,10 +759,7 @@ fn read_rows(
                             "line {}: person `{q}` appears again after other persons; a person's claims must be together (grouped) and in date order — sort the input or pass --sort",
                             row.line
                         ));
-                        if !chunk.is_empty() {
-                            send(Work::Rows(std::mem::take(&mut chunk)));
-                        }
-                        send(Work::Fail(e));
+                        out.fail(&mut chunk, e);
                         return;
                     }
                     cur = Some((q.clone(), fp, claim.date, row.line));
@@ -766,16 +775,14 @@ fn read_rows(
             boundary = false;
         }
         if boundary && chunk.len() >= opts.chunk_rows {
-            if !send(Work::Rows(std::mem::take(&mut chunk))) {
+            if !out.rows(&mut chunk) {
                 return;
             }
             chunk.reserve(opts.chunk_rows);
         }
         chunk.push(row);
     }
-    if !chunk.is_empty() {
-        send(Work::Rows(chunk));
-    }
+    out.rows(&mut chunk);
     progress(Progress {
         rows: count,
         bytes: rows.bytes_read(),

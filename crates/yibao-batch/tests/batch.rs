@@ -56,6 +56,19 @@ fn run_with(reg: &Registry, input: &str, fin: Format, fout: Format, opts: &Optio
     }
 }
 
+/// A synthetic claim file: (claims, text).
+fn sample(reg: &Registry, persons: u64, seed: u64, format: Format) -> (u64, String) {
+    let mut out = Vec::new();
+    let opts = GenOptions {
+        persons,
+        seed,
+        year: 2024,
+        policy: None,
+    };
+    let n = generate(reg, &opts, format, &mut out).unwrap();
+    (n, String::from_utf8(out).unwrap())
+}
+
 fn opts() -> Options {
     Options {
         threads: 2,
@@ -117,20 +130,7 @@ fn reproduces_the_hand_worked_tianjin_cascade() {
 #[test]
 fn agrees_with_estimate_and_sums_exactly() {
     let reg = Registry::bundled();
-    let mut gen_out = Vec::new();
-    generate(
-        &reg,
-        &GenOptions {
-            persons: 300,
-            seed: 11,
-            year: 2024,
-            policy: None,
-        },
-        Format::Jsonl,
-        &mut gen_out,
-    )
-    .unwrap();
-    let input = String::from_utf8(gen_out).unwrap();
+    let (_, input) = sample(&reg, 300, 11, Format::Jsonl);
     let ran = run_with(&reg, &input, Format::Jsonl, Format::Csv, &opts());
     let s = ran.result.unwrap();
     let rows = table(&ran.out);
@@ -189,20 +189,7 @@ fn agrees_with_estimate_and_sums_exactly() {
 #[test]
 fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
     let reg = Registry::bundled();
-    let mut g = Vec::new();
-    generate(
-        &reg,
-        &GenOptions {
-            persons: 500,
-            seed: 3,
-            year: 2024,
-            policy: None,
-        },
-        Format::Csv,
-        &mut g,
-    )
-    .unwrap();
-    let input = String::from_utf8(g).unwrap();
+    let (_, input) = sample(&reg, 500, 3, Format::Csv);
     let base = run_with(
         &reg,
         &input,
@@ -238,22 +225,7 @@ fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
 #[test]
 fn csv_and_jsonl_inputs_give_the_same_numbers() {
     let reg = Registry::bundled();
-    let gen = |f| {
-        let mut g = Vec::new();
-        generate(
-            &reg,
-            &GenOptions {
-                persons: 200,
-                seed: 5,
-                year: 2024,
-                policy: None,
-            },
-            f,
-            &mut g,
-        )
-        .unwrap();
-        String::from_utf8(g).unwrap()
-    };
+    let gen = |f| sample(&reg, 200, 5, f).1;
     let a = run_with(&reg, &gen(Format::Csv), Format::Csv, Format::Csv, &opts());
     let b = run_with(
         &reg,
@@ -486,22 +458,7 @@ fn an_override_changes_the_cost() {
 #[test]
 fn the_generator_is_deterministic_and_its_claims_all_settle() {
     let reg = Registry::bundled();
-    let g = |seed| {
-        let mut v = Vec::new();
-        let n = generate(
-            &reg,
-            &GenOptions {
-                persons: 400,
-                seed,
-                year: 2024,
-                policy: None,
-            },
-            Format::Csv,
-            &mut v,
-        )
-        .unwrap();
-        (n, String::from_utf8(v).unwrap())
-    };
+    let g = |seed| sample(&reg, 400, seed, Format::Csv);
     let (n1, a) = g(9);
     let (_, b) = g(9);
     let (_, c) = g(10);

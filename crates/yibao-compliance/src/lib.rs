@@ -319,29 +319,45 @@ fn list_structure(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
     out
 }
 
-fn si_ratio(ctx: &Ctx, rule: &Rule, floor: Decimal) -> Vec<Finding> {
-    let Some(s) = ctx.probe(&inpatient(ctx, None)) else {
-        return vec![];
-    };
-    let Some((li, l)) = layer(&s, LayerKind::SeriousIllness) else {
-        return vec![];
-    };
-    match lowest_ratio(l) {
-        Some(r) if r < floor => vec![finding(
+/// A finding when the lowest band a layer of `kind` applied to the probe `s` is below `floor`.
+/// `what` names the ratio: (Chinese, English).
+fn ratio_below(
+    ctx: &Ctx,
+    rule: &Rule,
+    s: Option<Settlement>,
+    kind: LayerKind,
+    floor: Decimal,
+    what: (&str, &str),
+    bound: String,
+) -> Vec<Finding> {
+    let Some(s) = s else { return vec![] };
+    match layer(&s, kind).and_then(|(li, l)| lowest_ratio(l).map(|r| (li, r))) {
+        Some((li, r)) if r < floor => vec![finding(
             rule,
             severity(rule),
             cite_of(ctx, &s, li, StepKind::Band),
-            format!("大病保险最低一段支付比例 {} 低于 {}", pct(r), pct(floor)),
-            format!(
-                "the serious-illness layer's lowest band pays {}, below {}",
-                pct(r),
-                pct(floor)
-            ),
+            format!("{} {} 低于 {}", what.0, pct(r), pct(floor)),
+            format!("{} {} is below {}", what.1, pct(r), pct(floor)),
             Some(pct(r)),
-            Some(format!("≥ {}", pct(floor))),
+            Some(bound),
         )],
         _ => vec![],
     }
+}
+
+fn si_ratio(ctx: &Ctx, rule: &Rule, floor: Decimal) -> Vec<Finding> {
+    ratio_below(
+        ctx,
+        rule,
+        ctx.probe(&inpatient(ctx, None)),
+        LayerKind::SeriousIllness,
+        floor,
+        (
+            "大病保险最低一段支付比例",
+            "the serious-illness layer's lowest band ratio",
+        ),
+        format!("≥ {}", pct(floor)),
+    )
 }
 
 fn si_ratio_50(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
@@ -560,25 +576,19 @@ fn opc_ratio(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
     let group = ctx
         .has(&ctx.policy.dims.groups, "in_service")
         .then_some("in_service");
-    let Some(s) = ctx.probe(&outpatient(ctx, group)) else {
-        return vec![];
-    };
     let floor = Decimal::new(50, 2);
-    match layer(&s, LayerKind::Basic).and_then(|(li, l)| lowest_ratio(l).map(|r| (li, r))) {
-        Some((li, r)) if r < floor => vec![finding(
-            rule,
-            severity(rule),
-            cite_of(ctx, &s, li, StepKind::Band),
-            format!("职工门诊共济统筹支付比例 {} 低于 50%", pct(r)),
-            format!(
-                "the employee general-outpatient ratio {} is below 50%",
-                pct(r)
-            ),
-            Some(pct(r)),
-            Some("≥ 50%".into()),
-        )],
-        _ => vec![],
-    }
+    ratio_below(
+        ctx,
+        rule,
+        ctx.probe(&outpatient(ctx, group)),
+        LayerKind::Basic,
+        floor,
+        (
+            "职工门诊共济统筹支付比例",
+            "the employee general-outpatient ratio",
+        ),
+        "≥ 50%".into(),
+    )
 }
 
 fn opc_retiree(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
@@ -640,23 +650,18 @@ fn res_inpt_ratio(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
         level: ctx.middle_level(),
         ..Situation::default()
     });
-    let Some(s) = s else { return vec![] };
-    let floor = Decimal::new(65, 2);
-    match layer(&s, LayerKind::Basic).and_then(|(li, l)| lowest_ratio(l).map(|r| (li, r))) {
-        Some((li, r)) if r < floor => vec![finding(
-            rule,
-            severity(rule),
-            cite_of(ctx, &s, li, StepKind::Band),
-            format!("居民住院统筹支付比例 {} 明显低于 70% 左右的目标", pct(r)),
-            format!(
-                "the resident inpatient ratio {} is clearly below the ~70% target",
-                pct(r)
-            ),
-            Some(pct(r)),
-            Some("≈ 70% (65%–80%)".into()),
-        )],
-        _ => vec![],
-    }
+    ratio_below(
+        ctx,
+        rule,
+        s,
+        LayerKind::Basic,
+        Decimal::new(65, 2),
+        (
+            "居民住院统筹支付比例（目标 70% 左右）",
+            "the resident inpatient ratio (target about 70%)",
+        ),
+        "≈ 70% (65%–80%)".into(),
+    )
 }
 
 fn offsite_reduction(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {

@@ -439,15 +439,19 @@ fn offsite_reduction() {
     assert_eq!(f.len(), 1, "{f:#?}");
 }
 
-fn indicators(name: &str, value: i64) -> Indicators {
-    Indicators(vec![Indicator {
+fn indicator(name: &str, value: i64) -> Indicator {
+    Indicator {
         region: "test".into(),
         year: 2023,
         name: name.into(),
         value: Some(value.into()),
         provenance: "derived".into(),
         source: "test".into(),
-    }])
+    }
+}
+
+fn indicators(name: &str, value: i64) -> Indicators {
+    Indicators(vec![indicator(name, value)])
 }
 
 #[test]
@@ -528,22 +532,8 @@ fn the_good_fixture_passes_every_rule() {
     let t = text("employee", "2024-01-01", GOOD);
     let p = compile(&t);
     let ind = Indicators(vec![
-        Indicator {
-            region: "test".into(),
-            year: 2023,
-            name: yibao_compliance::AVERAGE_WAGE.into(),
-            value: Some(50_000.into()),
-            provenance: "derived".into(),
-            source: "test".into(),
-        },
-        Indicator {
-            region: "test".into(),
-            year: 2023,
-            name: yibao_compliance::INCOME_RESIDENT.into(),
-            value: Some(30_000.into()),
-            provenance: "derived".into(),
-            source: "test".into(),
-        },
+        indicator(yibao_compliance::AVERAGE_WAGE, 50_000),
+        indicator(yibao_compliance::INCOME_RESIDENT, 30_000),
     ]);
     let f = check(&p, None, &ind);
     assert!(f.is_empty(), "{f:#?}");
