@@ -202,7 +202,7 @@ fn eval(v: &Value, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>
             flagged,
         } => {
             if cx.all || *flagged {
-                cx.used.extend_from_slice(params);
+                note(cx.used, params);
             }
             Ok(Some(*value))
         }
@@ -228,7 +228,7 @@ fn eval(v: &Value, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>
         }
         Value::Expr(e) => eval_expr(e, cx, cur),
         Value::None { params } => {
-            cx.used.extend_from_slice(params);
+            note(cx.used, params);
             Ok(None)
         }
     }
@@ -332,8 +332,17 @@ fn money(f: Fen) -> Money {
 
 /// Adds the parameters a clause used to the result's list.
 fn take_used(all: &mut Used, used: &Used) {
-    if !used.is_empty() {
-        all.extend_from_slice(used);
+    for p in used {
+        if !all.contains(p) {
+            all.push(*p);
+        }
+    }
+}
+
+/// Records the parameters a value used (usually one: a push, not a general slice copy).
+fn note(used: &mut Used, params: &[ParamId]) {
+    for p in params {
+        used.push(*p);
     }
 }
 
@@ -355,6 +364,16 @@ fn is_unit_ratio(r: Decimal) -> bool {
 /// `d` rounded to whole fen, half away from zero (half up for the non-negative amounts paid):
 /// the same as [`round_cents`] on the mantissa directly, without rust_decimal's general rounding.
 fn round_to_fen(d: Decimal) -> Option<Fen> {
+    // Products of fen and ratios nearly always fit 64 bits: divide there, it is much cheaper.
+    if let (Ok(m), s @ 3..=18) = (i64::try_from(d.mantissa()), d.scale()) {
+        let div = 10i64.pow(s - 2);
+        let (q, r) = (m / div, m % div);
+        return Some(if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+            q + m.signum()
+        } else {
+            q
+        });
+    }
     let m = d.mantissa();
     let v = match d.scale() {
         s @ 0..=2 => m.checked_mul(10i128.pow(2 - s))?,
@@ -763,27 +782,33 @@ fn run(
         let lid: &str = &layer.id;
         let lid_arc = &layer.id;
         let mut result = LayerOut::default();
+        // Why the layer does not apply, if it does not (words only when tracing).
         let skip = if !r.selects(&layer.when) {
-            Some((
-                "本次就医不符合本层的适用条件".to_string(),
-                "the claim does not meet this layer's conditions".to_string(),
-            ))
+            Some(0u8)
         } else if layer.per_case.is_some() && r.case.is_none() {
-            Some((
-                "非按病种结算".to_string(),
-                "not a per-case (按病种) claim".to_string(),
-            ))
+            Some(1)
         } else if layer.base == Base::InScope && unclassified == 0 && in_scope > 0 {
-            let by = classified_by.unwrap_or("");
-            Some((
-                format!("政策范围内费用已由 {by} 结算"),
-                format!("the policy-scope amount was already settled by `{by}`"),
-            ))
+            Some(2)
         } else {
             None
         };
-        if let Some((zh, en)) = skip {
+        if let Some(why) = skip {
             if tr.on {
+                let by = classified_by.unwrap_or("");
+                let (zh, en) = match why {
+                    0 => (
+                        "本次就医不符合本层的适用条件".to_string(),
+                        "the claim does not meet this layer's conditions".to_string(),
+                    ),
+                    1 => (
+                        "非按病种结算".to_string(),
+                        "not a per-case (按病种) claim".to_string(),
+                    ),
+                    _ => (
+                        format!("政策范围内费用已由 {by} 结算"),
+                        format!("the policy-scope amount was already settled by `{by}`"),
+                    ),
+                };
                 tr.step(
                     Some(lid_arc),
                     StepKind::NotApplicable,
