@@ -157,8 +157,9 @@ fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
         _ => None,
     };
     let a = &claim.amounts;
-    let parts = a.out_of_list.0 + a.pre_self_pay.0 + a.over_limit.0;
-    if parts > a.total.0 {
+    let parts = fen_of(a.out_of_list) + fen_of(a.pre_self_pay) + fen_of(a.over_limit);
+    if parts > fen_of(a.total) {
+        let parts = yuan(parts);
         return Err(ClaimError::new(
             "amounts",
             format!(
@@ -323,7 +324,9 @@ fn fen_of(m: Money) -> Fen {
 }
 
 fn yuan(f: Fen) -> Decimal {
-    Decimal::new(f, 2)
+    // The parts of |f| as rust_decimal stores them, scale 2: cheaper than `Decimal::new`'s checks.
+    let a = f.unsigned_abs();
+    Decimal::from_parts(a as u32, (a >> 32) as u32, 0, f < 0, 2)
 }
 
 fn money(f: Fen) -> Money {
@@ -682,9 +685,16 @@ fn apply(policy: &Policy, state: &mut YtdState, deltas: &Deltas) {
     for d in deltas {
         if let Some((_, y)) = state.layers.get_mut(d.layer) {
             y.claims = y.claims.saturating_add(1);
-            y.base = money(fen_of(y.base) + d.base);
-            y.deductible_paid = money(fen_of(y.deductible_paid) + d.deductible);
-            y.paid = money(fen_of(y.paid) + d.paid);
+            // Only what changed is converted (most claims leave some sums as they were).
+            if d.base != 0 {
+                y.base = money(fen_of(y.base) + d.base);
+            }
+            if d.deductible != 0 {
+                y.deductible_paid = money(fen_of(y.deductible_paid) + d.deductible);
+            }
+            if d.paid != 0 {
+                y.paid = money(fen_of(y.paid) + d.paid);
+            }
             if d.chain.is_some() {
                 y.chain.clone_from(&d.chain);
             }

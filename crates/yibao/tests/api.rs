@@ -160,3 +160,33 @@ fn the_fidelity_report_in_docs_is_current() {
     }
     assert!(generated.contains("- `basic.deductible` = `none`"));
 }
+
+/// A formula that gives a fraction of a fen is an evaluation error naming the clause, not a
+/// silent rounding (the error travels small inside the evaluator and is owned at the boundary).
+#[test]
+fn a_money_formula_with_a_fraction_of_a_fen_is_an_error_naming_the_clause() {
+    // 1,000.01 halved for a category: 500.005 — not a whole fen; the checker cannot see it.
+    let text = "policy t.resident \"t\"\neffective 2024-01-01\nsource T \"test\"\ncategories [destitute]\ncare [inpatient]\nlayer basic \"b\" {\n  base in_scope\n  deductible per_admission 1000.01 [official T]\n  ratio 50% [official T]\n  for category in [destitute] {\n    deductible × 50% [official T]\n  }\n}\n";
+    let out = yibao::lang::compile_text("t.policy", text);
+    let p = out.policy.expect("compiles");
+    let claim: yibao::Claim = serde_json::from_str(
+        r#"{"date":"2024-03-01","care":"inpatient","categories":["destitute"],"amounts":{"total":"5000"}}"#,
+    )
+    .unwrap();
+    let err = yibao::engine::settle(
+        &p,
+        &claim,
+        &yibao::YtdState::default(),
+        &yibao::engine::SettleOptions::default(),
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("500.005") && msg.contains("more than two decimal places"),
+        "{msg}"
+    );
+    assert!(msg.contains("t.policy:8:3"), "{msg}");
+    let lean =
+        yibao::engine::settle_outcome(&p, &claim, &mut yibao::YtdState::default()).unwrap_err();
+    assert_eq!(lean.to_string(), msg);
+}
