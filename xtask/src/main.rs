@@ -510,18 +510,7 @@ fn browser() -> Result<(), String> {
             &["install", "-y", "-qq", "chromium", "fonts-wqy-microhei"],
         )?;
     }
-    step(
-        "installing the browser-test packages",
-        "npm",
-        &[
-            "ci",
-            "--prefix",
-            "tests/browser",
-            "--no-audit",
-            "--no-fund",
-            "--silent",
-        ],
-    )?;
+    npm_ci()?;
     step(
         "building the yibao binary",
         "cargo",
@@ -758,19 +747,7 @@ fn bench_page() -> Result<(), String> {
     let port = "18572";
     let (mut server, ready) = start_server("target/release/yibao", port, true)?;
     let result = if ready {
-        step(
-            "installing the browser-test packages",
-            "npm",
-            &[
-                "ci",
-                "--prefix",
-                "tests/browser",
-                "--no-audit",
-                "--no-fund",
-                "--silent",
-            ],
-        )
-        .and_then(|_| {
+        npm_ci().and_then(|_| {
             let out = Command::new("node")
                 .arg("bench.mjs")
                 .current_dir("tests/browser")
@@ -814,4 +791,20 @@ fn start_server(
         std::net::TcpStream::connect(&addr).is_ok()
     });
     Ok((server, ready))
+}
+
+/// Installs the browser tests' npm packages (playwright-core) from the lock file.
+fn npm_ci() -> Result<(), String> {
+    step(
+        "installing the browser-test packages",
+        "npm",
+        &[
+            "ci",
+            "--prefix",
+            "tests/browser",
+            "--no-audit",
+            "--no-fund",
+            "--silent",
+        ],
+    )
 }

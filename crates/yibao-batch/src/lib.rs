@@ -263,15 +263,10 @@ impl Tally {
                 .round_dp(4)
             })
         };
-        let in_scope_left: i128 = [
-            Component::Deductible,
-            Component::CoPay,
-            Component::AboveCap,
-            Component::NotCovered,
-        ]
-        .iter()
-        .map(|c| self.parts[c.index()])
-        .sum();
+        let in_scope_left: i128 = Component::IN_SCOPE
+            .iter()
+            .map(|c| self.parts[c.index()])
+            .sum();
         let mut buckets = Vec::new();
         for i in 0..=OOP_EDGES.len() {
             let from = i

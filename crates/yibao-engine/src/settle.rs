@@ -633,6 +633,15 @@ impl Outcome {
     pub fn out_of_pocket_part(&self, c: Component) -> Money {
         money(self.burden[c.index()])
     }
+    /// What the layers paid of the policy-scope amount: the amount less the in-scope parts the
+    /// patient still bears (the numerator of 政策范围内报销比例).
+    pub fn in_scope_paid(&self) -> Money {
+        let left: Fen = Component::IN_SCOPE
+            .iter()
+            .map(|c| self.burden[c.index()])
+            .sum();
+        money(self.in_scope - left)
+    }
     /// Whether the result relies on a placeholder (unverified) figure or an overridden one.
     pub fn relies_on_flagged(&self) -> bool {
         !self.flagged.is_empty()

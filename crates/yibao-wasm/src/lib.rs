@@ -198,11 +198,11 @@ pub fn source(id: &str, version: &str) -> String {
 }
 
 /// For benchmarks: settles the request's claims `rounds` times under the bundled policies (no
-/// trace, no JSON out) and returns the number of settlements, or -1 on an error.
+/// trace, no JSON out) and returns the number of settlements (saturating at `u32::MAX`); a bad
+/// request throws its error.
 #[wasm_bindgen]
-pub fn settle_rounds(request: &str, rounds: u32) -> f64 {
-    match yibao::settle_rounds(&bundled(), request, rounds) {
-        Ok(n) => n as f64,
-        Err(_) => -1.0,
-    }
+pub fn settle_rounds(request: &str, rounds: u32) -> Result<u32, JsValue> {
+    yibao::settle_rounds(&bundled(), request, rounds)
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        .map_err(|e| JsValue::from_str(&e.to_string()))
 }

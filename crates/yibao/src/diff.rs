@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use yibao_engine::ir::{Component, Policy};
+use yibao_engine::ir::Policy;
 use yibao_engine::{settle_outcome, Claim, Date, Money, Outcome, YtdState};
 
 /// One side of a parameter change.
@@ -127,19 +127,6 @@ pub fn param_changes(old: &Policy, new: &Policy) -> Vec<ParamChange> {
         .collect()
 }
 
-fn in_scope_paid(o: &Outcome) -> Decimal {
-    let left: Decimal = [
-        Component::Deductible,
-        Component::CoPay,
-        Component::AboveCap,
-        Component::NotCovered,
-    ]
-    .iter()
-    .map(|c| o.out_of_pocket_part(*c).get())
-    .sum();
-    o.in_scope().get() - left
-}
-
 /// The nearest-rank `p`-th percentile (0 < p ≤ 100) of sorted values.
 fn percentile(sorted: &[Decimal], p: usize) -> Decimal {
     if sorted.is_empty() {
@@ -197,8 +184,8 @@ pub fn diff(old: &Policy, new: &Policy, claims: &[Claim]) -> DiffReport {
         fund_b += b.fund_total().get();
         oop_a += a.out_of_pocket().get();
         oop_b += b.out_of_pocket().get();
-        paid_a += in_scope_paid(&a);
-        paid_b += in_scope_paid(&b);
+        paid_a += a.in_scope_paid().get();
+        paid_b += b.in_scope_paid().get();
         let d = b.out_of_pocket().get() - a.out_of_pocket().get();
         changes.push((
             d,

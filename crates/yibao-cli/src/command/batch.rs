@@ -320,10 +320,6 @@ fn render(s: &Summary) -> String {
     for (k, v) in &s.out_of_pocket_parts {
         t.add_row([format!("  of which {k}"), v.to_string()]);
     }
-    let pct = |r: Option<rust_decimal::Decimal>| {
-        r.map(|x| format!("{}%", (x * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2)))
-            .unwrap_or_else(|| "–".into())
-    };
     let mut d = Table::new();
     d.load_preset(presets::UTF8_FULL_CONDENSED);
     d.set_header(["out of pocket (yuan)", "claims"]);
@@ -343,8 +339,8 @@ fn render(s: &Summary) -> String {
         s.settled,
         s.rejected,
         s.claims_on_unverified_figures,
-        pct(s.policy_scope_ratio),
-        pct(s.basic_policy_scope_ratio),
+        super::percent(s.policy_scope_ratio),
+        super::percent(s.basic_policy_scope_ratio),
     )
 }
 

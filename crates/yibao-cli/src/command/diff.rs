@@ -133,11 +133,6 @@ fn run_inner(a: &Args) -> Result<DiffReport, String> {
     Ok(diff(&old, &new, &claims))
 }
 
-fn pct(r: Option<rust_decimal::Decimal>) -> String {
-    r.map(|x| format!("{}%", (x * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2)))
-        .unwrap_or_else(|| "–".into())
-}
-
 fn render(r: &DiffReport) -> String {
     let mut p = Table::new();
     p.load_preset(presets::UTF8_FULL_CONDENSED);
@@ -173,8 +168,8 @@ fn render(r: &DiffReport) -> String {
     ]);
     t.add_row([
         "政策范围内报销比例 policy-scope ratio".to_string(),
-        pct(i.policy_scope_ratio_before),
-        pct(i.policy_scope_ratio_after),
+        super::percent(i.policy_scope_ratio_before),
+        super::percent(i.policy_scope_ratio_after),
     ]);
     let mut out = format!(
         "{}@{} → {}@{}\n{} parameter(s) changed\n{p}\n",

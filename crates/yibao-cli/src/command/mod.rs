@@ -53,3 +53,9 @@ pub fn registry(extra: &[std::path::PathBuf]) -> Result<yibao::Registry, crate::
         }
     }
 }
+
+/// A ratio as a percentage with two decimals (`58.99%`), or `–` when there is none.
+pub fn percent(r: Option<rust_decimal::Decimal>) -> String {
+    r.map(|x| format!("{}%", (x * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2)))
+        .unwrap_or_else(|| "–".into())
+}
