@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use yibao::engine::ir::{Component, LayerKind};
-use yibao::engine::{settle_outcome, Outcome, SettleError};
+use yibao::engine::{Outcome, SettleError, Settler};
 use yibao::{Claim, Date, Money, Policy, PolicyCache, Registry, YtdState};
 
 pub mod gen;
@@ -493,6 +493,7 @@ pub fn run(
             let stop = &stop;
             s.spawn(move || {
                 let mut cache = PolicyCache::new(reg, overrides);
+                let mut settlers = Settlers::default();
                 loop {
                     let next = match rx.lock() {
                         Ok(r) => r.recv(),
@@ -515,7 +516,9 @@ pub fn run(
                                 fatal: None,
                             }
                         }
-                        Work::Rows(rows) => settle_chunk(&mut cache, rows, out_format, opts),
+                        Work::Rows(rows) => {
+                            settle_chunk(&mut cache, &mut settlers, rows, out_format, opts)
+                        }
                     };
                     if tx.send((seq, done)).is_err() {
                         return;
@@ -803,6 +806,7 @@ fn sort_key(row: &Row) -> (bool, Option<&str>, Option<Date>, u64) {
 /// Settles one chunk: whole persons, in order.
 fn settle_chunk(
     cache: &mut PolicyCache<'_>,
+    settlers: &mut Settlers,
     rows: Vec<Row>,
     format: Format,
     opts: &Options,
@@ -824,7 +828,7 @@ fn settle_chunk(
                     state = YtdState::default();
                     person.clone_from(&claim.person);
                 }
-                settle_row(cache, claim, line, &mut state, opts).map(|(p, o)| {
+                settle_row(cache, settlers, claim, line, &mut state, opts).map(|(p, o)| {
                     let n = Numbers::of(&p, claim, &o);
                     let flagged = o.relies_on_flagged();
                     write_row(&mut out, format, line, claim, &p, &n, flagged);
@@ -853,8 +857,34 @@ fn settle_chunk(
     }
 }
 
+/// A worker's settlers, one per policy version it has met (each plans its claim situations
+/// once).
+#[derive(Default)]
+struct Settlers(Vec<Settler>);
+
+impl Settlers {
+    /// At most this many versions are kept (a run meets a handful).
+    const MAX: usize = 64;
+
+    fn for_policy(&mut self, policy: &Arc<Policy>) -> &mut Settler {
+        // Each settler holds its policy, so a matching address is that very policy.
+        let i = match self.0.iter().position(|s| Arc::ptr_eq(s.policy(), policy)) {
+            Some(i) => i,
+            None => {
+                if self.0.len() >= Self::MAX {
+                    self.0.clear();
+                }
+                self.0.push(Settler::new(Arc::clone(policy)));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i]
+    }
+}
+
 fn settle_row(
     cache: &mut PolicyCache<'_>,
+    settlers: &mut Settlers,
     claim: &Claim,
     line: u64,
     state: &mut YtdState,
@@ -887,7 +917,7 @@ fn settle_row(
     if foreign {
         *state = state.carry_to(&policy);
     }
-    match settle_outcome(&policy, claim, state) {
+    match settlers.for_policy(&policy).settle_outcome(claim, state) {
         Ok(o) => Ok((policy, o)),
         Err(SettleError::Claim(c)) => {
             let mut msg = c.message.clone();

@@ -35,6 +35,6 @@ pub use date::Date;
 pub use err::{ClaimError, EvalError, SettleError};
 pub use ir::Policy;
 pub use money::Money;
-pub use settle::{settle, settle_in_place, settle_outcome, Outcome, SettleOptions};
+pub use settle::{settle, settle_in_place, settle_outcome, Outcome, SettleOptions, Settler};
 pub use settlement::Settlement;
 pub use state::YtdState;

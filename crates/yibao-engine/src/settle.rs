@@ -22,6 +22,9 @@ use crate::money::{fmt_decimal, fmt_money, Money};
 use crate::settlement::*;
 use crate::state::{Chain, YtdState};
 
+mod plan;
+pub use plan::Settler;
+
 /// What `settle` should produce besides the numbers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SettleOptions {
@@ -42,7 +45,9 @@ pub fn settle(
     Ok((s, next))
 }
 
-/// The claim's dimension values as indices into the policy's declarations.
+/// The claim's dimension values as indices into the policy's declarations: everything about a
+/// claim that decides which clauses and figures apply (the key of a compiled plan).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Resolved {
     group: u16,
     categories: SmallVec<[u16; 4]>,
@@ -156,6 +161,20 @@ fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
         }
         _ => None,
     };
+    check_amounts(claim)?;
+    Ok(Resolved {
+        group,
+        categories,
+        care,
+        level,
+        place,
+        disease,
+        case,
+    })
+}
+
+/// The parts of the bill outside the policy scope cannot exceed the bill.
+fn check_amounts(claim: &Claim) -> Result<(), ClaimError> {
     let a = &claim.amounts;
     let parts = fen_of(a.out_of_list) + fen_of(a.pre_self_pay) + fen_of(a.over_limit);
     if parts > fen_of(a.total) {
@@ -169,15 +188,7 @@ fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
             ),
         ));
     }
-    Ok(Resolved {
-        group,
-        categories,
-        care,
-        level,
-        place,
-        disease,
-        case,
-    })
+    Ok(())
 }
 
 /// Evaluation context for one clause: the claim, the clause's citation, and the parameters used.
@@ -334,7 +345,8 @@ fn money(f: Fen) -> Money {
 }
 
 /// Adds the parameters a clause used to the result's list.
-fn take_used(all: &mut Used, used: &Used) {
+#[inline]
+fn take_used(all: &mut Used, used: &[ParamId]) {
     for p in used {
         if !all.contains(p) {
             all.push(*p);
@@ -545,6 +557,18 @@ pub fn settle_outcome(
     Ok(out)
 }
 
+/// A claim with a per-case code under a policy without per-case rules: said, not refused.
+fn warn_case_code_ignored(policy: &Policy, claim: &Claim, warnings: &mut Vec<Warning>) {
+    if claim.case_code.is_some() && policy.cases.is_empty() {
+        warnings.push(Warning {
+            code: Cow::Borrowed("case_code_ignored"),
+            message: Cow::Borrowed(
+                "this policy has no per-case (按病种) rule; the case code was ignored",
+            ),
+        });
+    }
+}
+
 fn settle_resolved(
     policy: &Policy,
     claim: &Claim,
@@ -553,11 +577,23 @@ fn settle_resolved(
     rec: &mut Recorder,
     out: &mut Outcome,
 ) -> Result<(), SettleError> {
+    staged(policy, claim, state, |state, deltas| {
+        run(policy, claim, r, state, rec, out, deltas)
+    })
+}
+
+/// Prepares `state` for the claim, lets `run` read it and stage its changes, and applies them
+/// only when `run` succeeds.
+fn staged(
+    policy: &Policy,
+    claim: &Claim,
+    state: &mut YtdState,
+    run: impl FnOnce(&YtdState, &mut Deltas) -> Result<(), SettleError>,
+) -> Result<(), SettleError> {
     let before = (state.year, state.last_date);
     state.prepare(policy, claim.date)?;
-    // `run` reads the state and stages its changes; they are applied only when it succeeds.
     let mut deltas = Deltas::new();
-    match run(policy, claim, r, state, rec, out, &mut deltas) {
+    match run(state, &mut deltas) {
         Ok(()) => {
             apply(policy, state, &deltas);
             Ok(())
@@ -662,6 +698,103 @@ struct Delta {
 }
 
 type Deltas = SmallVec<[Delta; 6]>;
+
+impl Delta {
+    /// A layer that applied with nothing to pay: the claim still counts (an admission with
+    /// everything out of scope is an admission) and starts a new referral chain.
+    fn empty(li: usize, layer: &Layer, chain: Option<&Chain>, referral: bool) -> Delta {
+        let chain = layer
+            .deductible
+            .as_ref()
+            .filter(|d| d.per == DeductiblePer::Admission)
+            .filter(|_| !(chain.is_some() && layer.referral == Referral::Continuous && referral))
+            .map(|_| Chain {
+                deductible_paid: money(0),
+                entered_fund: false,
+            });
+        Delta {
+            layer: li,
+            base: 0,
+            deductible: 0,
+            paid: 0,
+            chain,
+        }
+    }
+
+    /// A layer that paid: its base, deductible and payment, and the referral chain after it.
+    fn after(
+        li: usize,
+        layer: &Layer,
+        chain: Option<&Chain>,
+        referral: bool,
+        base: Fen,
+        paid: &Paid,
+    ) -> Delta {
+        let ded = paid.ded;
+        let chain = if layer
+            .deductible
+            .as_ref()
+            .is_some_and(|d| d.per == DeductiblePer::Admission)
+        {
+            match (chain, layer.referral, referral) {
+                (Some(ch), Referral::Continuous, true) => Some(Chain {
+                    deductible_paid: money(fen_of(ch.deductible_paid) + ded),
+                    entered_fund: ch.entered_fund || base > ded,
+                }),
+                _ => Some(Chain {
+                    deductible_paid: money(ded),
+                    entered_fund: base > ded,
+                }),
+            }
+        } else {
+            None
+        };
+        Delta {
+            layer: li,
+            base,
+            deductible: ded,
+            paid: paid.payment,
+            chain,
+        }
+    }
+}
+
+/// What a layer paid of its base and what it left, in fen.
+struct Paid {
+    ded: Fen,
+    /// The part of the base within the bands (or the per-case amount).
+    within: Fen,
+    /// The part above the last band.
+    beyond: Fen,
+    /// The payment before caps, rounded.
+    uncapped: Fen,
+    payment: Fen,
+}
+
+impl Paid {
+    /// Charges what the layer left to the patient's components. A layer on the policy-scope
+    /// amount classifies it into deductible, co-pay and above-cap (and says so: `true`); a layer
+    /// on what earlier layers left pays those components off in the order its base names them.
+    fn classify(&self, base: &Base, burden: &mut [Fen; 7]) -> bool {
+        match base {
+            Base::InScope => {
+                burden[Component::Deductible.index()] += self.ded;
+                burden[Component::CoPay.index()] += self.within - self.uncapped;
+                burden[Component::AboveCap.index()] += self.beyond + (self.uncapped - self.payment);
+                true
+            }
+            Base::Remaining(cs) => {
+                let mut left = self.payment;
+                for c in cs {
+                    let take = left.min(burden[c.index()]);
+                    burden[c.index()] -= take;
+                    left -= take;
+                }
+                false
+            }
+        }
+    }
+}
 
 /// The year pools a layer's caps draw on, each once.
 fn layer_pools(layer: &Layer) -> impl Iterator<Item = u32> + '_ {
@@ -788,14 +921,7 @@ fn run(
             &[],
         );
     }
-    if claim.case_code.is_some() && policy.cases.is_empty() {
-        warnings.push(Warning {
-            code: Cow::Borrowed("case_code_ignored"),
-            message: Cow::Borrowed(
-                "this policy has no per-case (按病种) rule; the case code was ignored",
-            ),
-        });
-    }
+    warn_case_code_ignored(policy, claim, warnings);
 
     for (li, layer) in policy.layers.iter().enumerate() {
         let lid: &str = &layer.id;
@@ -892,26 +1018,7 @@ fn run(
         if base == 0 {
             // Nothing to pay: no figure of this layer affects the result. The claim still counts
             // (an admission with everything out of scope is an admission).
-            let chain = layer
-                .deductible
-                .as_ref()
-                .filter(|d| d.per == DeductiblePer::Admission)
-                .filter(|_| {
-                    !(ytd.chain.is_some()
-                        && layer.referral == Referral::Continuous
-                        && claim.referral)
-                })
-                .map(|_| Chain {
-                    deductible_paid: money(0),
-                    entered_fund: false,
-                });
-            deltas.push(Delta {
-                layer: li,
-                base: 0,
-                deductible: 0,
-                paid: 0,
-                chain,
-            });
+            deltas.push(Delta::empty(li, layer, ytd.chain.as_ref(), claim.referral));
             layers.push(result);
             continue;
         }
@@ -1309,51 +1416,27 @@ fn run(
         }
 
         // Who bears what is left.
-        match &layer.base {
-            Base::InScope => {
-                burden[Component::Deductible.index()] += ded;
-                burden[Component::CoPay.index()] += within - uncapped;
-                burden[Component::AboveCap.index()] += beyond + (uncapped - payment);
-                unclassified = 0;
-                classified_by = Some(lid);
-                act_pay_dedc += ded;
-            }
-            Base::Remaining(cs) => {
-                let mut left = payment;
-                for c in cs {
-                    let take = left.min(burden[c.index()]);
-                    burden[c.index()] -= take;
-                    left -= take;
-                }
-            }
-        }
-
-        // The year so far (applied once the whole claim is settled).
-        let chain = if layer
-            .deductible
-            .as_ref()
-            .is_some_and(|d| d.per == DeductiblePer::Admission)
-        {
-            match (&ytd.chain, layer.referral, claim.referral) {
-                (Some(ch), Referral::Continuous, true) => Some(Chain {
-                    deductible_paid: money(fen_of(ch.deductible_paid) + ded),
-                    entered_fund: ch.entered_fund || base > ded,
-                }),
-                _ => Some(Chain {
-                    deductible_paid: money(ded),
-                    entered_fund: base > ded,
-                }),
-            }
-        } else {
-            None
+        let paid = Paid {
+            ded,
+            within,
+            beyond,
+            uncapped,
+            payment,
         };
-        deltas.push(Delta {
-            layer: li,
+        if paid.classify(&layer.base, &mut burden) {
+            unclassified = 0;
+            classified_by = Some(lid);
+            act_pay_dedc += ded;
+        }
+        // The year so far (applied once the whole claim is settled).
+        deltas.push(Delta::after(
+            li,
+            layer,
+            ytd.chain.as_ref(),
+            claim.referral,
             base,
-            deductible: ded,
-            paid: payment,
-            chain,
-        });
+            &paid,
+        ));
         layers.push(result);
     }
     burden[Component::NotCovered.index()] += unclassified;

@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rust_decimal::{Decimal, RoundingStrategy};
-use yibao::engine::{settle_in_place, settle_outcome, SettleOptions};
+use yibao::engine::{settle_in_place, settle_outcome, SettleOptions, Settler};
 use yibao::{Claim, Date, Registry, YtdState};
 
 /// Tianjin residents, 2014 version, for a 低保 member: basic 70% + 5 points (no deductible, no
@@ -147,6 +147,15 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    let mut settler = Settler::new(policy.clone());
+    g.bench_function("yibao_settler_planned", |b| {
+        b.iter(|| {
+            let mut st = YtdState::default();
+            for c in &year {
+                black_box(settler.settle_outcome(black_box(c), &mut st).unwrap());
+            }
+        })
+    });
     g.bench_function("yibao_settle_with_trace", |b| {
         b.iter(|| {
             let mut st = YtdState::default();
@@ -198,6 +207,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut st = YtdState::default();
                 black_box(settle_outcome(&p, black_box(&claim), &mut st).unwrap())
+            })
+        });
+        let mut settler = Settler::new(p.clone());
+        g.bench_function(format!("{id}/settler_planned"), |b| {
+            b.iter(|| {
+                let mut st = YtdState::default();
+                black_box(settler.settle_outcome(black_box(&claim), &mut st).unwrap())
             })
         });
     }

@@ -1,0 +1,595 @@
+//! Compiled plans: the policy resolved, once, for one claim situation.
+//!
+//! Everything `run` evaluates from the IR — which layers apply, deductibles (first and n-th
+//! admission), band edges, ratios after modifiers, caps — depends only on the claim's
+//! [`Resolved`] dimension values, not on its amounts or the year so far. A [`Plan`] holds those
+//! figures for one situation, evaluated by the same `eval`/`modify` as `run`, as integers: money
+//! in fen, each layer's ratios as integers over one power of ten. Settling a claim with a plan is
+//! then integer arithmetic only, and exact: every product fits `i128`, and the same products in
+//! `Decimal` are exact too (amounts are at most 10^14 fen, ratios carry at most
+//! [`MAX_RATIO_SCALE`] decimals), so rounding the sum gives the same fen.
+//!
+//! A situation whose figures cannot be planned — an evaluation error, a ratio clamped to 0–100%,
+//! a per-case (按病种) layer, a ratio with more decimals — has no plan, and [`Settler`] settles
+//! it with `run`, which reports the error or warning at the point it is reached. A property test
+//! holds the planned path equal to `run` over every bundled policy.
+
+use std::collections::HashMap;
+
+use super::*;
+
+/// Ratios with more decimals than this are left to `run` (a formula like 2/3 has 28).
+const MAX_RATIO_SCALE: u32 = 12;
+
+/// At most this many situations are kept; a run that exceeds it starts over (memory stays
+/// bounded whatever the claims' category lists are).
+const MAX_PLANS: usize = 4096;
+
+/// Parameters to name in a result (unverified or overridden), in the order `run` meets them.
+type Flags = SmallVec<[ParamId; 2]>;
+
+pub(super) struct Plan {
+    layers: Vec<LayerPlan>,
+}
+
+enum LayerPlan {
+    /// The layer's conditions exclude the situation (or it is per-case and the claim is not).
+    Skip,
+    Apply(Box<Apply>),
+}
+
+struct Apply {
+    year_measure: bool,
+    deductible: Option<Ded>,
+    relative: bool,
+    bands: SmallVec<[PlanBand; 4]>,
+    /// Ratios are integers over this power of ten.
+    unit: i128,
+    caps: SmallVec<[PlanCap; 2]>,
+    cap_flags: Flags,
+}
+
+struct Ded {
+    per: DeductiblePer,
+    first: Threshold,
+    /// From the n-th claim of the layer in the year.
+    later: Option<(u32, Threshold)>,
+}
+
+struct Threshold {
+    fen: Fen,
+    flags: Flags,
+}
+
+struct PlanBand {
+    /// The upper edge before the deductible is added (relative bands).
+    hi: Option<Fen>,
+    /// `None`: no ratio for this situation — the band pays nothing.
+    ratio: Option<i128>,
+    flags: Flags,
+}
+
+struct PlanCap {
+    fen: Fen,
+    pool: Option<u32>,
+}
+
+/// Why a situation has no plan; `run` settles it.
+struct Unplanned;
+
+impl From<EvalError> for Unplanned {
+    fn from(_: EvalError) -> Self {
+        Unplanned
+    }
+}
+
+fn flagged(policy: &Policy, used: &[ParamId]) -> Flags {
+    used.iter()
+        .copied()
+        .filter(|i| {
+            policy
+                .params
+                .get(*i as usize)
+                .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
+        })
+        .collect()
+}
+
+impl Plan {
+    fn build(policy: &Policy, r: &Resolved) -> Result<Plan, Unplanned> {
+        let layers = policy
+            .layers
+            .iter()
+            .map(|layer| {
+                if !r.selects(&layer.when) || (layer.per_case.is_some() && r.case.is_none()) {
+                    Ok(LayerPlan::Skip)
+                } else if layer.per_case.is_some() {
+                    Err(Unplanned)
+                } else {
+                    Ok(LayerPlan::Apply(Box::new(Apply::build(policy, layer, r)?)))
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Plan { layers })
+    }
+}
+
+impl Apply {
+    fn build(policy: &Policy, layer: &Layer, r: &Resolved) -> Result<Apply, Unplanned> {
+        let mods = active_modifiers(layer, r);
+        let deductible = match &layer.deductible {
+            None => None,
+            Some(d) => Some(Ded {
+                per: d.per,
+                first: threshold(policy, d, r, &mods, false)?,
+                later: match &d.later {
+                    Some((n, ..)) => Some((*n, threshold(policy, d, r, &mods, true)?)),
+                    None => None,
+                },
+            }),
+        };
+
+        let mut bands: SmallVec<[PlanBand; 4]> = SmallVec::new();
+        let mut ratios: SmallVec<[Option<Decimal>; 4]> = SmallVec::new();
+        if let Some(bs) = &layer.bands {
+            for band in &bs.bands {
+                let mut used = Used::new();
+                let mut cx = Ctx {
+                    r,
+                    cite: &band.cite,
+                    used: &mut used,
+                    all: true,
+                };
+                let hi = match &band.upto {
+                    None => None,
+                    Some(v) => match eval(v, &mut cx, None)? {
+                        Some(x) => Some(money_param(x, &band.cite)?),
+                        None => None,
+                    },
+                };
+                let ratio = match eval(&band.ratio, &mut cx, None)? {
+                    None => None,
+                    Some(r0) => {
+                        let ratio = modify(&mods, Target::Ratio, r0, &mut cx)?;
+                        if !is_unit_ratio(ratio) || ratio.scale() > MAX_RATIO_SCALE {
+                            return Err(Unplanned);
+                        }
+                        Some(ratio)
+                    }
+                };
+                ratios.push(ratio);
+                bands.push(PlanBand {
+                    hi,
+                    ratio: None,
+                    flags: flagged(policy, &used),
+                });
+            }
+        }
+        // One scale for the layer's products, so their sum is exact before the one rounding.
+        let scale = ratios
+            .iter()
+            .flatten()
+            .map(|d| d.scale())
+            .max()
+            .unwrap_or(0);
+        let unit = 10i128.pow(scale);
+        for (band, ratio) in bands.iter_mut().zip(&ratios) {
+            band.ratio = ratio.map(|d| d.mantissa() * 10i128.pow(scale - d.scale()));
+        }
+
+        let mut caps = SmallVec::new();
+        let mut cap_used = Used::new();
+        for cap in &layer.caps {
+            let mut used = Used::new();
+            let mut cx = Ctx {
+                r,
+                cite: &cap.cite,
+                used: &mut used,
+                all: true,
+            };
+            let Some(mut v) = eval(&cap.value, &mut cx, None)? else {
+                take_used(&mut cap_used, &used);
+                continue;
+            };
+            let mut removed = false;
+            for m in &mods {
+                for op in &m.ops {
+                    if let ModOp::Cap { expr } = op {
+                        match expr {
+                            None => removed = true,
+                            Some(e) => {
+                                let mut mcx = Ctx {
+                                    r,
+                                    cite: &m.cite,
+                                    used: &mut used,
+                                    all: true,
+                                };
+                                if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
+                                    v = x;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if removed {
+                continue;
+            }
+            caps.push(PlanCap {
+                fen: money_param(non_negative(v), &cap.cite)?,
+                pool: match cap.per {
+                    CapPer::Claim => None,
+                    CapPer::Year { pool } => Some(pool),
+                },
+            });
+            take_used(&mut cap_used, &used);
+        }
+
+        Ok(Apply {
+            year_measure: layer.measure == Measure::Year,
+            deductible,
+            relative: layer.bands.as_ref().is_some_and(|b| b.relative),
+            bands,
+            unit,
+            caps,
+            cap_flags: flagged(policy, &cap_used),
+        })
+    }
+}
+
+/// The deductible for the first claims of the year, or (`later`) from the n-th on — as `run`
+/// evaluates it.
+fn threshold(
+    policy: &Policy,
+    d: &Deductible,
+    r: &Resolved,
+    mods: &Active,
+    later: bool,
+) -> Result<Threshold, Unplanned> {
+    let mut used = Used::new();
+    let mut cx = Ctx {
+        r,
+        cite: &d.cite,
+        used: &mut used,
+        all: true,
+    };
+    let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
+    let mut t = first;
+    let mut cite = &d.cite;
+    if let (true, Some((_, lv, lcite))) = (later, &d.later) {
+        if !refers_to_current(lv) {
+            used.clear();
+        }
+        let mut lcx = Ctx {
+            r,
+            cite: lcite,
+            used: &mut used,
+            all: true,
+        };
+        if let Some(x) = eval(lv, &mut lcx, Some(first))? {
+            t = x;
+            cite = lcite;
+        }
+    }
+    let mut cx = Ctx {
+        r,
+        cite,
+        used: &mut used,
+        all: true,
+    };
+    let t = non_negative(modify(mods, Target::Deductible, t, &mut cx)?);
+    Ok(Threshold {
+        fen: money_param(t, cite)?,
+        flags: flagged(policy, &used),
+    })
+}
+
+/// `raw / unit` rounded half away from zero (in 64 bits when it fits: much cheaper).
+fn round_units(raw: i128, unit: i128) -> i128 {
+    if let (Ok(raw), Ok(unit)) = (i64::try_from(raw), i64::try_from(unit)) {
+        let (q, rem) = (raw / unit, raw % unit);
+        return i128::from(if rem.unsigned_abs() * 2 >= unit.unsigned_abs() {
+            q + raw.signum()
+        } else {
+            q
+        });
+    }
+    let (q, rem) = (raw / unit, raw % unit);
+    if rem.unsigned_abs() * 2 >= unit.unsigned_abs() {
+        q + raw.signum()
+    } else {
+        q
+    }
+}
+
+/// `run` on a plan: the same steps, with every figure already evaluated.
+fn run_plan(
+    policy: &Policy,
+    plan: &Plan,
+    claim: &Claim,
+    state: &YtdState,
+    out: &mut Outcome,
+    deltas: &mut Deltas,
+) -> Result<(), SettleError> {
+    let a = &claim.amounts;
+    let (total, out_of_list, pre_self_pay, over_limit) = (
+        fen_of(a.total),
+        fen_of(a.out_of_list),
+        fen_of(a.pre_self_pay),
+        fen_of(a.over_limit),
+    );
+    let in_scope = total - out_of_list - pre_self_pay - over_limit;
+    let mut burden: [Fen; 7] = [0; 7];
+    burden[Component::OutOfList.index()] = out_of_list;
+    burden[Component::PreSelfPay.index()] = pre_self_pay;
+    burden[Component::OverLimit.index()] = over_limit;
+    let mut fund_total: Fen = 0;
+    let mut act_pay_dedc: Fen = 0;
+    let mut unclassified = in_scope;
+    warn_case_code_ignored(policy, claim, &mut out.warnings);
+    let flags = &mut out.flagged;
+
+    for (li, (layer, lp)) in policy.layers.iter().zip(&plan.layers).enumerate() {
+        let mut result = LayerOut::default();
+        let p = match lp {
+            LayerPlan::Apply(p)
+                if !(layer.base == Base::InScope && unclassified == 0 && in_scope > 0) =>
+            {
+                p
+            }
+            _ => {
+                out.layers.push(result);
+                continue;
+            }
+        };
+        result.applied = true;
+        let ytd = state.layers.get(li).map(|(_, y)| y);
+        let chain = ytd.and_then(|y| y.chain.as_ref());
+        let base = match &layer.base {
+            Base::InScope => unclassified,
+            Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
+        };
+        if base == 0 {
+            deltas.push(Delta::empty(li, layer, chain, claim.referral));
+            out.layers.push(result);
+            continue;
+        }
+
+        let mut threshold: Fen = 0;
+        let mut ded: Fen = 0;
+        if let Some(d) = &p.deductible {
+            let claims = ytd.map_or(0, |y| y.claims);
+            let t = match &d.later {
+                Some((n, t)) if claims.saturating_add(1) >= *n => t,
+                _ => &d.first,
+            };
+            threshold = t.fen;
+            let remaining = match d.per {
+                DeductiblePer::Admission => match (chain, layer.referral, claim.referral) {
+                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
+                    (Some(ch), Referral::Continuous, true) => {
+                        (t.fen - fen_of(ch.deductible_paid)).max(0)
+                    }
+                    _ => t.fen,
+                },
+                DeductiblePer::Year => {
+                    (t.fen - ytd.map_or(0, |y| fen_of(y.deductible_paid))).max(0)
+                }
+            };
+            ded = remaining.min(base);
+            if !t.flags.is_empty() {
+                take_used(flags, &t.flags);
+            }
+        }
+
+        let prior = match (p.year_measure, ytd) {
+            (true, Some(y)) => fen_of(y.base),
+            _ => 0,
+        };
+        let (start, end) = (prior + ded, prior + base);
+        let mut raw: i128 = 0;
+        let mut within: Fen = 0;
+        let mut lo: Fen = 0;
+        for band in &p.bands {
+            let hi = band.hi.map(|e| if p.relative { e + threshold } else { e });
+            let Some(ratio) = band.ratio else {
+                lo = hi.unwrap_or(lo);
+                if !band.flags.is_empty() {
+                    take_used(flags, &band.flags);
+                }
+                continue;
+            };
+            let b_lo = lo.max(start);
+            let b_hi = hi.map_or(end, |h| h.min(end));
+            if b_hi > b_lo {
+                let amount = b_hi - b_lo;
+                raw += i128::from(amount) * ratio;
+                within += amount;
+                if !band.flags.is_empty() {
+                    take_used(flags, &band.flags);
+                }
+            }
+            match hi {
+                Some(h) => lo = lo.max(h),
+                None => break,
+            }
+        }
+        let beyond = (end - start) - within;
+
+        let mut limit: Option<Fen> = None;
+        for cap in &p.caps {
+            let remaining = match cap.pool {
+                None => cap.fen,
+                Some(pool) => (cap.fen - pool_paid(policy, state, deltas, pool)).max(0),
+            };
+            if limit.is_none_or(|l| remaining < l) {
+                limit = Some(remaining);
+            }
+        }
+        if !p.cap_flags.is_empty() {
+            take_used(flags, &p.cap_flags);
+        }
+
+        let uncapped = Fen::try_from(round_units(raw, p.unit))
+            .map_err(|_| EvalError::Overflow(layer.cite.clone()))?;
+        let payment = match limit {
+            Some(l) if l < uncapped => {
+                result.capped = true;
+                l
+            }
+            _ => uncapped,
+        };
+        result.cap_remaining = limit;
+        result.base = base;
+        result.deductible = ded;
+        result.payment = payment;
+        fund_total += payment;
+
+        let paid = Paid {
+            ded,
+            within,
+            beyond,
+            uncapped,
+            payment,
+        };
+        if paid.classify(&layer.base, &mut burden) {
+            unclassified = 0;
+            act_pay_dedc += ded;
+        }
+        deltas.push(Delta::after(li, layer, chain, claim.referral, base, &paid));
+        out.layers.push(result);
+    }
+    burden[Component::NotCovered.index()] += unclassified;
+    out.burden = burden;
+    out.in_scope = in_scope;
+    out.fund_total = fund_total;
+    out.act_pay_dedc = act_pay_dedc;
+    Ok(())
+}
+
+/// Settles many claims under one policy, planning each claim situation once: the entry point
+/// for batch runs. It gives exactly what [`settle_outcome`] gives, faster when situations
+/// repeat.
+///
+/// ```
+/// use std::sync::Arc;
+/// use yibao_engine::{ir::Policy, Claim, Settler, YtdState};
+/// # use rust_decimal::Decimal;
+/// let policy = Arc::new(Policy::example_flat("demo", Decimal::new(800, 0), Decimal::new(70, 2)));
+/// let mut settler = Settler::new(policy);
+/// let claim: Claim = serde_json::from_str(r#"{"date":"2024-03-01","care":"inpatient",
+///     "amounts":{"total":"10800"}}"#).unwrap();
+/// let mut state = YtdState::default();
+/// let out = settler.settle_outcome(&claim, &mut state).unwrap();
+/// assert_eq!(out.payment(0).to_string(), "7000.00");
+/// ```
+pub struct Settler {
+    policy: Arc<Policy>,
+    /// Plan (or `None`: settled by `run`) per situation.
+    plans: Vec<Option<Plan>>,
+    index: HashMap<Resolved, usize>,
+    /// The last claim's names, their situation and its plan: claims of one person often repeat
+    /// them, and comparing names is cheaper than looking them up.
+    last: Option<(Names, Resolved, usize)>,
+}
+
+/// A claim's dimension values as it names them.
+struct Names {
+    group: Option<String>,
+    care: String,
+    level: Option<String>,
+    place: Option<String>,
+    categories: Vec<String>,
+    disease: Option<String>,
+    case_code: Option<String>,
+}
+
+impl Names {
+    fn of(c: &Claim) -> Names {
+        Names {
+            group: c.group.clone(),
+            care: c.care.clone(),
+            level: c.level.clone(),
+            place: c.place.clone(),
+            categories: c.categories.clone(),
+            disease: c.disease.clone(),
+            case_code: c.case_code.clone(),
+        }
+    }
+
+    fn name(&self, c: &Claim) -> bool {
+        self.care == c.care
+            && self.level == c.level
+            && self.group == c.group
+            && self.place == c.place
+            && self.categories == c.categories
+            && self.disease == c.disease
+            && self.case_code == c.case_code
+    }
+}
+
+impl Settler {
+    pub fn new(policy: Arc<Policy>) -> Settler {
+        Settler {
+            policy,
+            plans: Vec::new(),
+            index: HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// The policy this settler settles under.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+
+    /// [`settle_outcome`] under the settler's policy.
+    pub fn settle_outcome(
+        &mut self,
+        claim: &Claim,
+        state: &mut YtdState,
+    ) -> Result<Outcome, SettleError> {
+        let policy = &*self.policy;
+        let (r, i) = match &self.last {
+            Some((names, r, i)) if names.name(claim) => {
+                check_amounts(claim)?;
+                (r, *i)
+            }
+            _ => {
+                let r = resolve(policy, claim)?;
+                let i = match self.index.get(&r) {
+                    Some(i) => *i,
+                    None => {
+                        if self.plans.len() >= MAX_PLANS {
+                            self.plans.clear();
+                            self.index.clear();
+                        }
+                        self.plans.push(Plan::build(policy, &r).ok());
+                        self.index.insert(r.clone(), self.plans.len() - 1);
+                        self.plans.len() - 1
+                    }
+                };
+                let (_, r, i) = self.last.insert((Names::of(claim), r, i));
+                (&*r, *i)
+            }
+        };
+        let mut out = Outcome::default();
+        match self.plans.get(i).and_then(Option::as_ref) {
+            Some(plan) => staged(policy, claim, state, |state, deltas| {
+                run_plan(policy, plan, claim, state, &mut out, deltas)
+            })?,
+            None => {
+                let mut rec = Recorder {
+                    tr: Tracer {
+                        on: false,
+                        policy,
+                        steps: Vec::new(),
+                    },
+                    bands: None,
+                };
+                settle_resolved(policy, claim, r, state, &mut rec, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+}
