@@ -4,14 +4,13 @@
 //! persons (each person's claims fold one year-to-date state) with the same evaluator as every
 //! other front end, on its numbers-only path; one writer puts the results back in input order, so
 //! the output is the same bytes whatever the number of threads. Memory is bounded by the chunks in
-//! flight, not by the input (apart from one 8-byte fingerprint per person, used to detect a person
-//! whose claims are not contiguous).
+//! flight and a fixed number of recent persons, not by the input: persons seen earlier, kept to
+//! notice one whose claims are not together, go to temporary files (see `persons`).
 //!
 //! A row that cannot be read or settled stops the run with its line number, or with
 //! `skip_invalid` goes to the reject file with the reason — nothing is dropped silently.
 
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -25,6 +24,9 @@ use yibao::{Claim, Date, Money, Policy, PolicyCache, Registry, YtdState};
 
 pub mod gen;
 mod input;
+mod persons;
+
+use persons::{PersonLog, Repeat};
 
 pub use input::{csv_columns, CsvRows, Format, JsonlRows, Raw, Row, Rows};
 
@@ -42,6 +44,9 @@ pub enum BatchError {
     Order(String),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// The temporary files that hold the persons seen cannot be written or read.
+    #[error("cannot use a temporary file to check that each person's claims are together: {0}")]
+    Temp(std::io::Error),
     /// A request-level problem: an unknown policy override, a bad option.
     #[error("{0}")]
     Request(String),
@@ -89,6 +94,9 @@ pub struct Options {
     pub threads: usize,
     /// Rows per chunk handed to a worker (a chunk is cut only between persons).
     pub chunk_rows: usize,
+    /// Persons kept in memory to notice one whose claims are not together; earlier ones go to
+    /// temporary files and are compared at the end of the input.
+    pub persons_in_memory: usize,
 }
 
 impl Default for Options {
@@ -100,6 +108,7 @@ impl Default for Options {
             sort: false,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             chunk_rows: 4096,
+            persons_in_memory: PersonLog::DEFAULT_LIMIT,
         }
     }
 }
@@ -652,11 +661,12 @@ impl Out<'_> {
     }
 }
 
-/// A person's fingerprint, for noticing one whose claims are not contiguous.
-fn fingerprint(person: &str) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    person.hash(&mut h);
-    h.finish()
+/// The error for a person whose claims are not together.
+fn not_grouped(r: &Repeat) -> BatchError {
+    BatchError::Order(format!(
+        "line {}: person `{}` appears again after other persons (their claims began at line {}); a person's claims must be together (grouped) and in date order — sort the input or pass --sort",
+        r.line, r.person, r.first_line
+    ))
 }
 
 /// Reads rows, checks person and date order (or sorts), and hands out chunks cut between persons.
@@ -714,9 +724,9 @@ fn read_rows(
         return;
     }
 
-    let mut seen: HashSet<u64> = HashSet::new();
-    // The current person: id, fingerprint, last date and its line.
-    let mut cur: Option<(String, u64, Date, u64)> = None;
+    let mut seen = PersonLog::new(opts.persons_in_memory);
+    // The current person: id, last date and its line.
+    let mut cur: Option<(String, Date, u64)> = None;
     let mut chunk: Vec<Row> = Vec::with_capacity(opts.chunk_rows);
     while let Some(r) = rows.next_row() {
         if stop.load(Ordering::Relaxed) {
@@ -734,7 +744,7 @@ fn read_rows(
         let mut boundary = true;
         if let Ok(claim) = &row.claim {
             match (&mut cur, &claim.person) {
-                (Some((p, _, last, last_line)), Some(q)) if p == q => {
+                (Some((p, last, last_line)), Some(q)) if p == q => {
                     if claim.date < *last {
                         let e = BatchError::Order(format!(
                             "line {}: person `{q}` has a claim on {} after their claim on {} (line {last_line}); a person's claims must be in date order — sort the input or pass --sort",
@@ -748,25 +758,20 @@ fn read_rows(
                     boundary = false;
                 }
                 (_, Some(q)) => {
-                    let fp = fingerprint(q);
-                    if let Some((_, old, _, _)) = cur.take() {
-                        seen.insert(old);
+                    match seen.begin(q, row.line) {
+                        Ok(None) => {}
+                        Ok(Some(r)) => {
+                            out.fail(&mut chunk, not_grouped(&r));
+                            return;
+                        }
+                        Err(e) => {
+                            out.fail(&mut chunk, BatchError::Temp(e));
+                            return;
+                        }
                     }
-                    if seen.contains(&fp) {
-                        let e = BatchError::Order(format!(
-                            "line {}: person `{q}` appears again after other persons; a person's claims must be together (grouped) and in date order — sort the input or pass --sort",
-                            row.line
-                        ));
-                        out.fail(&mut chunk, e);
-                        return;
-                    }
-                    cur = Some((q.clone(), fp, claim.date, row.line));
+                    cur = Some((q.clone(), claim.date, row.line));
                 }
-                (_, None) => {
-                    if let Some((_, old, _, _)) = cur.take() {
-                        seen.insert(old);
-                    }
-                }
+                (_, None) => cur = None,
             }
         } else {
             // An unreadable row belongs to no person; it does not end the current one.
@@ -779,6 +784,12 @@ fn read_rows(
             chunk.reserve(opts.chunk_rows);
         }
         chunk.push(row);
+    }
+    // Persons written out earlier are compared only now, before the last chunk goes.
+    match seen.finish() {
+        Ok(None) => {}
+        Ok(Some(r)) => return out.fail(&mut chunk, not_grouped(&r)),
+        Err(e) => return out.fail(&mut chunk, BatchError::Temp(e)),
     }
     out.rows(&mut chunk);
     progress(Progress {

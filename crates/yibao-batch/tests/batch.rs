@@ -202,7 +202,15 @@ fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
         },
     );
     let base_summary = base.result.unwrap();
-    for (threads, chunk) in [(2, 1), (2, 7), (4, 64), (3, 4096)] {
+    // The last: persons written out to temporary files every 3 persons (500 persons, all
+    // grouped: nothing to report at the end).
+    for (threads, chunk, persons_in_memory) in [
+        (2, 1, 1 << 17),
+        (2, 7, 1 << 17),
+        (4, 64, 1 << 17),
+        (3, 4096, 1 << 17),
+        (2, 64, 3),
+    ] {
         let r = run_with(
             &reg,
             &input,
@@ -211,6 +219,7 @@ fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
             &Options {
                 threads,
                 chunk_rows: chunk,
+                persons_in_memory,
                 ..Options::default()
             },
         );
@@ -277,6 +286,23 @@ fn a_person_split_across_the_file_is_an_error_unless_sorted() {
         msg.starts_with("line 4: person `pA` appears again"),
         "{msg}"
     );
+    assert!(msg.contains("began at line 2"), "{msg}");
+
+    // With one person in memory, earlier persons go to temporary files: the split is caught at
+    // the end of the input, naming the same rows, and nothing is written.
+    let r = run_with(
+        &reg,
+        &csv(&rows),
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            persons_in_memory: 1,
+            ..opts()
+        },
+    );
+    let e = r.result.unwrap_err();
+    assert!(matches!(e, BatchError::Order(_)), "{e}");
+    assert_eq!(e.to_string(), msg);
 
     // Sorted, the same claims settle as if given in order: pA's second admission sees the first.
     let sorted = run_with(
