@@ -32,6 +32,8 @@ pub enum EvalError {
     MoneyPrecision { value: String, cite: Cite },
     #[error("division by zero evaluating `{}` ({}:{}:{})", .0.text, .0.file, .0.line, .0.column)]
     DivisionByZero(Cite),
+    #[error("money amount `{value}` from `{}` is beyond the 1,000,000,000,000 yuan yibao settles ({}:{}:{})", .cite.text, .cite.file, .cite.line, .cite.column)]
+    OutOfRange { value: String, cite: Cite },
 }
 
 /// Why a claim could not be settled.

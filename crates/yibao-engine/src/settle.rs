@@ -405,10 +405,21 @@ fn round_to_fen(d: Decimal) -> Option<Fen> {
     Fen::try_from(v).ok()
 }
 
-/// Money parameters must resolve to whole cents: a fraction of a cent would need rounding that
-/// the policy never asked for.
+/// The largest money figure, in fen: [`crate::money::MAX_AMOUNT`], as for claims.
+const MAX_FEN: Fen = 100_000_000_000_000;
+
+/// The largest year-to-date sum, in fen (a hundred trillion yuan): with claims and figures at
+/// most [`MAX_FEN`], every sum `settle` forms stays far inside `i64`.
+const MAX_YEAR_FEN: Fen = 10_000_000_000_000_000;
+
+/// Money parameters must resolve to whole cents (a fraction of a cent would need rounding that
+/// the policy never asked for) within the range claims have.
 fn money_param(v: Decimal, cite: &Cite) -> Result<Fen, EvalError> {
     match to_fen(v) {
+        Some(f) if f.unsigned_abs() > MAX_FEN.unsigned_abs() => Err(EvalError::OutOfRange {
+            value: fmt_decimal(v),
+            cite: cite.clone(),
+        }),
         Some(f) => Ok(f),
         None if v.normalize().scale() > 2 => Err(EvalError::MoneyPrecision {
             value: fmt_decimal(v),
@@ -557,6 +568,24 @@ pub fn settle_outcome(
     Ok(out)
 }
 
+/// Year-to-date sums beyond [`MAX_YEAR_FEN`] are refused rather than risk an overflow. Each
+/// layer's accumulated base bounds everything else that grows (its deductible, payments, pools
+/// and chains grow by at most its base per claim; given states start below [`MAX_FEN`]), so the
+/// bases are what is checked.
+fn within_year_range(state: &YtdState) -> Result<(), ClaimError> {
+    match state
+        .layers
+        .iter()
+        .find(|(_, y)| to_fen(y.base.0).is_none_or(|f| f > MAX_YEAR_FEN))
+    {
+        None => Ok(()),
+        Some((name, _)) => Err(ClaimError::new(
+            format!("state.layers.{name}.base"),
+            "the year so far has accumulated more than 100,000,000,000,000 yuan: beyond what yibao settles",
+        )),
+    }
+}
+
 /// A claim with a per-case code under a policy without per-case rules: said, not refused.
 fn warn_case_code_ignored(policy: &Policy, claim: &Claim, warnings: &mut Vec<Warning>) {
     if claim.case_code.is_some() && policy.cases.is_empty() {
@@ -592,6 +621,12 @@ fn staged(
 ) -> Result<(), SettleError> {
     let before = (state.year, state.last_date);
     state.prepare(policy, claim.date)?;
+    if let Err(e) = within_year_range(state) {
+        if state.year == before.0 {
+            state.last_date = before.1;
+        }
+        return Err(e.into());
+    }
     let mut deltas = Deltas::new();
     match run(state, &mut deltas) {
         Ok(()) => {
@@ -636,7 +671,7 @@ pub struct Outcome {
     fund_total: Fen,
     act_pay_dedc: Fen,
     /// Parameters used that are unverified or overridden.
-    flagged: Used,
+    flagged: ParamSet,
     warnings: Vec<Warning>,
 }
 
@@ -684,6 +719,41 @@ impl Outcome {
     }
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+}
+
+/// A set of parameter ids, as bits: adding one costs a shift and an or.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ParamSet(SmallVec<[u64; 4]>);
+
+impl ParamSet {
+    fn insert(&mut self, p: ParamId) {
+        let w = p as usize / 64;
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        if let Some(word) = self.0.get_mut(w) {
+            *word |= 1 << (p % 64);
+        }
+    }
+
+    fn insert_all(&mut self, ps: &[ParamId]) {
+        for p in ps {
+            self.insert(*p);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|w| *w == 0)
+    }
+
+    /// The ids, ascending.
+    fn iter(&self) -> impl Iterator<Item = ParamId> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, w)| {
+            (0..64u32)
+                .filter(move |b| w & (1 << b) != 0)
+                .map(move |b| i as u32 * 64 + b)
+        })
     }
 }
 
@@ -892,7 +962,8 @@ fn run(
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
-    let used_all = &mut out.flagged;
+    let mut used_list = Used::new();
+    let used_all = &mut used_list;
     let warnings = &mut out.warnings;
     let layers = &mut out.layers;
     let mut used: Used = SmallVec::new();
@@ -1461,12 +1532,15 @@ fn run(
             &[],
         );
     }
-    used_all.retain(|i| {
-        policy
+    for i in used_list {
+        if policy
             .params
-            .get(*i as usize)
+            .get(i as usize)
             .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
-    });
+        {
+            out.flagged.insert(i);
+        }
+    }
     out.burden = burden;
     out.in_scope = in_scope;
     out.fund_total = fund_total;
@@ -1525,7 +1599,8 @@ fn build(policy: &Policy, claim: &Claim, r: &Resolved, out: Outcome, rec: Record
 
     let (mut overrides, mut unverified) = (Vec::new(), Vec::new());
     if !out.flagged.is_empty() {
-        for p in uses(policy, &out.flagged) {
+        let ids: Used = out.flagged.iter().collect();
+        for p in uses(policy, &ids) {
             if p.0.overridden.is_some() {
                 overrides.push(p);
             } else {

@@ -190,3 +190,62 @@ fn a_money_formula_with_a_fraction_of_a_fen_is_an_error_naming_the_clause() {
         yibao::engine::settle_outcome(&p, &claim, &mut yibao::YtdState::default()).unwrap_err();
     assert_eq!(lean.to_string(), msg);
 }
+
+/// A figure beyond the range claims have (here a cap of 1.2 trillion yuan a modifier produces) is
+/// an evaluation error naming the clause — on every path, planned or not — never an overflow.
+#[test]
+fn a_figure_beyond_the_supported_range_is_an_error_naming_the_clause() {
+    let text = "policy t.resident \"t\"\neffective 2024-01-01\nsource T \"test\"\ncategories [destitute]\ncare [inpatient]\nlayer basic \"b\" {\n  base in_scope\n  ratio 50% [official T]\n  cap per_year 600000000000 pool p [official T]\n  for category in [destitute] {\n    cap × 200% [official T]\n  }\n}\n";
+    let out = yibao::lang::compile_text("t.policy", text);
+    let p = std::sync::Arc::new(out.policy.expect("compiles"));
+    let claim: yibao::Claim = serde_json::from_str(
+        r#"{"date":"2024-03-01","care":"inpatient","categories":["destitute"],"amounts":{"total":"5000"}}"#,
+    )
+    .unwrap();
+    let err = yibao::engine::settle_outcome(&p, &claim, &mut yibao::YtdState::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`1200000000000`") && err.contains("beyond the 1,000,000,000,000 yuan"),
+        "{err}"
+    );
+    let mut settler = yibao::engine::Settler::new(p.clone());
+    let planned = settler
+        .settle_outcome(&claim, &mut yibao::YtdState::default())
+        .unwrap_err();
+    assert_eq!(planned.to_string(), err);
+}
+
+/// A year whose accumulated base is beyond a hundred trillion yuan is refused with the state's
+/// path, before any sum could overflow (found by a batch of 100,000 trillion-yuan admissions).
+#[test]
+fn a_year_beyond_the_supported_range_is_refused_with_the_state_path() {
+    let p = reg()
+        .policy("tianjin.resident", yibao::Date::new(2024, 6, 1).unwrap())
+        .unwrap();
+    let claim: yibao::Claim = serde_json::from_str(
+        r#"{"date":"2024-03-01","care":"inpatient","level":"3","amounts":{"total":"1000000000000"}}"#,
+    )
+    .unwrap();
+    let mut settler = yibao::engine::Settler::new(p.clone());
+    let (mut a, mut b) = (yibao::YtdState::default(), yibao::YtdState::default());
+    for i in 1..=101 {
+        yibao::engine::settle_outcome(&p, &claim, &mut a).unwrap();
+        settler.settle_outcome(&claim, &mut b).unwrap();
+        assert_eq!(a, b, "claim {i}");
+    }
+    let err = yibao::engine::settle_outcome(&p, &claim, &mut a).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "state.layers.basic.base: the year so far has accumulated more than 100,000,000,000,000 yuan: beyond what yibao settles"
+    );
+    assert_eq!(
+        settler
+            .settle_outcome(&claim, &mut b)
+            .unwrap_err()
+            .to_string(),
+        err.to_string()
+    );
+    // The refused claim left the state as it was.
+    assert_eq!(a, b);
+}

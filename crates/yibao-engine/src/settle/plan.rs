@@ -378,7 +378,7 @@ fn run_plan(
             };
             ded = remaining.min(base);
             if !t.flags.is_empty() {
-                take_used(flags, &t.flags);
+                flags.insert_all(&t.flags);
             }
         }
 
@@ -395,7 +395,7 @@ fn run_plan(
             let Some(ratio) = band.ratio else {
                 lo = hi.unwrap_or(lo);
                 if !band.flags.is_empty() {
-                    take_used(flags, &band.flags);
+                    flags.insert_all(&band.flags);
                 }
                 continue;
             };
@@ -406,7 +406,7 @@ fn run_plan(
                 raw += i128::from(amount) * ratio;
                 within += amount;
                 if !band.flags.is_empty() {
-                    take_used(flags, &band.flags);
+                    flags.insert_all(&band.flags);
                 }
             }
             match hi {
@@ -427,7 +427,7 @@ fn run_plan(
             }
         }
         if !p.cap_flags.is_empty() {
-            take_used(flags, &p.cap_flags);
+            flags.insert_all(&p.cap_flags);
         }
 
         let uncapped = Fen::try_from(round_units(raw, p.unit))
