@@ -34,7 +34,7 @@ pub struct Policy {
     pub dims: Dims,
     pub layers: Vec<Layer>,
     /// Year-to-date cap pools; layers refer to them by index.
-    pub pools: Vec<String>,
+    pub pools: Vec<Arc<str>>,
     pub params: Vec<Arc<ParamInfo>>,
     pub sources: Vec<Source>,
     pub cases: Vec<Case>,

@@ -1,6 +1,7 @@
 //! Year-to-date state: what earlier claims of the same person and year used up.
 
 use std::fmt;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::de::{MapAccess, Visitor};
@@ -28,11 +29,11 @@ pub struct YtdState {
     /// Per layer, by layer id.
     #[serde(default, serialize_with = "ser_named", deserialize_with = "de_named")]
     #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, LayerYtd>))]
-    pub layers: Vec<(String, LayerYtd)>,
+    pub layers: Vec<(Arc<str>, LayerYtd)>,
     /// What each cap pool has paid this year, by pool name.
     #[serde(default, serialize_with = "ser_named", deserialize_with = "de_named")]
     #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, Money>))]
-    pub pools: Vec<(String, Money)>,
+    pub pools: Vec<(Arc<str>, Money)>,
 }
 
 /// One layer's year so far.
@@ -65,7 +66,7 @@ pub struct Chain {
     pub entered_fund: bool,
 }
 
-fn ser_named<S: Serializer, T: Serialize>(v: &[(String, T)], s: S) -> Result<S::Ok, S::Error> {
+fn ser_named<S: Serializer, T: Serialize>(v: &[(Arc<str>, T)], s: S) -> Result<S::Ok, S::Error> {
     let mut m = s.serialize_map(Some(v.len()))?;
     for (k, x) in v {
         m.serialize_entry(k, x)?;
@@ -75,20 +76,20 @@ fn ser_named<S: Serializer, T: Serialize>(v: &[(String, T)], s: S) -> Result<S::
 
 fn de_named<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
-) -> Result<Vec<(String, T)>, D::Error> {
+) -> Result<Vec<(Arc<str>, T)>, D::Error> {
     struct V<T>(std::marker::PhantomData<T>);
     impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-        type Value = Vec<(String, T)>;
+        type Value = Vec<(Arc<str>, T)>;
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
             f.write_str("a map from names to values")
         }
         fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-            let mut out: Vec<(String, T)> = Vec::new();
+            let mut out: Vec<(Arc<str>, T)> = Vec::new();
             while let Some((k, v)) = a.next_entry::<String, T>()? {
-                if out.iter().any(|(x, _)| *x == k) {
+                if out.iter().any(|(x, _)| **x == *k) {
                     return Err(serde::de::Error::custom(format!("duplicate key `{k}`")));
                 }
-                out.push((k, v));
+                out.push((Arc::from(k), v));
             }
             Ok(out)
         }
@@ -105,12 +106,12 @@ impl YtdState {
             layers: policy
                 .layers
                 .iter()
-                .map(|l| (l.id.to_string(), LayerYtd::default()))
+                .map(|l| (Arc::clone(&l.id), LayerYtd::default()))
                 .collect(),
             pools: policy
                 .pools
                 .iter()
-                .map(|p| (p.clone(), Money::ZERO))
+                .map(|p| (Arc::clone(p), Money::ZERO))
                 .collect(),
         }
     }
@@ -122,12 +123,12 @@ impl YtdState {
                 .layers
                 .iter()
                 .zip(&policy.layers)
-                .all(|((a, _), l)| *a == *l.id)
+                .all(|((a, _), l)| Arc::ptr_eq(a, &l.id) || **a == *l.id)
             && self
                 .pools
                 .iter()
                 .zip(&policy.pools)
-                .all(|((a, _), p)| a == p)
+                .all(|((a, _), p)| Arc::ptr_eq(a, p) || a == p)
     }
 
     /// Makes the state ready for a claim on `date` under `policy`: a new year starts afresh,
@@ -171,7 +172,7 @@ impl YtdState {
                     format!("state.pools.{k}"),
                     format!("policy `{}` has no cap pool `{k}`", policy.id),
                 );
-                e.allowed = policy.pools.clone();
+                e.allowed = policy.pools.iter().map(|p| p.to_string()).collect();
                 return Err(e);
             }
         }
@@ -180,10 +181,10 @@ impl YtdState {
             let v = self
                 .layers
                 .iter()
-                .find(|(k, _)| *k == *l.id)
+                .find(|(k, _)| **k == *l.id)
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default();
-            layers.push((l.id.to_string(), v));
+            layers.push((Arc::clone(&l.id), v));
         }
         let mut pools = Vec::with_capacity(policy.pools.len());
         for p in &policy.pools {
@@ -193,7 +194,7 @@ impl YtdState {
                 .find(|(k, _)| k == p)
                 .map(|(_, v)| *v)
                 .unwrap_or_default();
-            pools.push((p.clone(), v));
+            pools.push((Arc::clone(p), v));
         }
         self.layers = layers;
         self.pools = pools;
@@ -223,13 +224,13 @@ impl YtdState {
     pub fn pool_paid(&self, pool: &str) -> Decimal {
         self.pools
             .iter()
-            .find(|(k, _)| k == pool)
+            .find(|(k, _)| **k == *pool)
             .map(|(_, v)| v.0)
             .unwrap_or_default()
     }
 
     /// A layer's year so far.
     pub fn layer(&self, id: &str) -> Option<&LayerYtd> {
-        self.layers.iter().find(|(k, _)| k == id).map(|(_, v)| v)
+        self.layers.iter().find(|(k, _)| **k == *id).map(|(_, v)| v)
     }
 }

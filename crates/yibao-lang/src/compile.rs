@@ -436,7 +436,7 @@ impl Compiler<'_> {
             content_hash: content_hash.into(),
             dims: self.dims.clone(),
             layers,
-            pools,
+            pools: pools.into_iter().map(std::sync::Arc::from).collect(),
             params: std::mem::take(&mut self.params)
                 .into_iter()
                 .map(std::sync::Arc::new)
