@@ -20,7 +20,7 @@ use crate::err::{ClaimError, EvalError, SettleError};
 use crate::ir::*;
 use crate::money::{fmt_decimal, fmt_money, Money};
 use crate::settlement::*;
-use crate::state::{Chain, YtdState};
+use crate::state::{Chain, LayerYtd, YtdState};
 
 mod plan;
 pub use plan::Settler;
@@ -568,19 +568,15 @@ pub fn settle_outcome(
     Ok(out)
 }
 
-/// Year-to-date sums beyond [`MAX_YEAR_FEN`] are refused rather than risk an overflow. Each
-/// layer's accumulated base bounds everything else that grows (its deductible, payments, pools
-/// and chains grow by at most its base per claim; given states start below [`MAX_FEN`]), so the
-/// bases are what is checked.
-fn within_year_range(state: &YtdState) -> Result<(), ClaimError> {
-    match state
-        .layers
-        .iter()
-        .find(|(_, y)| to_fen(y.base.0).is_none_or(|f| f > MAX_YEAR_FEN))
-    {
-        None => Ok(()),
-        Some((name, _)) => Err(ClaimError::new(
-            format!("state.layers.{name}.base"),
+/// The layer's accumulated base before this claim. Beyond [`MAX_YEAR_FEN`] the claim is refused
+/// rather than risk an overflow: a layer's base bounds everything else that grows with it (its
+/// deductible, payments, pools and chain grow by at most its base per claim, and given states
+/// start below [`MAX_FEN`]), and it is checked before every claim that adds to it.
+fn year_base(layer: &str, ytd: Option<&LayerYtd>) -> Result<Fen, ClaimError> {
+    match ytd.map_or(Some(0), |y| to_fen(y.base.0)) {
+        Some(f) if f <= MAX_YEAR_FEN => Ok(f),
+        _ => Err(ClaimError::new(
+            format!("state.layers.{layer}.base"),
             "the year so far has accumulated more than 100,000,000,000,000 yuan: beyond what yibao settles",
         )),
     }
@@ -621,12 +617,6 @@ fn staged(
 ) -> Result<(), SettleError> {
     let before = (state.year, state.last_date);
     state.prepare(policy, claim.date)?;
-    if let Err(e) = within_year_range(state) {
-        if state.year == before.0 {
-            state.last_date = before.1;
-        }
-        return Err(e.into());
-    }
     let mut deltas = Deltas::new();
     match run(state, &mut deltas) {
         Ok(()) => {
@@ -1093,6 +1083,7 @@ fn run(
             layers.push(result);
             continue;
         }
+        let ytd_base = year_base(lid, Some(&ytd))?;
 
         let mods = active_modifiers(layer, r);
 
@@ -1194,7 +1185,7 @@ fn run(
 
         // Bands, or the per-case share.
         let prior = match layer.measure {
-            Measure::Year => fen_of(ytd.base),
+            Measure::Year => ytd_base,
             Measure::Claim => 0,
         };
         let start = prior + ded;

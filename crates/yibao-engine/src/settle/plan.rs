@@ -354,6 +354,7 @@ fn run_plan(
             out.layers.push(result);
             continue;
         }
+        let ytd_base = year_base(&layer.id, ytd)?;
 
         let mut threshold: Fen = 0;
         let mut ded: Fen = 0;
@@ -382,10 +383,7 @@ fn run_plan(
             }
         }
 
-        let prior = match (p.year_measure, ytd) {
-            (true, Some(y)) => fen_of(y.base),
-            _ => 0,
-        };
+        let prior = if p.year_measure { ytd_base } else { 0 };
         let (start, end) = (prior + ded, prior + base);
         let mut raw: i128 = 0;
         let mut within: Fen = 0;
