@@ -503,3 +503,35 @@ fn the_generator_is_deterministic_and_its_claims_all_settle() {
         assert!(a.contains(&format!(",{care},")), "no {care}");
     }
 }
+
+/// One person's year of trillion-yuan admissions once overflowed a worker's sums (a panic); now
+/// the claim that would take the year beyond the supported range is refused with its line and the
+/// state's path, and with `--skip-invalid` the run goes on.
+#[test]
+fn a_year_beyond_the_supported_range_stops_at_its_row_not_a_panic() {
+    let reg = Registry::bundled();
+    let rows: Vec<String> = (0..102)
+        .map(|i| {
+            format!("c{i},pA,tianjin,resident,2024-03-14,,,inpatient,3,,false,1000000000000,0,0,0")
+        })
+        .collect();
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let r = run_with(&reg, &csv(&rows), Format::Csv, Format::Csv, &opts());
+    let msg = r.result.unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "line 103: state.layers.basic.base: the year so far has accumulated more than 100,000,000,000,000 yuan: beyond what yibao settles"
+    );
+    let r = run_with(
+        &reg,
+        &csv(&rows),
+        Format::Csv,
+        Format::Csv,
+        &Options {
+            skip_invalid: true,
+            ..opts()
+        },
+    );
+    let summary = r.result.unwrap();
+    assert_eq!((summary.claims, summary.rejected), (102, 1));
+}

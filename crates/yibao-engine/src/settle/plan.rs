@@ -65,7 +65,9 @@ struct PlanBand {
     /// The upper edge before the deductible is added (relative bands).
     hi: Option<Fen>,
     /// `None`: no ratio for this situation — the band pays nothing.
-    ratio: Option<i128>,
+    /// At most 10^12 (a ratio in 0–100% with at most 12 decimals), so it fits `i64` and a
+    /// product with an amount (at most 10^14 fen) is one widening multiplication.
+    ratio: Option<i64>,
     flags: Flags,
 }
 
@@ -174,7 +176,13 @@ impl Apply {
             .unwrap_or(0);
         let unit = 10i128.pow(scale);
         for (band, ratio) in bands.iter_mut().zip(&ratios) {
-            band.ratio = ratio.map(|d| d.mantissa() * 10i128.pow(scale - d.scale()));
+            band.ratio = match ratio {
+                None => None,
+                Some(d) => Some(
+                    i64::try_from(d.mantissa() * 10i128.pow(scale - d.scale()))
+                        .map_err(|_| Unplanned)?,
+                ),
+            };
         }
 
         let mut caps = SmallVec::new();
@@ -401,7 +409,7 @@ fn run_plan(
             let b_hi = hi.map_or(end, |h| h.min(end));
             if b_hi > b_lo {
                 let amount = b_hi - b_lo;
-                raw += i128::from(amount) * ratio;
+                raw += i128::from(amount) * i128::from(ratio);
                 within += amount;
                 if !band.flags.is_empty() {
                     flags.insert_all(&band.flags);
