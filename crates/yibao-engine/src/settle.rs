@@ -443,16 +443,29 @@ fn active_modifiers<'a>(layer: &'a Layer, r: &Resolved) -> Active<'a> {
 enum Target {
     Deductible,
     Ratio,
+    Cap,
 }
 
-/// Applies the selected modifiers' ops on `target` to `v`.
-fn modify(mods: &Active, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Decimal, EvalError> {
+/// Applies the selected modifiers' ops on `target` to `v`, in order; `None` when one removes
+/// the cap (`no cap`) — the other targets always have a value.
+fn modify(
+    mods: &Active,
+    target: Target,
+    v: Decimal,
+    cx: &mut Ctx,
+) -> Result<Option<Decimal>, EvalError> {
     let mut v = v;
+    let mut removed = false;
     for m in mods {
         for op in &m.ops {
             let e = match (op, &target) {
                 (ModOp::Deductible { expr }, Target::Deductible)
-                | (ModOp::Ratio { expr }, Target::Ratio) => expr,
+                | (ModOp::Ratio { expr }, Target::Ratio)
+                | (ModOp::Cap { expr: Some(expr) }, Target::Cap) => expr,
+                (ModOp::Cap { expr: None }, Target::Cap) => {
+                    removed = true;
+                    continue;
+                }
                 _ => continue,
             };
             let mut mcx = Ctx {
@@ -466,7 +479,65 @@ fn modify(mods: &Active, target: Target, v: Decimal, cx: &mut Ctx) -> Result<Dec
             }
         }
     }
-    Ok(v)
+    Ok((!removed).then_some(v))
+}
+
+/// A band's upper edge as written, in fen (a relative band adds the deductible to it); `None`:
+/// open-ended.
+fn band_edge(band: &Band, cx: &mut Ctx) -> Result<Option<Fen>, EvalError> {
+    match &band.upto {
+        None => Ok(None),
+        Some(v) => match eval(v, cx, None)? {
+            Some(x) => Ok(Some(money_param(x, &band.cite)?)),
+            None => Ok(None),
+        },
+    }
+}
+
+/// A layer's deductible for this claim: the first value, or (`later`: from the n-th claim of
+/// the year on) the later one, after the selected modifiers, not below zero — as the figure,
+/// in fen, and the clause that set it.
+fn deductible_value<'a>(
+    d: &'a Deductible,
+    later: bool,
+    mods: &Active,
+    r: &Resolved,
+    used: &mut Used,
+    all: bool,
+) -> Result<(Decimal, Fen, &'a Cite), EvalError> {
+    let mut cx = Ctx {
+        r,
+        cite: &d.cite,
+        used,
+        all,
+    };
+    let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
+    let mut t = first;
+    let mut cite = &d.cite;
+    if let (true, Some((_, lv, lcite))) = (later, &d.later) {
+        if !refers_to_current(lv) {
+            // The n-th admission's own figure replaces the first: only it was used.
+            cx.used.clear();
+        }
+        let mut lcx = Ctx {
+            r,
+            cite: lcite,
+            used: cx.used,
+            all,
+        };
+        if let Some(x) = eval(lv, &mut lcx, Some(first))? {
+            t = x;
+            cite = lcite;
+        }
+    }
+    let mut cx = Ctx {
+        r,
+        cite,
+        used: cx.used,
+        all,
+    };
+    let t = non_negative(modify(mods, Target::Deductible, t, &mut cx)?.unwrap_or(t));
+    Ok((t, money_param(t, cite)?, cite))
 }
 
 fn uses(policy: &Policy, ids: &[ParamId]) -> Vec<ParamUse> {
@@ -554,17 +625,16 @@ pub fn settle_outcome(
     claim: &Claim,
     state: &mut YtdState,
 ) -> Result<Outcome, SettleError> {
-    let mut rec = Recorder {
-        tr: Tracer {
-            on: false,
-            policy,
-            steps: Vec::new(),
-        },
-        bands: None,
-    };
     let r = resolve(policy, claim)?;
     let mut out = Outcome::default();
-    settle_resolved(policy, claim, &r, state, &mut rec, &mut out)?;
+    settle_resolved(
+        policy,
+        claim,
+        &r,
+        state,
+        &mut Recorder::lean(policy),
+        &mut out,
+    )?;
     Ok(out)
 }
 
@@ -580,6 +650,24 @@ fn year_base(layer: &str, ytd: Option<&LayerYtd>) -> Result<Fen, ClaimError> {
             "the year so far has accumulated more than 100,000,000,000,000 yuan: beyond what yibao settles",
         )),
     }
+}
+
+/// The bill before any fund pays: the policy-scope amount, and what the patient bears outside it
+/// (out of the list, paid first, over the price limit) as the first parts of the split.
+#[inline]
+fn split_bill(claim: &Claim) -> (Fen, [Fen; 7]) {
+    let a = &claim.amounts;
+    let (total, out_of_list, pre_self_pay, over_limit) = (
+        fen_of(a.total),
+        fen_of(a.out_of_list),
+        fen_of(a.pre_self_pay),
+        fen_of(a.over_limit),
+    );
+    let mut burden: [Fen; 7] = [0; 7];
+    burden[Component::OutOfList.index()] = out_of_list;
+    burden[Component::PreSelfPay.index()] = pre_self_pay;
+    burden[Component::OverLimit.index()] = over_limit;
+    (total - out_of_list - pre_self_pay - over_limit, burden)
 }
 
 /// A claim with a per-case code under a policy without per-case rules: said, not refused.
@@ -639,6 +727,20 @@ struct Recorder<'p> {
     bands: Option<Vec<(usize, BandLine)>>,
 }
 
+impl<'p> Recorder<'p> {
+    /// Records nothing: the numbers-only path.
+    fn lean(policy: &'p Policy) -> Recorder<'p> {
+        Recorder {
+            tr: Tracer {
+                on: false,
+                policy,
+                steps: Vec::new(),
+            },
+            bands: None,
+        }
+    }
+}
+
 /// One layer's numbers for one claim, in fen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct LayerOut {
@@ -648,6 +750,25 @@ struct LayerOut {
     cap_remaining: Option<Fen>,
     capped: bool,
     payment: Fen,
+}
+
+impl LayerOut {
+    /// A layer that applied and paid: the rounded amount, or what its caps leave when less.
+    #[inline]
+    fn settled(base: Fen, deductible: Fen, limit: Option<Fen>, uncapped: Fen) -> LayerOut {
+        let capped = limit.is_some_and(|l| l < uncapped);
+        LayerOut {
+            applied: true,
+            base,
+            deductible,
+            cap_remaining: limit,
+            capped,
+            payment: match limit {
+                Some(l) if capped => l,
+                _ => uncapped,
+            },
+        }
+    }
 }
 
 /// The numbers of one settlement without names or explanation: each layer's payment, the
@@ -832,6 +953,17 @@ struct Paid {
 }
 
 impl Paid {
+    #[inline]
+    fn of(layer: &LayerOut, within: Fen, beyond: Fen, uncapped: Fen) -> Paid {
+        Paid {
+            ded: layer.deductible,
+            within,
+            beyond,
+            uncapped,
+            payment: layer.payment,
+        }
+    }
+
     /// Charges what the layer left to the patient's components. A layer on the policy-scope
     /// amount classifies it into deductible, co-pay and above-cap (and says so: `true`); a layer
     /// on what earlier layers left pays those components off in the order its base names them.
@@ -938,17 +1070,7 @@ fn run(
     deltas: &mut Deltas,
 ) -> Result<(), SettleError> {
     let a = &claim.amounts;
-    let (total, out_of_list, pre_self_pay, over_limit) = (
-        fen_of(a.total),
-        fen_of(a.out_of_list),
-        fen_of(a.pre_self_pay),
-        fen_of(a.over_limit),
-    );
-    let in_scope = total - out_of_list - pre_self_pay - over_limit;
-    let mut burden: [Fen; 7] = [0; 7];
-    burden[Component::OutOfList.index()] = out_of_list;
-    burden[Component::PreSelfPay.index()] = pre_self_pay;
-    burden[Component::OverLimit.index()] = over_limit;
+    let (in_scope, mut burden) = split_bill(claim);
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
@@ -1091,41 +1213,11 @@ fn run(
         let mut threshold: Fen = 0;
         let mut ded: Fen = 0;
         if let Some(d) = &layer.deductible {
-            let mut cx = Ctx {
-                r,
-                cite: &d.cite,
-                used: &mut used,
-                all: trace,
-            };
-            let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
-            let mut t = first;
-            let mut cite = &d.cite;
-            if let Some((n, later, lcite)) = &d.later {
-                if ytd.claims.saturating_add(1) >= *n {
-                    if !refers_to_current(later) {
-                        // The n-th admission's own figure replaces the first: only it was used.
-                        used.clear();
-                    }
-                    let mut lcx = Ctx {
-                        r,
-                        cite: lcite,
-                        used: &mut used,
-                        all: trace,
-                    };
-                    if let Some(x) = eval(later, &mut lcx, Some(first))? {
-                        t = x;
-                        cite = lcite;
-                    }
-                }
-            }
-            let mut cx = Ctx {
-                r,
-                cite,
-                used: &mut used,
-                all: trace,
-            };
-            t = non_negative(modify(&mods, Target::Deductible, t, &mut cx)?);
-            let tf = money_param(t, cite)?;
+            let later = d
+                .later
+                .as_ref()
+                .is_some_and(|(n, ..)| ytd.claims.saturating_add(1) >= *n);
+            let (t, tf, cite) = deductible_value(d, later, &mods, r, &mut used, trace)?;
             threshold = tf;
             let remaining = match d.per {
                 DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
@@ -1242,20 +1334,13 @@ fn run(
                     used: &mut used,
                     all: trace,
                 };
-                let hi = match &band.upto {
-                    None => None,
-                    Some(v) => match eval(v, &mut cx, None)? {
-                        Some(x) => {
-                            let edge = money_param(x, &band.cite)?;
-                            Some(if bands.relative {
-                                edge + threshold
-                            } else {
-                                edge
-                            })
-                        }
-                        None => None,
-                    },
-                };
+                let hi = band_edge(band, &mut cx)?.map(|edge| {
+                    if bands.relative {
+                        edge + threshold
+                    } else {
+                        edge
+                    }
+                });
                 let Some(ratio0) = eval(&band.ratio, &mut cx, None)? else {
                     // No ratio for this claim in this band: the band pays nothing.
                     lo = hi.unwrap_or(lo);
@@ -1263,7 +1348,7 @@ fn run(
                     used.clear();
                     continue;
                 };
-                let ratio = modify(&mods, Target::Ratio, ratio0, &mut cx)?;
+                let ratio = modify(&mods, Target::Ratio, ratio0, &mut cx)?.unwrap_or(ratio0);
                 let ratio = if !is_unit_ratio(ratio) {
                     warnings.push(Warning {
                         code: Cow::Borrowed("ratio_clamped"),
@@ -1360,36 +1445,15 @@ fn run(
                 used: &mut used,
                 all: trace,
             };
-            let Some(mut v) = eval(&cap.value, &mut cx, None)? else {
+            let Some(v) = eval(&cap.value, &mut cx, None)? else {
                 take_used(used_all, &used);
                 used.clear();
                 continue;
             };
-            let mut removed = false;
-            for m in &mods {
-                for op in &m.ops {
-                    if let ModOp::Cap { expr } = op {
-                        match expr {
-                            None => removed = true,
-                            Some(e) => {
-                                let mut mcx = Ctx {
-                                    r,
-                                    cite: &m.cite,
-                                    used: &mut used,
-                                    all: trace,
-                                };
-                                if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
-                                    v = x;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            if removed {
+            let Some(v) = modify(&mods, Target::Cap, v, &mut cx)? else {
                 used.clear();
                 continue;
-            }
+            };
             let vf = money_param(non_negative(v), &cap.cite)?;
             let remaining = match &cap.per {
                 CapPer::Claim => vf,
@@ -1425,17 +1489,8 @@ fn run(
         }
 
         let uncapped = round_to_fen(raw).ok_or_else(|| EvalError::Overflow(layer.cite.clone()))?;
-        let payment = match limit {
-            Some(l) if l < uncapped => {
-                result.capped = true;
-                l
-            }
-            _ => uncapped,
-        };
-        result.cap_remaining = limit;
-        result.base = base;
-        result.deductible = ded;
-        result.payment = payment;
+        let result = LayerOut::settled(base, ded, limit, uncapped);
+        let payment = result.payment;
         fund_total += payment;
         if tr.on {
             tr.step(
@@ -1478,13 +1533,7 @@ fn run(
         }
 
         // Who bears what is left.
-        let paid = Paid {
-            ded,
-            within,
-            beyond,
-            uncapped,
-            payment,
-        };
+        let paid = Paid::of(&result, within, beyond, uncapped);
         if paid.classify(&layer.base, &mut burden) {
             unclassified = 0;
             classified_by = Some(lid);

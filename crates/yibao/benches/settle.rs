@@ -77,6 +77,26 @@ fn hand(total: Decimal, out_of_list: Decimal, st: &mut HandState) -> HandOut {
     }
 }
 
+/// The yardstick over a year of claims.
+fn hand_year(year: &[Claim]) {
+    let mut hs = HandState::default();
+    for c in year {
+        black_box(hand(
+            black_box(c.amounts.total.0),
+            c.amounts.out_of_list.0,
+            &mut hs,
+        ));
+    }
+}
+
+/// The planned evaluator over a year of claims.
+fn planned_year(settler: &mut Settler, year: &[Claim]) {
+    let mut st = YtdState::default();
+    for c in year {
+        black_box(settler.settle_outcome(black_box(c), &mut st).unwrap());
+    }
+}
+
 fn claims() -> Vec<Claim> {
     // A year of admissions with varied amounts (deterministic).
     let mut out = vec![];
@@ -153,12 +173,7 @@ fn bench(c: &mut Criterion) {
     });
     let mut settler = Settler::new(policy.clone());
     g.bench_function("yibao_settler_planned", |b| {
-        b.iter(|| {
-            let mut st = YtdState::default();
-            for c in &year {
-                black_box(settler.settle_outcome(black_box(c), &mut st).unwrap());
-            }
-        })
+        b.iter(|| planned_year(&mut settler, &year))
     });
     g.bench_function("yibao_settle_with_trace", |b| {
         b.iter(|| {
@@ -176,18 +191,7 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    g.bench_function("hand_written_decimal", |b| {
-        b.iter(|| {
-            let mut hs = HandState::default();
-            for c in &year {
-                black_box(hand(
-                    black_box(c.amounts.total.0),
-                    c.amounts.out_of_list.0,
-                    &mut hs,
-                ));
-            }
-        })
-    });
+    g.bench_function("hand_written_decimal", |b| b.iter(|| hand_year(&year)));
     g.finish();
 
     // Each city's current inpatient policy, numbers-only path: one admission of 30,000 with
@@ -248,22 +252,8 @@ fn paired() {
         .unwrap();
     let year = claims();
     let mut settler = Settler::new(policy.clone());
-    let mut planned = || {
-        let mut st = YtdState::default();
-        for c in &year {
-            black_box(settler.settle_outcome(black_box(c), &mut st).unwrap());
-        }
-    };
-    let hand_year = || {
-        let mut hs = HandState::default();
-        for c in &year {
-            black_box(hand(
-                black_box(c.amounts.total.0),
-                c.amounts.out_of_list.0,
-                &mut hs,
-            ));
-        }
-    };
+    let mut planned = || planned_year(&mut settler, &year);
+    let hand_year = || hand_year(&year);
     let reps = 20_000;
     timed(reps, &mut planned);
     timed(reps, hand_year);

@@ -142,17 +142,11 @@ impl Apply {
                     used: &mut used,
                     all: true,
                 };
-                let hi = match &band.upto {
-                    None => None,
-                    Some(v) => match eval(v, &mut cx, None)? {
-                        Some(x) => Some(money_param(x, &band.cite)?),
-                        None => None,
-                    },
-                };
+                let hi = band_edge(band, &mut cx)?;
                 let ratio = match eval(&band.ratio, &mut cx, None)? {
                     None => None,
                     Some(r0) => {
-                        let ratio = modify(&mods, Target::Ratio, r0, &mut cx)?;
+                        let ratio = modify(&mods, Target::Ratio, r0, &mut cx)?.unwrap_or(r0);
                         if !is_unit_ratio(ratio) || ratio.scale() > MAX_RATIO_SCALE {
                             return Err(Unplanned);
                         }
@@ -195,34 +189,13 @@ impl Apply {
                 used: &mut used,
                 all: true,
             };
-            let Some(mut v) = eval(&cap.value, &mut cx, None)? else {
+            let Some(v) = eval(&cap.value, &mut cx, None)? else {
                 take_used(&mut cap_used, &used);
                 continue;
             };
-            let mut removed = false;
-            for m in &mods {
-                for op in &m.ops {
-                    if let ModOp::Cap { expr } = op {
-                        match expr {
-                            None => removed = true,
-                            Some(e) => {
-                                let mut mcx = Ctx {
-                                    r,
-                                    cite: &m.cite,
-                                    used: &mut used,
-                                    all: true,
-                                };
-                                if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
-                                    v = x;
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            if removed {
+            let Some(v) = modify(&mods, Target::Cap, v, &mut cx)? else {
                 continue;
-            }
+            };
             caps.push(PlanCap {
                 fen: money_param(non_negative(v), &cap.cite)?,
                 pool: match cap.per {
@@ -255,39 +228,9 @@ fn threshold(
     later: bool,
 ) -> Result<Threshold, Unplanned> {
     let mut used = Used::new();
-    let mut cx = Ctx {
-        r,
-        cite: &d.cite,
-        used: &mut used,
-        all: true,
-    };
-    let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
-    let mut t = first;
-    let mut cite = &d.cite;
-    if let (true, Some((_, lv, lcite))) = (later, &d.later) {
-        if !refers_to_current(lv) {
-            used.clear();
-        }
-        let mut lcx = Ctx {
-            r,
-            cite: lcite,
-            used: &mut used,
-            all: true,
-        };
-        if let Some(x) = eval(lv, &mut lcx, Some(first))? {
-            t = x;
-            cite = lcite;
-        }
-    }
-    let mut cx = Ctx {
-        r,
-        cite,
-        used: &mut used,
-        all: true,
-    };
-    let t = non_negative(modify(mods, Target::Deductible, t, &mut cx)?);
+    let (_, fen, _) = deductible_value(d, later, mods, r, &mut used, true)?;
     Ok(Threshold {
-        fen: money_param(t, cite)?,
+        fen,
         flags: flagged(policy, &used),
     })
 }
@@ -319,18 +262,7 @@ fn run_plan(
     out: &mut Outcome,
     deltas: &mut Deltas,
 ) -> Result<(), SettleError> {
-    let a = &claim.amounts;
-    let (total, out_of_list, pre_self_pay, over_limit) = (
-        fen_of(a.total),
-        fen_of(a.out_of_list),
-        fen_of(a.pre_self_pay),
-        fen_of(a.over_limit),
-    );
-    let in_scope = total - out_of_list - pre_self_pay - over_limit;
-    let mut burden: [Fen; 7] = [0; 7];
-    burden[Component::OutOfList.index()] = out_of_list;
-    burden[Component::PreSelfPay.index()] = pre_self_pay;
-    burden[Component::OverLimit.index()] = over_limit;
+    let (in_scope, mut burden) = split_bill(claim);
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
@@ -438,26 +370,11 @@ fn run_plan(
 
         let uncapped = Fen::try_from(round_units(raw, p.unit))
             .map_err(|_| EvalError::Overflow(layer.cite.clone()))?;
-        let payment = match limit {
-            Some(l) if l < uncapped => {
-                result.capped = true;
-                l
-            }
-            _ => uncapped,
-        };
-        result.cap_remaining = limit;
-        result.base = base;
-        result.deductible = ded;
-        result.payment = payment;
+        let result = LayerOut::settled(base, ded, limit, uncapped);
+        let payment = result.payment;
         fund_total += payment;
 
-        let paid = Paid {
-            ded,
-            within,
-            beyond,
-            uncapped,
-            payment,
-        };
+        let paid = Paid::of(&result, within, beyond, uncapped);
         if paid.classify(&layer.base, &mut burden) {
             unclassified = 0;
             act_pay_dedc += ded;
@@ -584,17 +501,14 @@ impl Settler {
             Some(plan) => staged(policy, claim, state, |state, deltas| {
                 run_plan(policy, plan, claim, state, &mut out, deltas)
             })?,
-            None => {
-                let mut rec = Recorder {
-                    tr: Tracer {
-                        on: false,
-                        policy,
-                        steps: Vec::new(),
-                    },
-                    bands: None,
-                };
-                settle_resolved(policy, claim, r, state, &mut rec, &mut out)?;
-            }
+            None => settle_resolved(
+                policy,
+                claim,
+                r,
+                state,
+                &mut Recorder::lean(policy),
+                &mut out,
+            )?,
         }
         Ok(out)
     }
