@@ -97,6 +97,9 @@ pub struct Options {
     /// Persons kept in memory to notice one whose claims are not together; earlier ones go to
     /// temporary files and are compared at the end of the input.
     pub persons_in_memory: usize,
+    /// The most rows a chunk holds: a person with more claims is cut into chunks settled one
+    /// after another (the state passed on), so memory stays bounded even then.
+    pub max_chunk_rows: usize,
 }
 
 impl Default for Options {
@@ -109,6 +112,7 @@ impl Default for Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             chunk_rows: 4096,
             persons_in_memory: PersonLog::DEFAULT_LIMIT,
+            max_chunk_rows: 8_192,
         }
     }
 }
@@ -428,10 +432,22 @@ struct Reject {
 }
 
 enum Work {
-    Rows(Vec<Row>),
+    Rows(Chunk),
     /// The reader stopped here (order error, unreadable input).
     Fail(BatchError),
 }
+
+/// Rows for one worker. A chunk is cut between persons, except inside a person with more than
+/// `Options::max_chunk_rows` claims: then the chunk hands its last person's state to the next one
+/// (`to_next` → `from_previous`), which waits for it, so that person's year is still one fold.
+struct Chunk {
+    rows: Vec<Row>,
+    from_previous: Option<mpsc::Receiver<Carry>>,
+    to_next: Option<mpsc::SyncSender<Carry>>,
+}
+
+/// The person a chunk ended inside, and their state so far.
+type Carry = (Option<String>, YtdState);
 
 struct Done {
     out: Vec<u8>,
@@ -516,8 +532,8 @@ pub fn run(
                             tally: Tally::default(),
                             fatal: Some(e),
                         },
-                        Work::Rows(rows) if stop.load(Ordering::Relaxed) => {
-                            drop(rows);
+                        Work::Rows(chunk) if stop.load(Ordering::Relaxed) => {
+                            drop(chunk);
                             Done {
                                 out: Vec::new(),
                                 rejects: Vec::new(),
@@ -525,8 +541,8 @@ pub fn run(
                                 fatal: None,
                             }
                         }
-                        Work::Rows(rows) => {
-                            settle_chunk(&mut cache, &mut settlers, rows, out_format, opts)
+                        Work::Rows(chunk) => {
+                            settle_chunk(&mut cache, &mut settlers, chunk, out_format, opts)
                         }
                     };
                     if tx.send((seq, done)).is_err() {
@@ -640,6 +656,8 @@ fn write_rejects(r: &mut RejectSink<'_>, rejects: &[Reject]) -> Result<(), Batch
 struct Out<'a> {
     tx: &'a mpsc::SyncSender<(u64, Work)>,
     seq: u64,
+    /// Where the next chunk receives the state of a person the last chunk ended inside.
+    pending: Option<mpsc::Receiver<Carry>>,
 }
 
 impl Out<'_> {
@@ -651,7 +669,24 @@ impl Out<'_> {
 
     /// Sends the chunk (if any rows) and leaves it empty; false when the workers are gone.
     fn rows(&mut self, chunk: &mut Vec<Row>) -> bool {
-        chunk.is_empty() || self.send(Work::Rows(std::mem::take(chunk)))
+        chunk.is_empty() || self.chunk(chunk, None)
+    }
+
+    /// Sends the chunk, cut inside a person: the next chunk continues from its last state.
+    fn rows_continued(&mut self, chunk: &mut Vec<Row>) -> bool {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let ok = self.chunk(chunk, Some(tx));
+        self.pending = Some(rx);
+        ok
+    }
+
+    fn chunk(&mut self, rows: &mut Vec<Row>, to_next: Option<mpsc::SyncSender<Carry>>) -> bool {
+        let chunk = Chunk {
+            rows: std::mem::take(rows),
+            from_previous: self.pending.take(),
+            to_next,
+        };
+        self.send(Work::Rows(chunk))
     }
 
     /// Sends the rows read so far, then the error that stops the run.
@@ -677,7 +712,11 @@ fn read_rows(
     stop: &AtomicBool,
     progress: &(dyn Fn(Progress) + Sync),
 ) {
-    let mut out = Out { tx, seq: 0 };
+    let mut out = Out {
+        tx,
+        seq: 0,
+        pending: None,
+    };
     let mut count = 0u64;
     let report = |n: u64, rows: &dyn Rows| {
         if n % 65_536 == 0 {
@@ -782,6 +821,12 @@ fn read_rows(
                 return;
             }
             chunk.reserve(opts.chunk_rows);
+        } else if chunk.len() >= opts.max_chunk_rows.max(1) {
+            // One person with a great many claims: memory stays bounded; their state goes on.
+            if !out.rows_continued(&mut chunk) {
+                return;
+            }
+            chunk.reserve(opts.chunk_rows);
         }
         chunk.push(row);
     }
@@ -818,15 +863,32 @@ fn sort_key(row: &Row) -> (bool, Option<&str>, Option<Date>, u64) {
 fn settle_chunk(
     cache: &mut PolicyCache<'_>,
     settlers: &mut Settlers,
-    rows: Vec<Row>,
+    chunk: Chunk,
     format: Format,
     opts: &Options,
 ) -> Done {
+    let Chunk {
+        rows,
+        from_previous,
+        to_next,
+    } = chunk;
     let mut out = Vec::with_capacity(rows.len() * 200);
     let mut rejects = Vec::new();
     let mut tally = Tally::default();
-    let mut state = YtdState::default();
-    let mut person: Option<String> = None;
+    // A chunk cut inside a person starts from the state the previous chunk left; when that chunk
+    // did not finish (the run is failing), this one has nothing to add.
+    let (mut person, mut state) = match from_previous.map(|rx| rx.recv()) {
+        None => (None, YtdState::default()),
+        Some(Ok(carry)) => carry,
+        Some(Err(_)) => {
+            return Done {
+                out,
+                rejects,
+                tally,
+                fatal: None,
+            }
+        }
+    };
     let mut fatal = None;
     for row in rows {
         tally.claims += 1;
@@ -859,6 +921,10 @@ fn settle_chunk(
                 break;
             }
         }
+    }
+    if let (Some(tx), None) = (to_next, &fatal) {
+        // The next chunk may be gone already (the run is stopping): nothing to hand over then.
+        let _ = tx.send((person, state));
     }
     Done {
         out,

@@ -202,14 +202,19 @@ fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
         },
     );
     let base_summary = base.result.unwrap();
-    // The last: persons written out to temporary files every 3 persons (500 persons, all
-    // grouped: nothing to report at the end).
-    for (threads, chunk, persons_in_memory) in [
-        (2, 1, 1 << 17),
-        (2, 7, 1 << 17),
-        (4, 64, 1 << 17),
-        (3, 4096, 1 << 17),
-        (2, 64, 3),
+    // Then: persons written out to temporary files every 3 persons (500 persons, all grouped:
+    // nothing to report at the end); chunks of at most 1, 2 or 5 rows, so most persons are cut
+    // across chunks and their state handed from one worker to the next.
+    let many = 1 << 17;
+    for (threads, chunk, persons_in_memory, max_chunk_rows) in [
+        (2, 1, many, 65_536),
+        (2, 7, many, 65_536),
+        (4, 64, many, 65_536),
+        (3, 4096, many, 65_536),
+        (2, 64, 3, 65_536),
+        (1, 64, many, 1),
+        (2, 64, many, 2),
+        (4, 8, many, 5),
     ] {
         let r = run_with(
             &reg,
@@ -220,13 +225,14 @@ fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
                 threads,
                 chunk_rows: chunk,
                 persons_in_memory,
+                max_chunk_rows,
                 ..Options::default()
             },
         );
         assert_eq!(r.result.unwrap(), base_summary);
         assert!(
             r.out == base.out,
-            "threads {threads}, chunk {chunk}: output differs"
+            "threads {threads}, chunk {chunk}, max {max_chunk_rows}: output differs"
         );
     }
 }
