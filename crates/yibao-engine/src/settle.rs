@@ -354,6 +354,14 @@ fn take_used(all: &mut Used, used: &[ParamId]) {
     }
 }
 
+/// Whether a result that used parameter `i` must name it: unverified or overridden.
+fn is_flagged(policy: &Policy, i: ParamId) -> bool {
+    policy
+        .params
+        .get(i as usize)
+        .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
+}
+
 /// Records the parameters a value used (usually one: a push, not a general slice copy).
 fn note(used: &mut Used, params: &[ParamId]) {
     for p in params {
@@ -379,30 +387,34 @@ fn is_unit_ratio(r: Decimal) -> bool {
 /// `d` rounded to whole fen, half away from zero (half up for the non-negative amounts paid):
 /// the same as [`round_cents`] on the mantissa directly, without rust_decimal's general rounding.
 fn round_to_fen(d: Decimal) -> Option<Fen> {
-    // Products of fen and ratios nearly always fit 64 bits: divide there, it is much cheaper.
-    if let (Ok(m), s @ 3..=18) = (i64::try_from(d.mantissa()), d.scale()) {
-        let div = 10i64.pow(s - 2);
+    let m = d.mantissa();
+    let v = match d.scale() {
+        s @ 0..=2 => m.checked_mul(10i128.pow(2 - s))?,
+        // 10^(s-2) in 64-bit arithmetic where it fits (i128 powers are a loop of slow products).
+        s @ 3..=20 => div_round(m, i128::from(10i64.pow(s - 2))),
+        s => div_round(m, 10i128.checked_pow(s - 2)?),
+    };
+    Fen::try_from(v).ok()
+}
+
+/// `m / div` (`div` > 0) rounded half away from zero. Products of fen and ratios nearly always
+/// fit 64 bits: the division is done there when it can be, it is much cheaper.
+#[inline]
+fn div_round(m: i128, div: i128) -> i128 {
+    if let (Ok(m), Ok(div)) = (i64::try_from(m), i64::try_from(div)) {
         let (q, r) = (m / div, m % div);
-        return Some(if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+        return i128::from(if r.unsigned_abs() * 2 >= div.unsigned_abs() {
             q + m.signum()
         } else {
             q
         });
     }
-    let m = d.mantissa();
-    let v = match d.scale() {
-        s @ 0..=2 => m.checked_mul(10i128.pow(2 - s))?,
-        s => {
-            let div = 10i128.checked_pow(s - 2)?;
-            let (q, r) = (m / div, m % div);
-            if r.unsigned_abs() * 2 >= div.unsigned_abs() {
-                q + m.signum()
-            } else {
-                q
-            }
-        }
-    };
-    Fen::try_from(v).ok()
+    let (q, r) = (m / div, m % div);
+    if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+        q + m.signum()
+    } else {
+        q
+    }
 }
 
 /// The largest money figure, in fen: [`crate::money::MAX_AMOUNT`], as for claims.
@@ -480,6 +492,45 @@ fn modify(
         }
     }
     Ok((!removed).then_some(v))
+}
+
+/// What is left to charge of deductible `t` on this claim: per admission, all of it — unless a
+/// referral continues a chain, which counts what the chain paid (or nothing, once it entered the
+/// fund); per year, what the year has not paid yet.
+#[inline]
+fn deductible_due(
+    per: DeductiblePer,
+    t: Fen,
+    layer: &Layer,
+    ytd: Option<&LayerYtd>,
+    referral: bool,
+) -> Fen {
+    match per {
+        DeductiblePer::Admission => {
+            match (ytd.and_then(|y| y.chain.as_ref()), layer.referral, referral) {
+                (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
+                (Some(ch), Referral::Continuous, true) => (t - fen_of(ch.deductible_paid)).max(0),
+                _ => t,
+            }
+        }
+        DeductiblePer::Year => (t - ytd.map_or(0, |y| fen_of(y.deductible_paid))).max(0),
+    }
+}
+
+/// The amount a layer works on: the policy-scope amount not yet classified, or what earlier
+/// layers left the patient of the components its base names.
+#[inline]
+fn layer_base(layer: &Layer, unclassified: Fen, burden: &[Fen; 7]) -> Fen {
+    match &layer.base {
+        Base::InScope => unclassified,
+        Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
+    }
+}
+
+/// Whether an earlier layer already classified the policy-scope amount this layer would take.
+#[inline]
+fn already_classified(layer: &Layer, unclassified: Fen, in_scope: Fen) -> bool {
+    layer.base == Base::InScope && unclassified == 0 && in_scope > 0
 }
 
 /// A band's upper edge as written, in fen (a relative band adds the deductible to it); `None`:
@@ -1060,6 +1111,16 @@ fn pool_paid(policy: &Policy, state: &YtdState, deltas: &Deltas, pool: u32) -> F
             .sum::<Fen>()
 }
 
+/// Why a layer does not apply to a claim.
+enum Skip {
+    /// Its `when` conditions do not select the claim.
+    Conditions,
+    /// It is a per-case layer and the claim has no case.
+    NotPerCase,
+    /// An earlier layer already classified the policy-scope amount.
+    Classified,
+}
+
 fn run(
     policy: &Policy,
     claim: &Claim,
@@ -1112,11 +1173,11 @@ fn run(
         let mut result = LayerOut::default();
         // Why the layer does not apply, if it does not (words only when tracing).
         let skip = if !r.selects(&layer.when) {
-            Some(0u8)
+            Some(Skip::Conditions)
         } else if layer.per_case.is_some() && r.case.is_none() {
-            Some(1)
-        } else if layer.base == Base::InScope && unclassified == 0 && in_scope > 0 {
-            Some(2)
+            Some(Skip::NotPerCase)
+        } else if already_classified(layer, unclassified, in_scope) {
+            Some(Skip::Classified)
         } else {
             None
         };
@@ -1124,15 +1185,15 @@ fn run(
             if tr.on {
                 let by = classified_by.unwrap_or("");
                 let (zh, en) = match why {
-                    0 => (
+                    Skip::Conditions => (
                         "本次就医不符合本层的适用条件".to_string(),
                         "the claim does not meet this layer's conditions".to_string(),
                     ),
-                    1 => (
+                    Skip::NotPerCase => (
                         "非按病种结算".to_string(),
                         "not a per-case (按病种) claim".to_string(),
                     ),
-                    _ => (
+                    Skip::Classified => (
                         format!("政策范围内费用已由 {by} 结算"),
                         format!("the policy-scope amount was already settled by `{by}`"),
                     ),
@@ -1159,10 +1220,7 @@ fn run(
         used.clear();
 
         // The base.
-        let base = match &layer.base {
-            Base::InScope => unclassified,
-            Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
-        };
+        let base = layer_base(layer, unclassified, &burden);
         if tr.on {
             let base_desc = match &layer.base {
                 Base::InScope => (
@@ -1219,16 +1277,7 @@ fn run(
                 .is_some_and(|(n, ..)| ytd.claims.saturating_add(1) >= *n);
             let (t, tf, cite) = deductible_value(d, later, &mods, r, &mut used, trace)?;
             threshold = tf;
-            let remaining = match d.per {
-                DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
-                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
-                    (Some(ch), Referral::Continuous, true) => {
-                        (tf - fen_of(ch.deductible_paid)).max(0)
-                    }
-                    _ => tf,
-                },
-                DeductiblePer::Year => (tf - fen_of(ytd.deductible_paid)).max(0),
-            };
+            let remaining = deductible_due(d.per, tf, layer, Some(&ytd), claim.referral);
             // Why, in words: only for the trace.
             let why = || match d.per {
                 DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
@@ -1573,11 +1622,7 @@ fn run(
         );
     }
     for i in used_list {
-        if policy
-            .params
-            .get(i as usize)
-            .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
-        {
+        if is_flagged(policy, i) {
             out.flagged.insert(i);
         }
     }

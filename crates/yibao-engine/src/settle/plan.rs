@@ -71,6 +71,13 @@ struct PlanBand {
     flags: Flags,
 }
 
+/// A band's figures as evaluated, before its ratio becomes an integer over the layer's unit.
+struct BandFigures {
+    hi: Option<Fen>,
+    ratio: Option<Decimal>,
+    flags: Flags,
+}
+
 struct PlanCap {
     fen: Fen,
     pool: Option<u32>,
@@ -88,12 +95,7 @@ impl From<EvalError> for Unplanned {
 fn flagged(policy: &Policy, used: &[ParamId]) -> Flags {
     used.iter()
         .copied()
-        .filter(|i| {
-            policy
-                .params
-                .get(*i as usize)
-                .is_some_and(|p| p.provenance.is_unverified() || p.overridden.is_some())
-        })
+        .filter(|i| is_flagged(policy, *i))
         .collect()
 }
 
@@ -131,8 +133,7 @@ impl Apply {
             }),
         };
 
-        let mut bands: SmallVec<[PlanBand; 4]> = SmallVec::new();
-        let mut ratios: SmallVec<[Option<Decimal>; 4]> = SmallVec::new();
+        let mut figures: SmallVec<[BandFigures; 4]> = SmallVec::new();
         if let Some(bs) = &layer.bands {
             for band in &bs.bands {
                 let mut used = Used::new();
@@ -153,31 +154,33 @@ impl Apply {
                         Some(ratio)
                     }
                 };
-                ratios.push(ratio);
-                bands.push(PlanBand {
+                figures.push(BandFigures {
                     hi,
-                    ratio: None,
+                    ratio,
                     flags: flagged(policy, &used),
                 });
             }
         }
         // One scale for the layer's products, so their sum is exact before the one rounding.
-        let scale = ratios
+        let scale = figures
             .iter()
-            .flatten()
-            .map(|d| d.scale())
+            .filter_map(|b| b.ratio.map(|d| d.scale()))
             .max()
             .unwrap_or(0);
         let unit = 10i128.pow(scale);
-        for (band, ratio) in bands.iter_mut().zip(&ratios) {
-            band.ratio = match ratio {
-                None => None,
-                Some(d) => Some(
-                    i64::try_from(d.mantissa() * 10i128.pow(scale - d.scale()))
-                        .map_err(|_| Unplanned)?,
-                ),
-            };
-        }
+        let bands = figures
+            .into_iter()
+            .map(|BandFigures { hi, ratio, flags }| {
+                let ratio = match ratio {
+                    None => None,
+                    Some(d) => Some(
+                        i64::try_from(d.mantissa() * 10i128.pow(scale - d.scale()))
+                            .map_err(|_| Unplanned)?,
+                    ),
+                };
+                Ok(PlanBand { hi, ratio, flags })
+            })
+            .collect::<Result<_, Unplanned>>()?;
 
         let mut caps = SmallVec::new();
         let mut cap_used = Used::new();
@@ -235,24 +238,6 @@ fn threshold(
     })
 }
 
-/// `raw / unit` rounded half away from zero (in 64 bits when it fits: much cheaper).
-fn round_units(raw: i128, unit: i128) -> i128 {
-    if let (Ok(raw), Ok(unit)) = (i64::try_from(raw), i64::try_from(unit)) {
-        let (q, rem) = (raw / unit, raw % unit);
-        return i128::from(if rem.unsigned_abs() * 2 >= unit.unsigned_abs() {
-            q + raw.signum()
-        } else {
-            q
-        });
-    }
-    let (q, rem) = (raw / unit, raw % unit);
-    if rem.unsigned_abs() * 2 >= unit.unsigned_abs() {
-        q + raw.signum()
-    } else {
-        q
-    }
-}
-
 /// `run` on a plan: the same steps, with every figure already evaluated.
 fn run_plan(
     policy: &Policy,
@@ -272,11 +257,7 @@ fn run_plan(
     for (li, (layer, lp)) in policy.layers.iter().zip(&plan.layers).enumerate() {
         let mut result = LayerOut::default();
         let p = match lp {
-            LayerPlan::Apply(p)
-                if !(layer.base == Base::InScope && unclassified == 0 && in_scope > 0) =>
-            {
-                p
-            }
+            LayerPlan::Apply(p) if !already_classified(layer, unclassified, in_scope) => p,
             _ => {
                 out.layers.push(result);
                 continue;
@@ -285,10 +266,7 @@ fn run_plan(
         result.applied = true;
         let ytd = state.layers.get(li).map(|(_, y)| y);
         let chain = ytd.and_then(|y| y.chain.as_ref());
-        let base = match &layer.base {
-            Base::InScope => unclassified,
-            Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
-        };
+        let base = layer_base(layer, unclassified, &burden);
         if base == 0 {
             deltas.push(Delta::empty(li, layer, chain, claim.referral));
             out.layers.push(result);
@@ -305,19 +283,7 @@ fn run_plan(
                 _ => &d.first,
             };
             threshold = t.fen;
-            let remaining = match d.per {
-                DeductiblePer::Admission => match (chain, layer.referral, claim.referral) {
-                    (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
-                    (Some(ch), Referral::Continuous, true) => {
-                        (t.fen - fen_of(ch.deductible_paid)).max(0)
-                    }
-                    _ => t.fen,
-                },
-                DeductiblePer::Year => {
-                    (t.fen - ytd.map_or(0, |y| fen_of(y.deductible_paid))).max(0)
-                }
-            };
-            ded = remaining.min(base);
+            ded = deductible_due(d.per, t.fen, layer, ytd, claim.referral).min(base);
             if !t.flags.is_empty() {
                 flags.insert_all(&t.flags);
             }
@@ -368,7 +334,7 @@ fn run_plan(
             flags.insert_all(&p.cap_flags);
         }
 
-        let uncapped = Fen::try_from(round_units(raw, p.unit))
+        let uncapped = Fen::try_from(div_round(raw, p.unit))
             .map_err(|_| EvalError::Overflow(layer.cite.clone()))?;
         let result = LayerOut::settled(base, ded, limit, uncapped);
         let payment = result.payment;
