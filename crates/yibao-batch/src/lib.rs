@@ -456,6 +456,18 @@ struct Done {
     fatal: Option<BatchError>,
 }
 
+impl Done {
+    /// A chunk that settled nothing: the reader's error, or a run that is stopping.
+    fn empty(fatal: Option<BatchError>) -> Done {
+        Done {
+            out: Vec::new(),
+            rejects: Vec::new(),
+            tally: Tally::default(),
+            fatal,
+        }
+    }
+}
+
 /// Where rejected rows go.
 pub struct RejectSink<'a> {
     pub writer: &'a mut (dyn Write + Send),
@@ -526,20 +538,10 @@ pub fn run(
                     };
                     let Ok((seq, work)) = next else { return };
                     let done = match work {
-                        Work::Fail(e) => Done {
-                            out: Vec::new(),
-                            rejects: Vec::new(),
-                            tally: Tally::default(),
-                            fatal: Some(e),
-                        },
+                        Work::Fail(e) => Done::empty(Some(e)),
                         Work::Rows(chunk) if stop.load(Ordering::Relaxed) => {
                             drop(chunk);
-                            Done {
-                                out: Vec::new(),
-                                rejects: Vec::new(),
-                                tally: Tally::default(),
-                                fatal: None,
-                            }
+                            Done::empty(None)
                         }
                         Work::Rows(chunk) => {
                             settle_chunk(&mut cache, &mut settlers, chunk, out_format, opts)
@@ -880,14 +882,7 @@ fn settle_chunk(
     let (mut person, mut state) = match from_previous.map(|rx| rx.recv()) {
         None => (None, YtdState::default()),
         Some(Ok(carry)) => carry,
-        Some(Err(_)) => {
-            return Done {
-                out,
-                rejects,
-                tally,
-                fatal: None,
-            }
-        }
+        Some(Err(_)) => return Done::empty(None),
     };
     let mut fatal = None;
     for row in rows {
@@ -986,14 +981,7 @@ fn settle_row(
             }
         })?;
     // A person's year may cross into a version with other layers.
-    let foreign = state
-        .layers
-        .iter()
-        .any(|(l, _)| !policy.layers.iter().any(|x| *x.id == **l))
-        || state.pools.iter().any(|(p, _)| !policy.pools.contains(p));
-    if foreign {
-        *state = state.carry_to(&policy);
-    }
+    state.carry_if_foreign(&policy);
     match settlers.for_policy(&policy).settle_outcome(claim, state) {
         Ok(o) => Ok((policy, o)),
         Err(SettleError::Claim(c)) => {

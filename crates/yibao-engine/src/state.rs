@@ -201,6 +201,20 @@ impl YtdState {
         Ok(())
     }
 
+    /// Carries the state into `policy` when it holds a layer or pool the policy does not have (a
+    /// person's year crossing into another version); a state that fits is left as it is.
+    pub fn carry_if_foreign(&mut self, policy: &Policy) {
+        let foreign = !self.is_aligned(policy)
+            && (self
+                .layers
+                .iter()
+                .any(|(l, _)| !policy.layers.iter().any(|x| *x.id == **l))
+                || self.pools.iter().any(|(p, _)| !policy.pools.contains(p)));
+        if foreign {
+            *self = self.carry_to(policy);
+        }
+    }
+
     /// The state carried into another version of the same policy (a version that takes effect
     /// mid-year): entries of layers and pools the new version has are kept, others dropped.
     pub fn carry_to(&self, policy: &Policy) -> YtdState {

@@ -723,14 +723,7 @@ pub fn estimate_batch(reg: &Registry, req: &BatchRequest) -> Result<BatchAnswer,
         let state = match state {
             Some(s) => {
                 // A person's year may cross into a version with other layers.
-                let foreign = s
-                    .layers
-                    .iter()
-                    .any(|(l, _)| !policy.layers.iter().any(|x| *x.id == **l))
-                    || s.pools.iter().any(|(p, _)| !policy.pools.contains(p));
-                if foreign {
-                    *s = s.carry_to(&policy);
-                }
+                s.carry_if_foreign(&policy);
                 s
             }
             None => &mut scratch,
