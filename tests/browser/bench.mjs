@@ -1,13 +1,9 @@
 // Page budgets, measured (not asserted): load to first result on loopback, and one estimate in
 // the page (submit → result drawn, synchronous). Run by `cargo xtask bench-page`.
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const BASE = process.env.YIBAO_URL ?? 'http://127.0.0.1:18572';
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-});
+const browser = await launch();
 const state = '#region=tianjin&scheme=resident&date=2024-05-01&care=inpatient&level=3&total=300000&out_of_list=2000&categories=min_allowance';
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 

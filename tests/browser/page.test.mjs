@@ -2,30 +2,18 @@
 // serving www/ (cargo xtask browser starts one) and the native answers in $YIBAO_CASES.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { launch, openReady, artifactsDir } from './chromium.mjs';
 
 const BASE = process.env.YIBAO_URL ?? 'http://127.0.0.1:18570';
-const ARTIFACTS = process.env.YIBAO_ARTIFACTS ?? '../../artifacts';
-mkdirSync(ARTIFACTS, { recursive: true });
+const ARTIFACTS = artifactsDir();
 let browser;
 
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function open(width = 1200, height = 1800) {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${BASE}/`);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 20000 });
-  return { page, errors };
+function open(width = 1200, height = 1800) {
+  return openReady(browser, `${BASE}/`, { width, height, timeout: 20000 });
 }
 
 test('a citizen fills the form for a 低保 inpatient bill and sees the vector’s result', async () => {

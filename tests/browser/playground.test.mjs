@@ -2,30 +2,19 @@
 // brings back compliance findings, and the diff against the version in force shows the change.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch, openReady, artifactsDir } from './chromium.mjs';
 
 const BASE = process.env.YIBAO_URL ?? 'http://127.0.0.1:18570';
-const ARTIFACTS = process.env.YIBAO_ARTIFACTS ?? '../../artifacts';
-mkdirSync(ARTIFACTS, { recursive: true });
+const ARTIFACTS = artifactsDir();
 let browser;
 
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
+before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-async function open() {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 2400 } });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${BASE}/playground.html#v=tianjin.resident@2020-03-01`);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
-  return { page, errors };
+function open() {
+  return openReady(browser, `${BASE}/playground.html#v=tianjin.resident@2020-03-01`, {
+    width: 1280, height: 2400, timeout: 30000,
+  });
 }
 
 /** Edits the editor's text as a person would (the new text, then an `input` event). */
