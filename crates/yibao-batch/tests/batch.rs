@@ -69,6 +69,19 @@ fn sample(reg: &Registry, persons: u64, seed: u64, format: Format) -> (u64, Stri
     (n, String::from_utf8(out).unwrap())
 }
 
+/// CSV in, CSV out.
+fn csv_run(reg: &Registry, input: &str, opts: &Options) -> Ran {
+    run_with(reg, input, Format::Csv, Format::Csv, opts)
+}
+
+/// The test options, invalid rows going to the reject file.
+fn skipping() -> Options {
+    Options {
+        skip_invalid: true,
+        ..opts()
+    }
+}
+
 fn opts() -> Options {
     Options {
         threads: 2,
@@ -100,7 +113,7 @@ fn reproduces_the_hand_worked_tianjin_cascade() {
     let input = csv(&[
         "c1,p1,tianjin,resident,2024-05-01,,min_allowance,inpatient,3,,false,300000,2000,0,0",
     ]);
-    let ran = run_with(&reg, &input, Format::Csv, Format::Csv, &opts());
+    let ran = csv_run(&reg, &input, &opts());
     let s = ran.result.unwrap();
     let rows = table(&ran.out);
     assert_eq!(rows.len(), 1);
@@ -241,7 +254,7 @@ fn output_is_the_same_bytes_whatever_the_threads_and_chunks() {
 fn csv_and_jsonl_inputs_give_the_same_numbers() {
     let reg = Registry::bundled();
     let gen = |f| sample(&reg, 200, 5, f).1;
-    let a = run_with(&reg, &gen(Format::Csv), Format::Csv, Format::Csv, &opts());
+    let a = csv_run(&reg, &gen(Format::Csv), &opts());
     let b = run_with(
         &reg,
         &gen(Format::Jsonl),
@@ -270,7 +283,7 @@ fn a_claim_out_of_date_order_stops_the_run_naming_the_row() {
         "a1,pA,tianjin,resident,2024-05-01,,,inpatient,3,,false,1000,0,0,0",
         "a2,pA,tianjin,resident,2024-03-01,,,inpatient,3,,false,1000,0,0,0",
     ]);
-    let r = run_with(&reg, &input, Format::Csv, Format::Csv, &opts());
+    let r = csv_run(&reg, &input, &opts());
     let e = r.result.unwrap_err();
     assert!(matches!(e, BatchError::Order(_)), "{e}");
     let msg = e.to_string();
@@ -286,7 +299,7 @@ fn a_person_split_across_the_file_is_an_error_unless_sorted() {
         "b1,pB,tianjin,resident,2024-02-02,,,inpatient,2,,false,20000,0,0,0",
         "a2,pA,tianjin,resident,2024-06-01,,,inpatient,3,,false,40000,0,0,0",
     ];
-    let r = run_with(&reg, &csv(&rows), Format::Csv, Format::Csv, &opts());
+    let r = csv_run(&reg, &csv(&rows), &opts());
     let msg = r.result.unwrap_err().to_string();
     assert!(
         msg.starts_with("line 4: person `pA` appears again"),
@@ -321,13 +334,7 @@ fn a_person_split_across_the_file_is_an_error_unless_sorted() {
             ..opts()
         },
     );
-    let in_order = run_with(
-        &reg,
-        &csv(&[rows[0], rows[2], rows[1]]),
-        Format::Csv,
-        Format::Csv,
-        &opts(),
-    );
+    let in_order = csv_run(&reg, &csv(&[rows[0], rows[2], rows[1]]), &opts());
     assert_eq!(sorted.result.unwrap(), in_order.result.unwrap());
     let ids = |out: &str| {
         table(out)
@@ -350,7 +357,7 @@ fn an_invalid_row_stops_the_run_or_goes_to_the_rejects() {
         "d1,pD,tianjin,resident,2024-02-30,,,inpatient,3,,false,100,0,0,0",
         "e1,pE,tianjin,resident,2024-02-04,,,inpatient,3,,false,5000,0,0,0",
     ];
-    let r = run_with(&reg, &csv(&rows), Format::Csv, Format::Csv, &opts());
+    let r = csv_run(&reg, &csv(&rows), &opts());
     let e = r.result.unwrap_err();
     let msg = e.to_string();
     assert!(
@@ -361,16 +368,7 @@ fn an_invalid_row_stops_the_run_or_goes_to_the_rejects() {
     // Nothing after the failing row was written.
     assert!(!r.out.contains("e1"), "{}", r.out);
 
-    let r = run_with(
-        &reg,
-        &csv(&rows),
-        Format::Csv,
-        Format::Csv,
-        &Options {
-            skip_invalid: true,
-            ..opts()
-        },
-    );
+    let r = csv_run(&reg, &csv(&rows), &skipping());
     let s = r.result.unwrap();
     assert_eq!((s.claims, s.settled, s.rejected), (5, 2, 3));
     let ids: Vec<String> = table(&r.out).into_iter().map(|r| r["id"].clone()).collect();
@@ -398,16 +396,7 @@ fn an_invalid_row_stops_the_run_or_goes_to_the_rejects() {
 fn jsonl_rejects_keep_the_line_and_the_field() {
     let reg = Registry::bundled();
     let input = "{\"person\":\"p\",\"region\":\"tianjin\",\"scheme\":\"resident\",\"date\":\"2024-01-02\",\"care\":\"inpatient\",\"amounts\":{\"total\":\"100\"}}\n\n{\"person\":\"q\",\"date\":\"2024-01-02\",\"care\":\"inpatient\",\"amounts\":{\"total\":\"1x\"}}\nnot json\n";
-    let r = run_with(
-        &reg,
-        input,
-        Format::Jsonl,
-        Format::Jsonl,
-        &Options {
-            skip_invalid: true,
-            ..opts()
-        },
-    );
+    let r = run_with(&reg, input, Format::Jsonl, Format::Jsonl, &skipping());
     let s = r.result.unwrap();
     assert_eq!((s.claims, s.settled, s.rejected), (3, 1, 2));
     let rej: Vec<serde_json::Value> = r
@@ -468,9 +457,7 @@ fn an_override_changes_the_cost() {
     // A drafter's what-if: the 2014 Tianjin basic ratio (a placeholder, 70%) set to 80%.
     let reg = Registry::bundled();
     let input = csv(&["c1,p1,tianjin,resident,2024-05-01,,,inpatient,3,,false,10000,0,0,0"]);
-    let base = run_with(&reg, &input, Format::Csv, Format::Csv, &opts())
-        .result
-        .unwrap();
+    let base = csv_run(&reg, &input, &opts()).result.unwrap();
     let what_if = run_with(
         &reg,
         &input,
@@ -497,9 +484,7 @@ fn the_generator_is_deterministic_and_its_claims_all_settle() {
     assert_eq!(a, b);
     assert_ne!(a, c);
     assert_eq!(a.lines().count() as u64, n1 + 1);
-    let s = run_with(&reg, &a, Format::Csv, Format::Csv, &opts())
-        .result
-        .unwrap();
+    let s = csv_run(&reg, &a, &opts()).result.unwrap();
     assert_eq!((s.settled, s.rejected), (n1, 0));
     // A mix: several cities and every care type the policies know appear.
     for city in ["tianjin", "beijing", "guangzhou", "huzhou", "ziyang"] {
@@ -522,22 +507,13 @@ fn a_year_beyond_the_supported_range_stops_at_its_row_not_a_panic() {
         })
         .collect();
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let r = run_with(&reg, &csv(&rows), Format::Csv, Format::Csv, &opts());
+    let r = csv_run(&reg, &csv(&rows), &opts());
     let msg = r.result.unwrap_err().to_string();
     assert_eq!(
         msg,
         "line 103: state.layers.basic.base: the year so far has accumulated more than 100,000,000,000,000 yuan: beyond what yibao settles"
     );
-    let r = run_with(
-        &reg,
-        &csv(&rows),
-        Format::Csv,
-        Format::Csv,
-        &Options {
-            skip_invalid: true,
-            ..opts()
-        },
-    );
+    let r = csv_run(&reg, &csv(&rows), &skipping());
     let summary = r.result.unwrap();
     assert_eq!((summary.claims, summary.rejected), (102, 1));
 }
