@@ -132,7 +132,14 @@ pub enum Value {
     Expr(Box<Expr>),
     /// No figure (`none`): no deductible, no cap, no ratio. Its parameter records why (often a
     /// placeholder for a figure not yet found), so results can say it was relied on.
-    None { params: Vec<ParamId> },
+    /// `unknown`: the policy does not *lack* the figure, it is not known here (`none
+    /// [placeholder]`, not overridden); settle applies the rule for unknown figures
+    /// (ARCHITECTURE.md, "Unknown figures").
+    None {
+        params: Vec<ParamId>,
+        #[serde(default)]
+        unknown: bool,
+    },
 }
 
 /// Arithmetic over values; `Current` is the value a modifier is modifying.
@@ -263,7 +270,11 @@ pub enum Base {
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     Claim,
+    /// The year's accumulated base, deductibles included (a 大病 threshold over the year).
     Year,
+    /// The year's covered amount: the accumulated base above each claim's deductible, the
+    /// deductibles not included (`measure year_covered`).
+    YearCovered,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -294,6 +305,9 @@ pub enum Referral {
     /// 连续计算起付线: the receiving admission charges only what the chain has not yet paid of
     /// its deductible, and nothing once the chain has reached the fund.
     Continuous,
+    /// The receiving admission charges the difference: its deductible less what the chain has
+    /// already paid, whether or not the chain reached the fund (`referral difference`).
+    Difference,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -391,6 +405,38 @@ pub struct Layer {
     pub per_case: Option<PerCase>,
     pub referral: Referral,
     pub cite: Cite,
+    /// Whether one of its band ratios can be an unknown figure (settle checks only such layers).
+    #[serde(default)]
+    pub ratio_may_be_unknown: bool,
+}
+
+impl Value {
+    /// Whether the value can evaluate to an unknown figure (`none [placeholder]`).
+    pub fn may_be_unknown(&self) -> bool {
+        fn expr(e: &Expr) -> bool {
+            match e {
+                Expr::Current => false,
+                Expr::Value(v) => v.may_be_unknown(),
+                Expr::Add(a, b)
+                | Expr::Sub(a, b)
+                | Expr::Mul(a, b)
+                | Expr::Div(a, b)
+                | Expr::Min(a, b)
+                | Expr::Max(a, b) => expr(a) || expr(b),
+            }
+        }
+        match self {
+            Value::Const { .. } => false,
+            Value::None { unknown, .. } => *unknown,
+            Value::Table {
+                entries, default, ..
+            } => {
+                entries.iter().flatten().any(Value::may_be_unknown)
+                    || default.as_deref().is_some_and(Value::may_be_unknown)
+            }
+            Value::Expr(e) => expr(e),
+        }
+    }
 }
 
 /// How sure we are of a number.
@@ -550,6 +596,7 @@ impl Policy {
                 per_case: None,
                 referral: Referral::Separate,
                 cite,
+                ratio_may_be_unknown: false,
             }],
             pools: vec![],
             params: vec![

@@ -138,6 +138,9 @@ fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
             categories.push(idx);
         }
     }
+    // A person's categories are a set: declaration order is their precedence, whatever order
+    // the claim lists them in.
+    categories.sort_unstable();
     let disease = match &claim.disease {
         None => None,
         Some(x) => Some(choose(
@@ -200,6 +203,8 @@ struct Ctx<'a> {
     /// Parameters used; all of them when tracing, else only those a result must name.
     used: &'a mut Used,
     all: bool,
+    /// Set when a figure the evaluation met is unknown (`none [placeholder]`).
+    unknown: bool,
 }
 
 fn chk(x: Option<Decimal>, cite: &Cite) -> Result<Decimal, EvalError> {
@@ -239,8 +244,9 @@ fn eval(v: &Value, cx: &mut Ctx, cur: Option<Decimal>) -> Result<Option<Decimal>
             }
         }
         Value::Expr(e) => eval_expr(e, cx, cur),
-        Value::None { params } => {
+        Value::None { params, unknown } => {
             note(cx.used, params);
+            cx.unknown |= *unknown;
             Ok(None)
         }
     }
@@ -485,8 +491,11 @@ fn modify(
                 cite: &m.cite,
                 used: cx.used,
                 all: cx.all,
+                unknown: false,
             };
-            if let Some(x) = eval_expr(e, &mut mcx, Some(v))? {
+            let x = eval_expr(e, &mut mcx, Some(v))?;
+            cx.unknown |= mcx.unknown;
+            if let Some(x) = x {
                 v = x;
             }
         }
@@ -509,7 +518,9 @@ fn deductible_due(
         DeductiblePer::Admission => {
             match (ytd.and_then(|y| y.chain.as_ref()), layer.referral, referral) {
                 (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
-                (Some(ch), Referral::Continuous, true) => (t - fen_of(ch.deductible_paid)).max(0),
+                (Some(ch), Referral::Continuous | Referral::Difference, true) => {
+                    (t - fen_of(ch.deductible_paid)).max(0)
+                }
                 _ => t,
             }
         }
@@ -545,6 +556,15 @@ fn band_edge(band: &Band, cx: &mut Ctx) -> Result<Option<Fen>, EvalError> {
     }
 }
 
+/// A layer's deductible for this claim.
+struct DeductibleValue<'a> {
+    figure: Decimal,
+    fen: Fen,
+    cite: &'a Cite,
+    /// The figure is unknown and taken as zero.
+    unknown: bool,
+}
+
 /// A layer's deductible for this claim: the first value, or (`later`: from the n-th claim of
 /// the year on) the later one, after the selected modifiers, not below zero — as the figure,
 /// in fen, and the clause that set it.
@@ -555,18 +575,22 @@ fn deductible_value<'a>(
     r: &Resolved,
     used: &mut Used,
     all: bool,
-) -> Result<(Decimal, Fen, &'a Cite), EvalError> {
+) -> Result<DeductibleValue<'a>, EvalError> {
     let mut cx = Ctx {
         r,
         cite: &d.cite,
         used,
         all,
+        unknown: false,
     };
-    let first = eval(&d.value, &mut cx, None)?.unwrap_or_default();
+    let first_value = eval(&d.value, &mut cx, None)?;
+    let mut unknown = first_value.is_none() && cx.unknown;
+    let first = first_value.unwrap_or_default();
     let mut t = first;
     let mut cite = &d.cite;
     if let (true, Some((_, lv, lcite))) = (later, &d.later) {
-        if !refers_to_current(lv) {
+        let own = !refers_to_current(lv);
+        if own {
             // The n-th admission's own figure replaces the first: only it was used.
             cx.used.clear();
         }
@@ -575,8 +599,13 @@ fn deductible_value<'a>(
             cite: lcite,
             used: cx.used,
             all,
+            unknown: false,
         };
-        if let Some(x) = eval(lv, &mut lcx, Some(first))? {
+        let lx = eval(lv, &mut lcx, Some(first))?;
+        if own {
+            unknown = lx.is_none() && lcx.unknown;
+        }
+        if let Some(x) = lx {
             t = x;
             cite = lcite;
         }
@@ -586,9 +615,101 @@ fn deductible_value<'a>(
         cite,
         used: cx.used,
         all,
+        unknown: false,
     };
     let t = non_negative(modify(mods, Target::Deductible, t, &mut cx)?.unwrap_or(t));
-    Ok((t, money_param(t, cite)?, cite))
+    Ok(DeductibleValue {
+        figure: t,
+        fen: money_param(t, cite)?,
+        cite,
+        unknown,
+    })
+}
+
+/// Whether one of the layer's band ratios is unknown for this claim (`ratio none
+/// [placeholder]`): such a layer is not applied (ARCHITECTURE.md, "Unknown figures"). The
+/// parameters met are added to `used`.
+fn ratio_unknown(layer: &Layer, r: &Resolved, used: &mut Used) -> Result<bool, EvalError> {
+    if !layer.ratio_may_be_unknown {
+        return Ok(false);
+    }
+    let Some(bands) = &layer.bands else {
+        return Ok(false);
+    };
+    for band in &bands.bands {
+        let mut cx = Ctx {
+            r,
+            cite: &band.cite,
+            used,
+            all: true,
+            unknown: false,
+        };
+        if eval(&band.ratio, &mut cx, None)?.is_none() && cx.unknown {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// What an unknown figure does to a result, said once per layer and figure: the rule for
+/// unknown figures (ARCHITECTURE.md) and which way the estimate may be off.
+fn unknown_warning(layer: &Layer, figure: Target) -> Warning {
+    let name = &layer.label;
+    let en = layer.label_en.as_deref().unwrap_or(&layer.id);
+    let (code, effect, message) = match figure {
+        Target::Deductible => (
+            "unknown_deductible",
+            "fund_overstated",
+            format!("{name}：起付线未知，按 0 计算；本层支付可能偏高，您实际自付可能更多 / {en}: the deductible is unknown and taken as 0; this layer's payment may be overstated, and what you pay understated"),
+        ),
+        Target::Ratio => (
+            "unknown_ratio",
+            "fund_understated",
+            format!("{name}：支付比例未知，本层未计算；实际可能还有本层支付，您实际自付可能更少 / {en}: the payment ratio is unknown, so this layer is not applied; it may pay something, and what you pay may be less"),
+        ),
+        Target::Cap => (
+            "unknown_cap",
+            "fund_overstated",
+            format!("{name}：最高支付限额未知，按不设限额计算；本层支付可能偏高 / {en}: the cap is unknown and taken as no cap; this layer's payment may be overstated"),
+        ),
+    };
+    Warning {
+        code: Cow::Borrowed(code),
+        message: Cow::Owned(message),
+        layer: Some(layer.id.clone()),
+        effect: Some(effect),
+    }
+}
+
+/// The cost, from the start of the layer's bands in this claim, at which the layer's payment
+/// reaches `limit` (the cap line): what lies above it is 超封顶 — the base of a layer that pays
+/// above the cap. `segments` are the claim's amounts in each band with the band's ratio, in
+/// order. The point inside a band is `need ÷ ratio`, rounded to the fen half up.
+fn cap_line(segments: impl Iterator<Item = (Fen, Decimal)>, limit: Fen) -> Fen {
+    let limit = yuan(limit);
+    let mut paid = Decimal::ZERO;
+    let mut cost: Fen = 0;
+    for (amount, ratio) in segments {
+        let need = limit - paid;
+        if need <= Decimal::ZERO {
+            break;
+        }
+        let Some(product) = yuan(amount).checked_mul(ratio) else {
+            break;
+        };
+        if product < need || ratio.is_zero() {
+            paid += product;
+            cost += amount;
+            continue;
+        }
+        let inside = need
+            .checked_div(ratio)
+            .and_then(round_to_fen)
+            .unwrap_or(amount);
+        cost += inside.min(amount);
+        break;
+    }
+    cost
 }
 
 fn uses(policy: &Policy, ids: &[ParamId]) -> Vec<ParamUse> {
@@ -724,12 +845,10 @@ fn split_bill(claim: &Claim) -> (Fen, [Fen; 7]) {
 /// A claim with a per-case code under a policy without per-case rules: said, not refused.
 fn warn_case_code_ignored(policy: &Policy, claim: &Claim, warnings: &mut Vec<Warning>) {
     if claim.case_code.is_some() && policy.cases.is_empty() {
-        warnings.push(Warning {
-            code: Cow::Borrowed("case_code_ignored"),
-            message: Cow::Borrowed(
-                "this policy has no per-case (按病种) rule; the case code was ignored",
-            ),
-        });
+        warnings.push(Warning::new(
+            "case_code_ignored",
+            "this policy has no per-case (按病种) rule; the case code was ignored",
+        ));
     }
 }
 
@@ -939,7 +1058,7 @@ impl Delta {
             .deductible
             .as_ref()
             .filter(|d| d.per == DeductiblePer::Admission)
-            .filter(|_| !(chain.is_some() && layer.referral == Referral::Continuous && referral))
+            .filter(|_| !(chain.is_some() && layer.referral != Referral::Separate && referral))
             .map(|_| Chain {
                 deductible_paid: money(0),
                 entered_fund: false,
@@ -969,7 +1088,7 @@ impl Delta {
             .is_some_and(|d| d.per == DeductiblePer::Admission)
         {
             match (chain, layer.referral, referral) {
-                (Some(ch), Referral::Continuous, true) => Some(Chain {
+                (Some(ch), Referral::Continuous | Referral::Difference, true) => Some(Chain {
                     deductible_paid: money(fen_of(ch.deductible_paid) + ded),
                     entered_fund: ch.entered_fund || base > ded,
                 }),
@@ -1001,17 +1120,21 @@ struct Paid {
     /// The payment before caps, rounded.
     uncapped: Fen,
     payment: Fen,
+    /// When a cap stopped the payment: the cost within the bands up to the cap line (see
+    /// [`cap_line`]); the rest of `within` lies above the cap.
+    line: Option<Fen>,
 }
 
 impl Paid {
     #[inline]
-    fn of(layer: &LayerOut, within: Fen, beyond: Fen, uncapped: Fen) -> Paid {
+    fn of(layer: &LayerOut, within: Fen, beyond: Fen, uncapped: Fen, line: Option<Fen>) -> Paid {
         Paid {
             ded: layer.deductible,
             within,
             beyond,
             uncapped,
             payment: layer.payment,
+            line,
         }
     }
 
@@ -1022,8 +1145,19 @@ impl Paid {
         match base {
             Base::InScope => {
                 burden[Component::Deductible.index()] += self.ded;
-                burden[Component::CoPay.index()] += self.within - self.uncapped;
-                burden[Component::AboveCap.index()] += self.beyond + (self.uncapped - self.payment);
+                match self.line {
+                    // Capped: the co-pay is what the patient bears below the cap line; the cost
+                    // above the line is 超封顶.
+                    Some(line) => {
+                        burden[Component::CoPay.index()] += line - self.payment;
+                        burden[Component::AboveCap.index()] += self.beyond + (self.within - line);
+                    }
+                    None => {
+                        burden[Component::CoPay.index()] += self.within - self.uncapped;
+                        burden[Component::AboveCap.index()] +=
+                            self.beyond + (self.uncapped - self.payment);
+                    }
+                }
                 true
             }
             Base::Remaining(cs) => {
@@ -1109,6 +1243,57 @@ fn pool_paid(policy: &Policy, state: &YtdState, deltas: &Deltas, pool: u32) -> F
             .filter(|d| draws_on(policy.layers.get(d.layer), pool))
             .map(|d| d.paid)
             .sum::<Fen>()
+}
+
+/// Where this claim's base lies on the layer's measure: `(start, end)` of the part above the
+/// deductible. On the claim it starts at the deductible; on the year, after the year's base so
+/// far (deductibles included); on the year's covered amount, after what earlier claims had
+/// above their deductibles.
+#[inline]
+fn measure_span(
+    measure: Measure,
+    ytd_base: Fen,
+    ytd: &LayerYtd,
+    base: Fen,
+    ded: Fen,
+) -> (Fen, Fen) {
+    match measure {
+        Measure::Claim => (ded, base),
+        Measure::Year => (ytd_base + ded, ytd_base + base),
+        Measure::YearCovered => {
+            let covered = (ytd_base - fen_of(ytd.deductible_paid)).max(0);
+            (covered, covered + base - ded)
+        }
+    }
+}
+
+/// The cap line of a layer a cap stopped, where it classifies the policy-scope amount (a
+/// layer on what others left pays those parts off and has no line of its own).
+fn capped_line(
+    layer: &Layer,
+    result: &LayerOut,
+    segments: impl Iterator<Item = (Fen, Decimal)>,
+) -> Option<Fen> {
+    (result.capped && layer.base == Base::InScope && layer.per_case.is_none())
+        .then(|| cap_line(segments, result.payment))
+}
+
+/// The warnings of a layer that applied with an unknown deductible or cap (the rule for
+/// unknown figures: taken as none, the result says which way it may be off). An unknown cap
+/// matters only where the layer paid.
+fn warn_unknown(
+    layer: &Layer,
+    ded_unknown: bool,
+    cap_unknown: bool,
+    payment: Fen,
+    warnings: &mut Vec<Warning>,
+) {
+    if ded_unknown {
+        warnings.push(unknown_warning(layer, Target::Deductible));
+    }
+    if cap_unknown && payment > 0 {
+        warnings.push(unknown_warning(layer, Target::Cap));
+    }
 }
 
 /// Why a layer does not apply to a claim.
@@ -1211,13 +1396,35 @@ fn run(
             layers.push(result);
             continue;
         }
+        used.clear();
+        if ratio_unknown(layer, r, &mut used)? {
+            // The rule for unknown figures: a layer whose ratio is unknown is not applied.
+            take_used(used_all, &used);
+            used.clear();
+            warnings.push(unknown_warning(layer, Target::Ratio));
+            if tr.on {
+                tr.step(
+                    Some(lid_arc),
+                    StepKind::NotApplicable,
+                    format!("{}：支付比例未知（未核实），本层未计算", layer.label),
+                    format!(
+                        "{}: the payment ratio is unknown (unverified); the layer is not applied",
+                        layer.label_en.as_deref().unwrap_or(lid)
+                    ),
+                    Decimal::ZERO,
+                    Some(&layer.cite),
+                    &[],
+                );
+            }
+            layers.push(result);
+            continue;
+        }
         result.applied = true;
         let ytd = state
             .layers
             .get(li)
             .map(|(_, y)| y.clone())
             .unwrap_or_default();
-        used.clear();
 
         // The base.
         let base = layer_base(layer, unclassified, &burden);
@@ -1270,12 +1477,15 @@ fn run(
         // The deductible (threshold).
         let mut threshold: Fen = 0;
         let mut ded: Fen = 0;
+        let mut ded_unknown = false;
         if let Some(d) = &layer.deductible {
             let later = d
                 .later
                 .as_ref()
                 .is_some_and(|(n, ..)| ytd.claims.saturating_add(1) >= *n);
-            let (t, tf, cite) = deductible_value(d, later, &mods, r, &mut used, trace)?;
+            let dv = deductible_value(d, later, &mods, r, &mut used, trace)?;
+            let (t, tf, cite) = (dv.figure, dv.fen, dv.cite);
+            ded_unknown = dv.unknown;
             threshold = tf;
             let remaining = deductible_due(d.per, tf, layer, Some(&ytd), claim.referral);
             // Why, in words: only for the trace.
@@ -1288,6 +1498,13 @@ fn run(
                     (Some(ch), Referral::Continuous, true) => (
                         format!("转诊连续计算起付线，已付 {}", ch.deductible_paid),
                         format!("referral: {} already paid in the chain", ch.deductible_paid),
+                    ),
+                    (Some(ch), Referral::Difference, true) => (
+                        format!("转诊按差额计算起付线，转诊链已付 {}", ch.deductible_paid),
+                        format!(
+                            "referral: the difference to the {} already paid in the chain",
+                            ch.deductible_paid
+                        ),
                     ),
                     _ => (
                         format!("本年第 {} 次", ytd.claims.saturating_add(1)),
@@ -1306,16 +1523,30 @@ fn run(
                 tr.step(
                     Some(lid_arc),
                     StepKind::Deductible,
-                    format!(
-                        "起付标准 {}（{why_zh}），本次计入起付线 {}",
-                        fmt_money(t),
-                        fmt_money(yuan(ded))
-                    ),
-                    format!(
-                        "deductible {} ({why_en}); charged in this claim: {}",
-                        fmt_money(t),
-                        fmt_money(yuan(ded))
-                    ),
+                    if ded_unknown {
+                        format!(
+                            "起付标准未知（未核实），按 0 计算（{why_zh}），本次计入起付线 {}",
+                            fmt_money(yuan(ded))
+                        )
+                    } else {
+                        format!(
+                            "起付标准 {}（{why_zh}），本次计入起付线 {}",
+                            fmt_money(t),
+                            fmt_money(yuan(ded))
+                        )
+                    },
+                    if ded_unknown {
+                        format!(
+                            "deductible unknown (unverified), taken as 0 ({why_en}); charged in this claim: {}",
+                            fmt_money(yuan(ded))
+                        )
+                    } else {
+                        format!(
+                            "deductible {} ({why_en}); charged in this claim: {}",
+                            fmt_money(t),
+                            fmt_money(yuan(ded))
+                        )
+                    },
                     yuan(ded),
                     Some(cite),
                     &used,
@@ -1325,12 +1556,8 @@ fn run(
         }
 
         // Bands, or the per-case share.
-        let prior = match layer.measure {
-            Measure::Year => ytd_base,
-            Measure::Claim => 0,
-        };
-        let start = prior + ded;
-        let end = prior + base;
+        let (start, end) = measure_span(layer.measure, ytd_base, &ytd, base, ded);
+        let mut segments: SmallVec<[(Fen, Decimal); 4]> = SmallVec::new();
         let mut raw = Decimal::ZERO;
         let mut within: Fen = 0;
         if let (Some(pc), Some(ci)) = (&layer.per_case, r.case) {
@@ -1340,6 +1567,7 @@ fn run(
                 cite: &pc.cite,
                 used: &mut used,
                 all: trace,
+                unknown: false,
             };
             let share = eval(&pc.share, &mut cx, None)?
                 .unwrap_or_default()
@@ -1382,6 +1610,7 @@ fn run(
                     cite: &band.cite,
                     used: &mut used,
                     all: trace,
+                    unknown: false,
                 };
                 let hi = band_edge(band, &mut cx)?.map(|edge| {
                     if bands.relative {
@@ -1400,8 +1629,11 @@ fn run(
                 let ratio = modify(&mods, Target::Ratio, ratio0, &mut cx)?.unwrap_or(ratio0);
                 let ratio = if !is_unit_ratio(ratio) {
                     warnings.push(Warning {
-                        code: Cow::Borrowed("ratio_clamped"),
-                        message: Cow::Owned(format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio))),
+                        layer: Some(lid_arc.clone()),
+                        ..Warning::new(
+                            "ratio_clamped",
+                            format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio)),
+                        )
                     });
                     ratio.clamp(Decimal::ZERO, Decimal::ONE)
                 } else {
@@ -1417,6 +1649,7 @@ fn run(
                     let product = chk(yuan(amount).checked_mul(ratio), &band.cite)?;
                     raw += product;
                     within += amount;
+                    segments.push((amount, ratio));
                     take_used(used_all, &used);
                     if tr.on {
                         let (range, range_en) = if hi.is_none() && lo == 0 && bands.bands.len() == 1
@@ -1487,14 +1720,17 @@ fn run(
         // Caps.
         let mut limit: Option<Fen> = None;
         let mut limit_cite: Option<&Cite> = None;
+        let mut cap_unknown = false;
         for cap in &layer.caps {
             let mut cx = Ctx {
                 r,
                 cite: &cap.cite,
                 used: &mut used,
                 all: trace,
+                unknown: false,
             };
             let Some(v) = eval(&cap.value, &mut cx, None)? else {
+                cap_unknown |= cx.unknown;
                 take_used(used_all, &used);
                 used.clear();
                 continue;
@@ -1541,6 +1777,8 @@ fn run(
         let result = LayerOut::settled(base, ded, limit, uncapped);
         let payment = result.payment;
         fund_total += payment;
+        let line = capped_line(layer, &result, segments.iter().copied());
+        warn_unknown(layer, ded_unknown, cap_unknown, payment, warnings);
         if tr.on {
             tr.step(
                 Some(lid_arc),
@@ -1581,8 +1819,29 @@ fn run(
             );
         }
 
+        if let (Some(line), true) = (line, tr.on) {
+            let above = within - line;
+            tr.step(
+                Some(lid_arc),
+                StepKind::Cap,
+                format!(
+                    "封顶线：费用累计到 {} 时本层支付达到限额；其上 {} 为超封顶费用",
+                    fmt_money(yuan(start + line)),
+                    fmt_money(yuan(above))
+                ),
+                format!(
+                    "cap line: this layer's payment reaches its cap at {} of cost; the {} above it is above the cap",
+                    fmt_money(yuan(start + line)),
+                    fmt_money(yuan(above))
+                ),
+                yuan(above),
+                limit_cite,
+                &[],
+            );
+        }
+
         // Who bears what is left.
-        let paid = Paid::of(&result, within, beyond, uncapped);
+        let paid = Paid::of(&result, within, beyond, uncapped, line);
         if paid.classify(&layer.base, &mut burden) {
             unclassified = 0;
             classified_by = Some(lid);
@@ -1695,18 +1954,18 @@ fn build(policy: &Policy, claim: &Claim, r: &Resolved, out: Outcome, rec: Record
     }
     let mut warnings = out.warnings;
     if policy.effective_provenance.provenance == Provenance::Placeholder {
-        warnings.push(Warning {
-            code: Cow::Borrowed("unverified_version_date"),
-            message: Cow::Borrowed("the date this policy version took effect is not verified (未核实); claims near it may fall under another version"),
-        });
+        warnings.push(Warning::new(
+            "unverified_version_date",
+            "the date this policy version took effect is not verified (未核实); claims near it may fall under another version",
+        ));
     }
     if !unverified.is_empty() {
         warnings.insert(
             0,
-            Warning {
-                code: Cow::Borrowed("unverified"),
-                message: Cow::Borrowed("this result relies on placeholder figures not yet verified against an official text (未核实); see `unverified`"),
-            },
+            Warning::new(
+                "unverified",
+                "本结果用到了尚未与官方文件核实的数字（见 unverified 列表），结果可能与实际不符 / this result relies on figures not yet verified against an official text (listed under `unverified`); it may differ from what you are actually paid",
+            ),
         );
     }
     let d = &policy.dims;

@@ -259,10 +259,33 @@ impl Serialize for ParamUse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Warning {
+    /// Stable code: `unverified`, `unknown_deductible`, `unknown_ratio`, `unknown_cap`,
+    /// `ratio_clamped`, `case_code_ignored`, `unverified_version_date`, …
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub code: Cow<'static, str>,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub message: Cow<'static, str>,
+    /// The layer the warning is about, when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub layer: Option<Arc<str>>,
+    /// Which way the estimate may be off because of it: `fund_overstated` (the layers may pay
+    /// less than shown, so the patient more) or `fund_understated` (the reverse).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub effect: Option<&'static str>,
+}
+
+impl Warning {
+    /// A warning about the whole result.
+    pub fn new(code: &'static str, message: impl Into<Cow<'static, str>>) -> Warning {
+        Warning {
+            code: Cow::Borrowed(code),
+            message: message.into(),
+            layer: None,
+            effect: None,
+        }
+    }
 }
 
 /// What a trace step computed.

@@ -166,6 +166,17 @@ pub enum BaseSpec {
 pub enum MeasureKw {
     Claim,
     Year,
+    YearCovered,
+}
+
+impl MeasureKw {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            MeasureKw::Claim => "claim",
+            MeasureKw::Year => "year",
+            MeasureKw::YearCovered => "year_covered",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,6 +189,17 @@ pub enum DeductiblePerKw {
 pub enum ReferralKw {
     Continuous,
     Separate,
+    Difference,
+}
+
+impl ReferralKw {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ReferralKw::Continuous => "continuous",
+            ReferralKw::Separate => "separate",
+            ReferralKw::Difference => "difference",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -771,17 +771,25 @@ impl Compiler<'_> {
         };
         let measure = match find(&|c| matches!(c, Clause::Measure(_))) {
             Some(Spanned {
-                node: Clause::Measure(MeasureKw::Year),
+                node: Clause::Measure(m),
                 ..
-            }) => ir::Measure::Year,
+            }) => match m {
+                MeasureKw::Year => ir::Measure::Year,
+                MeasureKw::YearCovered => ir::Measure::YearCovered,
+                MeasureKw::Claim => ir::Measure::Claim,
+            },
             _ => ir::Measure::Claim,
         };
         let referral_clause = find(&|c| matches!(c, Clause::Referral(_)));
         let referral = match referral_clause {
             Some(Spanned {
-                node: Clause::Referral(ReferralKw::Continuous),
+                node: Clause::Referral(k),
                 ..
-            }) => ir::Referral::Continuous,
+            }) => match k {
+                ReferralKw::Continuous => ir::Referral::Continuous,
+                ReferralKw::Difference => ir::Referral::Difference,
+                ReferralKw::Separate => ir::Referral::Separate,
+            },
             _ => ir::Referral::Separate,
         };
 
@@ -854,7 +862,7 @@ impl Compiler<'_> {
                 .with_help("add `deductible per_admission <amount>` first"),
             );
         }
-        if referral == ir::Referral::Continuous
+        if referral != ir::Referral::Separate
             && !deductible
                 .as_ref()
                 .is_some_and(|d: &ir::Deductible| d.per == ir::DeductiblePer::Admission)
@@ -862,7 +870,14 @@ impl Compiler<'_> {
             if let Some(rc) = referral_clause {
                 self.error(Diagnostic::error(
                     "yibao::conflict",
-                    "`referral continuous` needs a `per_admission` deductible",
+                    format!(
+                        "`referral {}` needs a `per_admission` deductible",
+                        if referral == ir::Referral::Continuous {
+                            "continuous"
+                        } else {
+                            "difference"
+                        }
+                    ),
                     rc.span,
                 ));
             }
@@ -1231,7 +1246,11 @@ impl Compiler<'_> {
                 .to_string(),
         };
 
+        let ratio_may_be_unknown = bands
+            .as_ref()
+            .is_some_and(|b: &ir::Bands| b.bands.iter().any(|x| x.ratio.may_be_unknown()));
         Some(ir::Layer {
+            ratio_may_be_unknown,
             id: lid.into(),
             kind: kind?,
             label: l.label.as_str().into(),
@@ -1323,7 +1342,12 @@ impl Compiler<'_> {
                         params: vec![id],
                         flagged: true,
                     }),
-                    None => Some(ir::Value::None { params: vec![id] }),
+                    None => Some(ir::Value::None {
+                        params: vec![id],
+                        unknown: self.params.get(id as usize).is_some_and(|p| {
+                            p.provenance == Provenance::Placeholder && p.overridden.is_none()
+                        }),
+                    }),
                 }
             }
             Value::Expr(e) => {

@@ -282,11 +282,7 @@ impl Printer<'_> {
                 }
                 self.line(&l);
             }
-            Clause::Measure(m) => self.line(if *m == MeasureKw::Year {
-                "measure year"
-            } else {
-                "measure claim"
-            }),
+            Clause::Measure(m) => self.line(&format!("measure {}", m.keyword())),
             Clause::Deductible { per, value, prov } => {
                 let head = format!(
                     "deductible {} ",
@@ -302,11 +298,7 @@ impl Printer<'_> {
                 let head = format!("deductible from_admission {} ", from.node);
                 self.value_line(&head, value, &prov_suffix(prov), c.span);
             }
-            Clause::Referral(r) => self.line(if *r == ReferralKw::Continuous {
-                "referral continuous"
-            } else {
-                "referral separate"
-            }),
+            Clause::Referral(r) => self.line(&format!("referral {}", r.keyword())),
             Clause::Ratio { value, prov } => {
                 self.value_line("ratio ", value, &prov_suffix(prov), c.span)
             }

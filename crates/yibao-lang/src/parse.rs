@@ -532,10 +532,10 @@ impl Builder<'_> {
                     }
                 }
             }
-            Rule::measure_c => Clause::Measure(if it.next()?.as_str() == "year" {
-                MeasureKw::Year
-            } else {
-                MeasureKw::Claim
+            Rule::measure_c => Clause::Measure(match it.next()?.as_str() {
+                "year" => MeasureKw::Year,
+                "year_covered" => MeasureKw::YearCovered,
+                _ => MeasureKw::Claim,
             }),
             Rule::deductible_c => {
                 let per = if it.next()?.as_str() == "per_year" {
@@ -563,10 +563,10 @@ impl Builder<'_> {
                 let prov = it.next().and_then(|p| self.prov(p));
                 Clause::Later { from, value, prov }
             }
-            Rule::referral_c => Clause::Referral(if it.next()?.as_str() == "continuous" {
-                ReferralKw::Continuous
-            } else {
-                ReferralKw::Separate
+            Rule::referral_c => Clause::Referral(match it.next()?.as_str() {
+                "continuous" => ReferralKw::Continuous,
+                "difference" => ReferralKw::Difference,
+                _ => ReferralKw::Separate,
             }),
             Rule::ratio_c => {
                 let value = self.value(it.next()?)?;

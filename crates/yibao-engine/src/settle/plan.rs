@@ -35,18 +35,23 @@ pub(super) struct Plan {
 enum LayerPlan {
     /// The layer's conditions exclude the situation (or it is per-case and the claim is not).
     Skip,
+    /// A ratio is unknown for the situation: not applied, said, and its figures flagged.
+    Unknown(Flags),
     Apply(Box<Apply>),
 }
 
 struct Apply {
-    year_measure: bool,
+    measure: Measure,
     deductible: Option<Ded>,
     relative: bool,
     bands: SmallVec<[PlanBand; 4]>,
-    /// Ratios are integers over this power of ten.
+    /// Ratios are integers over this power of ten (`10^scale`).
     unit: i128,
+    scale: u32,
     caps: SmallVec<[PlanCap; 2]>,
     cap_flags: Flags,
+    /// A cap is unknown and taken as none.
+    cap_unknown: bool,
 }
 
 struct Ded {
@@ -59,6 +64,8 @@ struct Ded {
 struct Threshold {
     fen: Fen,
     flags: Flags,
+    /// Unknown and taken as zero.
+    unknown: bool,
 }
 
 struct PlanBand {
@@ -110,7 +117,12 @@ impl Plan {
                 } else if layer.per_case.is_some() {
                     Err(Unplanned)
                 } else {
-                    Ok(LayerPlan::Apply(Box::new(Apply::build(policy, layer, r)?)))
+                    let mut used = Used::new();
+                    if ratio_unknown(layer, r, &mut used)? {
+                        Ok(LayerPlan::Unknown(flagged(policy, &used)))
+                    } else {
+                        Ok(LayerPlan::Apply(Box::new(Apply::build(policy, layer, r)?)))
+                    }
                 }
             })
             .collect::<Result<_, _>>()?;
@@ -142,6 +154,7 @@ impl Apply {
                     cite: &band.cite,
                     used: &mut used,
                     all: true,
+                    unknown: false,
                 };
                 let hi = band_edge(band, &mut cx)?;
                 let ratio = match eval(&band.ratio, &mut cx, None)? {
@@ -184,6 +197,7 @@ impl Apply {
 
         let mut caps = SmallVec::new();
         let mut cap_used = Used::new();
+        let mut cap_unknown = false;
         for cap in &layer.caps {
             let mut used = Used::new();
             let mut cx = Ctx {
@@ -191,8 +205,10 @@ impl Apply {
                 cite: &cap.cite,
                 used: &mut used,
                 all: true,
+                unknown: false,
             };
             let Some(v) = eval(&cap.value, &mut cx, None)? else {
+                cap_unknown |= cx.unknown;
                 take_used(&mut cap_used, &used);
                 continue;
             };
@@ -210,13 +226,15 @@ impl Apply {
         }
 
         Ok(Apply {
-            year_measure: layer.measure == Measure::Year,
+            measure: layer.measure,
             deductible,
             relative: layer.bands.as_ref().is_some_and(|b| b.relative),
             bands,
             unit,
+            scale,
             caps,
             cap_flags: flagged(policy, &cap_used),
+            cap_unknown,
         })
     }
 }
@@ -231,10 +249,11 @@ fn threshold(
     later: bool,
 ) -> Result<Threshold, Unplanned> {
     let mut used = Used::new();
-    let (_, fen, _) = deductible_value(d, later, mods, r, &mut used, true)?;
+    let dv = deductible_value(d, later, mods, r, &mut used, true)?;
     Ok(Threshold {
-        fen,
+        fen: dv.fen,
         flags: flagged(policy, &used),
+        unknown: dv.unknown,
     })
 }
 
@@ -258,6 +277,12 @@ fn run_plan(
         let mut result = LayerOut::default();
         let p = match lp {
             LayerPlan::Apply(p) if !already_classified(layer, unclassified, in_scope) => p,
+            LayerPlan::Unknown(unknown) if !already_classified(layer, unclassified, in_scope) => {
+                flags.insert_all(unknown);
+                out.warnings.push(unknown_warning(layer, Target::Ratio));
+                out.layers.push(result);
+                continue;
+            }
             _ => {
                 out.layers.push(result);
                 continue;
@@ -276,6 +301,7 @@ fn run_plan(
 
         let mut threshold: Fen = 0;
         let mut ded: Fen = 0;
+        let mut ded_unknown = false;
         if let Some(d) = &p.deductible {
             let claims = ytd.map_or(0, |y| y.claims);
             let t = match &d.later {
@@ -283,14 +309,16 @@ fn run_plan(
                 _ => &d.first,
             };
             threshold = t.fen;
+            ded_unknown = t.unknown;
             ded = deductible_due(d.per, t.fen, layer, ytd, claim.referral).min(base);
             if !t.flags.is_empty() {
                 flags.insert_all(&t.flags);
             }
         }
 
-        let prior = if p.year_measure { ytd_base } else { 0 };
-        let (start, end) = (prior + ded, prior + base);
+        let empty = LayerYtd::default();
+        let (start, end) = measure_span(p.measure, ytd_base, ytd.unwrap_or(&empty), base, ded);
+        let mut segments: SmallVec<[(Fen, i64); 4]> = SmallVec::new();
         let mut raw: i128 = 0;
         let mut within: Fen = 0;
         let mut lo: Fen = 0;
@@ -309,6 +337,7 @@ fn run_plan(
                 let amount = b_hi - b_lo;
                 raw += i128::from(amount) * i128::from(ratio);
                 within += amount;
+                segments.push((amount, ratio));
                 if !band.flags.is_empty() {
                     flags.insert_all(&band.flags);
                 }
@@ -339,8 +368,22 @@ fn run_plan(
         let result = LayerOut::settled(base, ded, limit, uncapped);
         let payment = result.payment;
         fund_total += payment;
+        let line = capped_line(
+            layer,
+            &result,
+            segments
+                .iter()
+                .map(|(a, r)| (*a, Decimal::from_i128_with_scale(i128::from(*r), p.scale))),
+        );
+        warn_unknown(
+            layer,
+            ded_unknown,
+            p.cap_unknown,
+            payment,
+            &mut out.warnings,
+        );
 
-        let paid = Paid::of(&result, within, beyond, uncapped);
+        let paid = Paid::of(&result, within, beyond, uncapped, line);
         if paid.classify(&layer.base, &mut burden) {
             unclassified = 0;
             act_pay_dedc += ded;
