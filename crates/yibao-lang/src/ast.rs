@@ -252,6 +252,11 @@ impl Clause {
             Clause::Later { .. } => "deductible from_admission".into(),
             Clause::Referral(_) => "referral".into(),
             Clause::Ratio { .. } | Clause::Bands { .. } => "rates".into(),
+            // A payment may count toward several year caps, one per pool.
+            Clause::Cap {
+                per: CapPerDecl::Year { pool: Some(p), .. },
+                ..
+            } => format!("cap per_year pool {}", p.node),
             Clause::Cap {
                 per: CapPerDecl::Year { .. },
                 ..

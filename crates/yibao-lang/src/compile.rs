@@ -1053,8 +1053,21 @@ impl Compiler<'_> {
         }
         let _ = case_decl;
 
-        // Caps.
+        // Caps. A layer with several year caps (one per pool) names each figure by its pool.
         let mut caps = vec![];
+        let year_caps = l
+            .clauses
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.node,
+                    Clause::Cap {
+                        per: CapPerDecl::Year { .. },
+                        ..
+                    }
+                )
+            })
+            .count();
         for c in &l.clauses {
             if let Clause::Cap { per, prov } = &c.node {
                 match per {
@@ -1070,9 +1083,14 @@ impl Compiler<'_> {
                                 pools.len() - 1
                             }
                         };
+                        let path = if year_caps > 1 {
+                            format!("{lid}.cap_year.{pool_name}")
+                        } else {
+                            format!("{lid}.cap_year")
+                        };
                         if let Some(v) = self.lower_value(
                             value,
-                            &format!("{lid}.cap_year"),
+                            &path,
                             prov.as_ref(),
                             Ty::Money,
                             &restrict,

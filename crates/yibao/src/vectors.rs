@@ -76,6 +76,9 @@ pub struct Expect {
     /// Paths of the placeholder figures the result must list as unverified.
     #[serde(default)]
     pub unverified: Option<Vec<String>>,
+    /// Warning codes the result must carry (others may come too), e.g. `unknown_ratio`.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Reads a vector file's text.
@@ -161,6 +164,14 @@ pub fn run_vector(reg: &Registry, file: &str, v: &Vector) -> VectorResult {
                         _ => None,
                     };
                     cmp(format!("split.{part}"), *want, got);
+                }
+                for code in &vc.expect.warnings {
+                    if !s.warnings.iter().any(|w| w.code == code.as_str()) {
+                        let got: Vec<&str> = s.warnings.iter().map(|w| &*w.code).collect();
+                        diffs.push(format!(
+                            "claims[{i}].warnings: expected `{code}` among {got:?}"
+                        ));
+                    }
                 }
                 if let Some(want) = &vc.expect.unverified {
                     let mut got: Vec<String> =
