@@ -326,7 +326,7 @@ pub struct Bands {
     pub bands: Vec<Band>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "per")]
 pub enum CapPer {
     /// A year-to-date limit on what the pool has paid.
@@ -334,6 +334,8 @@ pub enum CapPer {
         pool: u32,
     },
     Claim,
+    /// A limit on what the layer paid in the claim's calendar month (`cap per_month`).
+    Month,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

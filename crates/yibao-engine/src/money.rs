@@ -24,6 +24,10 @@ impl Money {
     pub fn new(d: Decimal) -> Money {
         Money(d)
     }
+    /// Whether the amount is zero.
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
     pub fn get(self) -> Decimal {
         self.0
     }

@@ -1200,9 +1200,32 @@ fn draws_on(layer: Option<&Layer>, pool: u32) -> bool {
     })
 }
 
+/// What a layer paid earlier in the month of `date` (for its `cap per_month`).
+#[inline]
+fn month_paid(ytd: Option<&LayerYtd>, date: crate::date::Date) -> Fen {
+    match ytd {
+        Some(y) if y.month == Some(date.month()) => fen_of(y.month_paid),
+        _ => 0,
+    }
+}
+
+/// Whether a layer has a monthly cap, so its state keeps the month's payments.
+fn has_month_cap(layer: Option<&Layer>) -> bool {
+    layer.is_some_and(|l| l.caps.iter().any(|c| matches!(c.per, CapPer::Month)))
+}
+
 fn apply(policy: &Policy, state: &mut YtdState, deltas: &Deltas) {
+    let month = state.last_date.map(|d| d.month());
     for d in deltas {
         if let Some((_, y)) = state.layers.get_mut(d.layer) {
+            if d.paid != 0 && has_month_cap(policy.layers.get(d.layer)) {
+                if y.month == month {
+                    y.month_paid = money(fen_of(y.month_paid) + d.paid);
+                } else {
+                    y.month = month;
+                    y.month_paid = money(d.paid);
+                }
+            }
             y.claims = y.claims.saturating_add(1);
             // Only what changed is converted (most claims leave some sums as they were).
             if d.base != 0 {
@@ -1743,6 +1766,7 @@ fn run(
             let remaining = match &cap.per {
                 CapPer::Claim => vf,
                 CapPer::Year { pool } => (vf - pool_paid(policy, state, deltas, *pool)).max(0),
+                CapPer::Month => (vf - month_paid(Some(&ytd), claim.date)).max(0),
             };
             take_used(used_all, &used);
             if limit.is_none_or(|l| remaining < l) {

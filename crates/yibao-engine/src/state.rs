@@ -54,6 +54,12 @@ pub struct LayerYtd {
     /// The current referral chain (for 连续计算起付线).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain: Option<Chain>,
+    /// For a layer with a monthly cap: the month (1–12) of its last payment, and what it paid
+    /// in that month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<u8>,
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub month_paid: Money,
 }
 
 /// A chain of admissions linked by referral.

@@ -265,6 +265,10 @@ impl Clause {
                 per: CapPerDecl::Claim { .. },
                 ..
             } => "cap per_claim".into(),
+            Clause::Cap {
+                per: CapPerDecl::Month { .. },
+                ..
+            } => "cap per_month".into(),
             Clause::For { conds, .. } => {
                 let mut s = String::from("for");
                 for c in conds {
@@ -303,6 +307,10 @@ pub enum CapPerDecl {
         pool: Option<Spanned<String>>,
     },
     Claim {
+        value: Value,
+    },
+    /// What the layer paid in the claim's calendar month.
+    Month {
         value: Value,
     },
 }

@@ -1105,17 +1105,21 @@ impl Compiler<'_> {
                             });
                         }
                     }
-                    CapPerDecl::Claim { value } => {
+                    CapPerDecl::Claim { value } | CapPerDecl::Month { value } => {
+                        let (path, per) = match per {
+                            CapPerDecl::Month { .. } => ("cap_month", ir::CapPer::Month),
+                            _ => ("cap_claim", ir::CapPer::Claim),
+                        };
                         if let Some(v) = self.lower_value(
                             value,
-                            &format!("{lid}.cap_claim"),
+                            &format!("{lid}.{path}"),
                             prov.as_ref(),
                             Ty::Money,
                             &restrict,
                             NameScope { current: None },
                         ) {
                             caps.push(ir::Cap {
-                                per: ir::CapPer::Claim,
+                                per,
                                 value: v,
                                 cite: self.cite(c.span),
                             });

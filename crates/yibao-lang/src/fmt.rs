@@ -333,6 +333,9 @@ impl Printer<'_> {
                 CapPerDecl::Claim { value } => {
                     self.value_line("cap per_claim ", value, &prov_suffix(prov), c.span)
                 }
+                CapPerDecl::Month { value } => {
+                    self.value_line("cap per_month ", value, &prov_suffix(prov), c.span)
+                }
             },
             Clause::For { conds, ops } => {
                 self.line(&format!("for {} {{", conds_str(conds)));

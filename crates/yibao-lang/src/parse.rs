@@ -606,6 +606,8 @@ impl Builder<'_> {
                         value,
                         pool: pi.next().map(|p| self.spanned_str(&p)),
                     }
+                } else if rule == Rule::cap_month {
+                    CapPerDecl::Month { value }
                 } else {
                     CapPerDecl::Claim { value }
                 };

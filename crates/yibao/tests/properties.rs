@@ -18,10 +18,27 @@ use yibao::{Claim, Date, Money, Policy, Registry, YtdState};
 fn registry() -> &'static Registry {
     static R: OnceLock<Registry> = OnceLock::new();
     R.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/fixture");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut files = yibao::policies::bundled_files();
-        for f in ["2024-01-01.policy", "2025-01-01.policy"] {
-            files.push((f.to_string(), std::fs::read_to_string(dir.join(f)).unwrap()));
+        // The fixtures (every construct; the settlement rules; unknown figures) and the
+        // benchmark policy (year_covered bands, a payment under two caps).
+        for dir in [
+            "tests/vectors/fixture",
+            "tests/vectors/semantics",
+            "bench/policies",
+        ] {
+            let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "policy"))
+                .collect();
+            names.sort();
+            for f in names {
+                files.push((
+                    f.display().to_string(),
+                    std::fs::read_to_string(&f).unwrap(),
+                ));
+            }
         }
         let r = Registry::from_files(files);
         assert!(!r.has_errors(), "{:?}", r.diagnostics);
@@ -266,6 +283,30 @@ proptest! {
                 (a, b) => prop_assert!(false, "interpreter {:?} vs plan {:?}", a, b),
             }
             prop_assert_eq!(&a_state, &b_state);
+        }
+    }
+
+    /// A person's categories are a set: the order a claim lists them in never changes a result,
+    /// under any version of any policy.
+    #[test]
+    fn permuting_categories_never_changes_a_result(pi in any::<prop::sample::Index>(), sh in shape(), rot in 1usize..3) {
+        let ps = all_versions();
+        let p = &ps[pi.index(ps.len())];
+        let c = claim_for(p, &sh, Date::new(2024, 6, 1).unwrap());
+        let mut permuted = c.clone();
+        permuted.categories.reverse();
+        let n = permuted.categories.len().max(1);
+        permuted.categories.rotate_left(rot % n);
+        let a = settle(p, &c, &YtdState::default(), &SettleOptions { trace: true });
+        let b = settle(p, &permuted, &YtdState::default(), &SettleOptions { trace: true });
+        match (a, b) {
+            (Ok((a, sa)), Ok((b, sb))) => {
+                // The situation echoes the categories in declaration order either way.
+                prop_assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+                prop_assert_eq!(sa, sb);
+            }
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "{:?} vs {:?}", a.is_ok(), b.is_ok()),
         }
     }
 

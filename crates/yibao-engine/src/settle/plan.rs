@@ -87,7 +87,7 @@ struct BandFigures {
 
 struct PlanCap {
     fen: Fen,
-    pool: Option<u32>,
+    per: CapPer,
 }
 
 /// Why a situation has no plan; `run` settles it.
@@ -217,10 +217,7 @@ impl Apply {
             };
             caps.push(PlanCap {
                 fen: money_param(non_negative(v), &cap.cite)?,
-                pool: match cap.per {
-                    CapPer::Claim => None,
-                    CapPer::Year { pool } => Some(pool),
-                },
+                per: cap.per,
             });
             take_used(&mut cap_used, &used);
         }
@@ -351,9 +348,10 @@ fn run_plan(
 
         let mut limit: Option<Fen> = None;
         for cap in &p.caps {
-            let remaining = match cap.pool {
-                None => cap.fen,
-                Some(pool) => (cap.fen - pool_paid(policy, state, deltas, pool)).max(0),
+            let remaining = match cap.per {
+                CapPer::Claim => cap.fen,
+                CapPer::Year { pool } => (cap.fen - pool_paid(policy, state, deltas, pool)).max(0),
+                CapPer::Month => (cap.fen - month_paid(ytd, claim.date)).max(0),
             };
             if limit.is_none_or(|l| remaining < l) {
                 limit = Some(remaining);
