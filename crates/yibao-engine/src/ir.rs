@@ -371,6 +371,9 @@ pub enum ModOp {
 pub struct Modifier {
     pub selector: Selector,
     pub ops: Vec<ModOp>,
+    /// Each op's source text (`ratio = 1 - 60% × (1 - ratio)`), for the explanation.
+    #[serde(default)]
+    pub op_texts: Vec<String>,
     pub cite: Cite,
 }
 

@@ -458,10 +458,96 @@ fn active_modifiers<'a>(layer: &'a Layer, r: &Resolved) -> Active<'a> {
         .collect()
 }
 
+#[derive(Clone, Copy)]
 enum Target {
     Deductible,
     Ratio,
     Cap,
+}
+
+impl Target {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Target::Deductible => ("起付标准", "deductible"),
+            Target::Ratio => ("支付比例", "ratio"),
+            Target::Cap => ("最高支付限额", "cap"),
+        }
+    }
+
+    fn of(self, op: &ModOp) -> bool {
+        matches!(
+            (op, self),
+            (ModOp::Deductible { .. }, Target::Deductible)
+                | (ModOp::Ratio { .. }, Target::Ratio)
+                | (ModOp::Cap { .. }, Target::Cap)
+        )
+    }
+}
+
+/// The explanation of a figure a `for` block changed: one step per block, citing it, with its
+/// formula and the value before and after. Only when tracing.
+fn trace_modifiers(
+    tr: &mut Tracer,
+    layer: &Layer,
+    mods: &Active,
+    target: Target,
+    before: Decimal,
+    r: &Resolved,
+) -> Result<(), EvalError> {
+    let show = |v: Decimal| match target {
+        Target::Ratio => pct(v),
+        _ => fmt_amount(v),
+    };
+    let mut v = before;
+    for m in mods {
+        let texts: Vec<&str> = m
+            .ops
+            .iter()
+            .zip(&m.op_texts)
+            .filter(|(op, _)| target.of(op))
+            .map(|(_, t)| t.split(" [").next().unwrap_or(t).trim())
+            .collect();
+        if texts.is_empty() {
+            continue;
+        }
+        let one: Active = smallvec::smallvec![*m];
+        let mut used = Used::new();
+        let mut cx = Ctx {
+            r,
+            cite: &m.cite,
+            used: &mut used,
+            all: true,
+            unknown: false,
+        };
+        let after = modify(&one, target, v, &mut cx)?;
+        let formula = texts.join("; ");
+        let (zh_name, en_name) = target.names();
+        let (after_zh, after_en) = match after {
+            Some(a) => (show(a), show(a)),
+            None => ("不设限额".to_string(), "no cap".to_string()),
+        };
+        tr.step(
+            Some(&layer.id),
+            StepKind::Modifier,
+            format!(
+                "{}：按特别规定（{formula}）调整{zh_name}：{} → {after_zh}",
+                layer.label,
+                show(v)
+            ),
+            format!(
+                "{}: {en_name} changed by a rule for this claim ({formula}): {} → {after_en}",
+                layer.label_en.as_deref().unwrap_or(&layer.id),
+                show(v)
+            ),
+            after.unwrap_or(v),
+            Some(&m.cite),
+            &used,
+        );
+        if let Some(a) = after {
+            v = a;
+        }
+    }
+    Ok(())
 }
 
 /// Applies the selected modifiers' ops on `target` to `v`, in order; `None` when one removes
@@ -558,6 +644,8 @@ fn band_edge(band: &Band, cx: &mut Ctx) -> Result<Option<Fen>, EvalError> {
 
 /// A layer's deductible for this claim.
 struct DeductibleValue<'a> {
+    /// Before the `for` blocks.
+    before: Decimal,
     figure: Decimal,
     fen: Fen,
     cite: &'a Cite,
@@ -617,8 +705,10 @@ fn deductible_value<'a>(
         all,
         unknown: false,
     };
+    let before = t;
     let t = non_negative(modify(mods, Target::Deductible, t, &mut cx)?.unwrap_or(t));
     Ok(DeductibleValue {
+        before,
         figure: t,
         fen: money_param(t, cite)?,
         cite,
@@ -1542,6 +1632,9 @@ fn run(
             ded = remaining.min(base);
             take_used(used_all, &used);
             if tr.on {
+                if dv.before != t {
+                    trace_modifiers(tr, layer, &mods, Target::Deductible, dv.before, r)?;
+                }
                 let (why_zh, why_en) = why();
                 tr.step(
                     Some(lid_arc),
@@ -1668,6 +1761,9 @@ fn run(
                     None => end,
                 };
                 if b_hi > b_lo {
+                    if tr.on && ratio != ratio0 {
+                        trace_modifiers(tr, layer, &mods, Target::Ratio, ratio0, r)?;
+                    }
                     let amount = b_hi - b_lo;
                     let product = chk(yuan(amount).checked_mul(ratio), &band.cite)?;
                     raw += product;

@@ -303,6 +303,8 @@ pub enum StepKind {
     PerCase,
     Payment,
     OutOfPocket,
+    /// A `for` block changed a figure for this claim.
+    Modifier,
 }
 
 /// One step of the explanation, in Chinese and English, citing the clause it applies.

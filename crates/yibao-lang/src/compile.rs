@@ -51,6 +51,7 @@ pub fn compile_with(
     overrides: &Overrides,
 ) -> Compiled {
     let mut c = Compiler {
+        compound: false,
         map,
         diags: vec![],
         params: vec![],
@@ -127,6 +128,9 @@ struct NameScope {
 }
 
 struct Compiler<'a> {
+    /// Lowering a formula (an expression with an operator), where a bare `1` or `0` is a
+    /// structural constant rather than a policy figure.
+    compound: bool,
     map: &'a SourceMap,
     diags: Vec<Diagnostic>,
     params: Vec<ir::ParamInfo>,
@@ -261,6 +265,7 @@ impl Compiler<'_> {
                 }
                 let path = format!("indicator.{}", name.node);
                 let mut counter = 0;
+                self.compound = !matches!(value, Expr::Num(_));
                 let Some(l) = self.lower_expr(
                     value,
                     &path,
@@ -1152,6 +1157,7 @@ impl Compiler<'_> {
                 .collect::<Vec<_>>()
                 .join(",");
             let mut out = vec![];
+            let mut texts = vec![];
             for op in ops {
                 match &op.node {
                     ModOpDecl::NoCap => {
@@ -1163,6 +1169,7 @@ impl Compiler<'_> {
                             ));
                         }
                         out.push(ir::ModOp::Cap { expr: None });
+                        texts.push(self.cite(op.span).text);
                     }
                     ModOpDecl::Op {
                         target,
@@ -1192,6 +1199,7 @@ impl Compiler<'_> {
                         }
                         let path = format!("{lid}.for[{sel_path}].{name}");
                         let mut counter = 0;
+                        self.compound = !matches!(expr, Expr::Num(_));
                         let Some(low) = self.lower_expr(
                             expr,
                             &path,
@@ -1232,12 +1240,14 @@ impl Compiler<'_> {
                             ModTarget::Ratio => ir::ModOp::Ratio { expr: full },
                             ModTarget::Cap => ir::ModOp::Cap { expr: Some(full) },
                         });
+                        texts.push(self.cite(op.span).text);
                     }
                 }
             }
             modifiers.push(ir::Modifier {
                 selector,
                 ops: out,
+                op_texts: texts,
                 cite: self.cite(c.span),
             });
         }
@@ -1374,6 +1384,7 @@ impl Compiler<'_> {
             }
             Value::Expr(e) => {
                 let mut counter = 0;
+                self.compound = !matches!(e, Expr::Num(_));
                 let low = self.lower_expr(e, path, &mut counter, inherited, scope)?;
                 self.expect_ty(low.ty, want, expr_span(e).unwrap_or_default(), e);
                 let out = match fold(&low.expr) {
@@ -1620,6 +1631,24 @@ impl Compiler<'_> {
         scope: NameScope,
     ) -> Option<Lowered> {
         Some(match e {
+            // In a formula, a bare `1` or `0` without provenance of its own is arithmetic (the
+            // `1` of `1 - 60% × (1 - ratio)`), not a figure: no parameter, no provenance needed,
+            // nothing to override.
+            Expr::Num(n)
+                if self.compound
+                    && n.node.unit == Unit::None
+                    && n.node.prov.is_none()
+                    && (n.node.value == Decimal::ONE || n.node.value.is_zero()) =>
+            {
+                Lowered {
+                    expr: ir::Expr::Value(ir::Value::Const {
+                        value: n.node.value,
+                        params: vec![],
+                        flagged: false,
+                    }),
+                    ty: Ty::Scalar,
+                }
+            }
             Expr::Num(n) => {
                 *counter += 1;
                 let p = if *counter == 1 {

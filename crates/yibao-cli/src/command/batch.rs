@@ -96,7 +96,7 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
     let out_format = format_of(a.output_format.as_deref(), Some(&a.output)).map_err(usage)?;
     let mut overrides = BTreeMap::new();
     for s in &a.overrides {
-        let Some((k, v)) = s.split_once('=') else {
+        let Some((k, v)) = super::split_override(s) else {
             return Err(usage(format!(
                 "--set `{s}`: expected PATH=VALUE, e.g. basic.ratio=80%"
             )));

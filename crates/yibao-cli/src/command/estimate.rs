@@ -99,7 +99,7 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
         req.policy = a.policy.clone();
     }
     for o in &a.overrides {
-        let Some((k, v)) = o.split_once('=') else {
+        let Some((k, v)) = super::split_override(o) else {
             return Err(format!("--set takes PATH=VALUE, found `{o}`"));
         };
         req.overrides

@@ -55,6 +55,21 @@ pub fn registry(extra: &[std::path::PathBuf]) -> Result<yibao::Registry, crate::
 }
 
 /// A ratio as a percentage with two decimals (`58.99%`), or `–` when there is none.
+/// Splits `--set PATH=VALUE` at the first `=` outside brackets, so a path into a `for` block
+/// (`basic.for[group=retired].ratio=50%`) keeps its own `=`.
+pub fn split_override(s: &str) -> Option<(&str, &str)> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            '=' if depth == 0 => return Some((&s[..i], &s[i + 1..])),
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn percent(r: Option<rust_decimal::Decimal>) -> String {
     r.map(|x| format!("{}%", (x * rust_decimal::Decimal::ONE_HUNDRED).round_dp(2)))
         .unwrap_or_else(|| "–".into())
