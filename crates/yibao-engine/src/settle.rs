@@ -56,6 +56,8 @@ struct Resolved {
     place: u16,
     disease: Option<u16>,
     case: Option<usize>,
+    /// The claim gave no hospital level and the policy has several: the first was taken.
+    level_defaulted: bool,
 }
 
 impl Resolved {
@@ -173,6 +175,7 @@ fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimError> {
         place,
         disease,
         case,
+        level_defaulted: claim.level.is_none() && d.levels.len() > 1,
     })
 }
 
@@ -932,6 +935,23 @@ fn split_bill(claim: &Claim) -> (Fen, [Fen; 7]) {
     (total - out_of_list - pre_self_pay - over_limit, burden)
 }
 
+/// A claim without a hospital level under a policy whose figures may differ by level: the
+/// first level was taken, and the result says so.
+fn warn_level_defaulted(policy: &Policy, r: &Resolved, warnings: &mut Vec<Warning>) {
+    if !r.level_defaulted {
+        return;
+    }
+    if let Some(l) = policy.dims.levels.get(usize::from(r.level)) {
+        warnings.push(Warning::new(
+            "level_defaulted",
+            format!(
+                "未填写医院等级，按“{}”计算 / no hospital level given: taken as `{}` ({})",
+                l.zh, l.id, l.en
+            ),
+        ));
+    }
+}
+
 /// A claim with a per-case code under a policy without per-case rules: said, not refused.
 fn warn_case_code_ignored(policy: &Policy, claim: &Claim, warnings: &mut Vec<Warning>) {
     if claim.case_code.is_some() && policy.cases.is_empty() {
@@ -1463,6 +1483,7 @@ fn run(
             &[],
         );
     }
+    warn_level_defaulted(policy, r, warnings);
     warn_case_code_ignored(policy, claim, warnings);
 
     for (li, layer) in policy.layers.iter().enumerate() {

@@ -257,6 +257,7 @@ fn threshold(
 /// `run` on a plan: the same steps, with every figure already evaluated.
 fn run_plan(
     policy: &Policy,
+    r: &Resolved,
     plan: &Plan,
     claim: &Claim,
     state: &YtdState,
@@ -267,6 +268,7 @@ fn run_plan(
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
+    warn_level_defaulted(policy, r, &mut out.warnings);
     warn_case_code_ignored(policy, claim, &mut out.warnings);
     let flags = &mut out.flagged;
 
@@ -506,7 +508,7 @@ impl Settler {
         let mut out = Outcome::default();
         match self.plans.get(i).and_then(Option::as_ref) {
             Some(plan) => staged(policy, claim, state, |state, deltas| {
-                run_plan(policy, plan, claim, state, &mut out, deltas)
+                run_plan(policy, r, plan, claim, state, &mut out, deltas)
             })?,
             None => settle_resolved(
                 policy,
