@@ -1,0 +1,103 @@
+//! Deductibles: the figure for this claim (first or n-th admission, after `for` blocks) and what is
+//! still due (per admission, per year, referral chains).
+
+use super::*;
+
+/// What is left to charge of deductible `t` on this claim: per admission, all of it — unless a
+/// referral continues a chain, which counts what the chain paid (or nothing, once it entered the
+/// fund); per year, what the year has not paid yet.
+#[inline]
+pub(super) fn deductible_due(
+    per: DeductiblePer,
+    t: Fen,
+    layer: &Layer,
+    ytd: Option<&LayerYtd>,
+    referral: bool,
+) -> Fen {
+    match per {
+        DeductiblePer::Admission => {
+            match (ytd.and_then(|y| y.chain.as_ref()), layer.referral, referral) {
+                (Some(ch), Referral::Continuous, true) if ch.entered_fund => 0,
+                (Some(ch), Referral::Continuous | Referral::Difference, true) => {
+                    (t - fen_of(ch.deductible_paid)).max(0)
+                }
+                _ => t,
+            }
+        }
+        DeductiblePer::Year => (t - ytd.map_or(0, |y| fen_of(y.deductible_paid))).max(0),
+    }
+}
+
+/// A layer's deductible for this claim.
+pub(super) struct DeductibleValue<'a> {
+    /// Before the `for` blocks.
+    pub(super) before: Decimal,
+    pub(super) figure: Decimal,
+    pub(super) fen: Fen,
+    pub(super) cite: &'a Cite,
+    /// The figure is unknown and taken as zero.
+    pub(super) unknown: bool,
+}
+
+/// A layer's deductible for this claim: the first value, or (`later`: from the n-th claim of
+/// the year on) the later one, after the selected modifiers, not below zero — as the figure,
+/// in fen, and the clause that set it.
+pub(super) fn deductible_value<'a>(
+    d: &'a Deductible,
+    later: bool,
+    mods: &Active,
+    r: &Resolved,
+    used: &mut Used,
+    all: bool,
+) -> Result<DeductibleValue<'a>, EvalError> {
+    let mut cx = Ctx {
+        r,
+        cite: &d.cite,
+        used,
+        all,
+        unknown: false,
+    };
+    let first_value = eval(&d.value, &mut cx, None)?;
+    let mut unknown = first_value.is_none() && cx.unknown;
+    let first = first_value.unwrap_or_default();
+    let mut t = first;
+    let mut cite = &d.cite;
+    if let (true, Some((_, lv, lcite))) = (later, &d.later) {
+        let own = !refers_to_current(lv);
+        if own {
+            // The n-th admission's own figure replaces the first: only it was used.
+            cx.used.clear();
+        }
+        let mut lcx = Ctx {
+            r,
+            cite: lcite,
+            used: cx.used,
+            all,
+            unknown: false,
+        };
+        let lx = eval(lv, &mut lcx, Some(first))?;
+        if own {
+            unknown = lx.is_none() && lcx.unknown;
+        }
+        if let Some(x) = lx {
+            t = x;
+            cite = lcite;
+        }
+    }
+    let mut cx = Ctx {
+        r,
+        cite,
+        used: cx.used,
+        all,
+        unknown: false,
+    };
+    let before = t;
+    let t = non_negative(modify(mods, Target::Deductible, t, &mut cx)?.unwrap_or(t));
+    Ok(DeductibleValue {
+        before,
+        figure: t,
+        fen: money_param(t, cite)?,
+        cite,
+        unknown,
+    })
+}
