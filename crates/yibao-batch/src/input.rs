@@ -340,12 +340,9 @@ impl<R: BufRead + Send> Rows for JsonlRows<R> {
                         continue;
                     }
                     let line = self.line;
-                    let de = &mut serde_json::Deserializer::from_str(text);
-                    let claim: Result<Claim, RowError> = serde_path_to_error::deserialize(de)
-                        .map_err(|e| {
-                            let path = e.path().to_string();
-                            let field = (path != ".").then_some(path);
-                            RowError::new(line, field.as_deref(), e.inner().to_string())
+                    let claim: Result<Claim, RowError> =
+                        yibao::from_json(text.as_bytes()).map_err(|e: yibao::JsonError| {
+                            RowError::new(line, e.error.path.as_deref(), e.error.message)
                         });
                     let raw =
                         (self.keep_raw || claim.is_err()).then(|| Raw::Line(text.to_string()));

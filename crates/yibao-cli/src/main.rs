@@ -5,6 +5,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `println!` that ends the program quietly when standard output is closed early
+/// (`yibao estimate … | head`), instead of panicking on the broken pipe.
+macro_rules! outln {
+    () => {
+        $crate::print_or_exit(format_args!("\n"))
+    };
+    ($($t:tt)*) => {
+        $crate::print_or_exit(format_args!("{}\n", format_args!($($t)*)))
+    };
+}
+
 mod command;
 mod files;
 
@@ -62,6 +73,20 @@ impl From<Exit> for ExitCode {
             Exit::Findings => ExitCode::from(1),
             Exit::Usage => ExitCode::from(2),
         }
+    }
+}
+
+/// Writes to standard output; a reader that went away ends the program with success (there is
+/// no one left to tell), any other write error with the usage code.
+pub fn print_or_exit(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {e}");
+        std::process::exit(2);
     }
 }
 

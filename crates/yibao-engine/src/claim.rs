@@ -34,12 +34,14 @@ pub struct Claim {
     /// Care type (`inpatient`, `outpatient_special`, …).
     #[serde(alias = "med_type")]
     pub care: String,
-    /// Hospital level (`1`, `2`, `3`); defaults to the policy's first level.
+    /// Hospital level (`1`, `2`, `3`, or a named level such as `designated`); defaults to the
+    /// policy's first level. A whole number may be given as a JSON integer.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "de_opt_label"
     )]
+    #[cfg_attr(feature = "openapi", schema(schema_with = level_schema))]
     pub level: Option<String>,
     /// `local` (default), or an out-of-city place the policy declares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +56,24 @@ pub struct Claim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_code: Option<String>,
     pub amounts: Amounts,
+}
+
+/// A level: a string, or a non-negative JSON integer (read as its digits).
+#[cfg(feature = "openapi")]
+fn level_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    let one_of = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(0)),
+        )
+        .description(Some(
+            "hospital level: `1`, `2`, `3` or a named level; a whole number may be a JSON integer",
+        ))
+        .build();
+    Schema::OneOf(one_of)
 }
 
 fn is_false(b: &bool) -> bool {

@@ -87,29 +87,45 @@ pub enum MoneyError {
     TooLarge(String),
 }
 
+/// The one rule for money written by a caller, as the documented pattern
+/// `^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$` says: digits without sign, spaces or leading zeros, and at
+/// most two decimals after a point that has digits on both sides.
 impl FromStr for Money {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let t = s.trim();
-        let ok_chars = !t.is_empty()
-            && t.chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
-            && t.chars().filter(|c| *c == '.').count() <= 1
-            && t.chars().any(|c| c.is_ascii_digit());
-        if !ok_chars || t.len() > 40 {
-            return Err(MoneyError::Syntax(s.to_string()));
+        let syntax = || MoneyError::Syntax(s.to_string());
+        if s.len() > 40 {
+            return Err(syntax());
         }
-        let d = Decimal::from_str_exact(t).map_err(|_| MoneyError::Syntax(s.to_string()))?;
-        if d.is_sign_negative() && !d.is_zero() {
-            return Err(MoneyError::Negative(s.to_string()));
+        let (negative, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int, frac) = match body.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (body, None),
+        };
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        let int_ok = digits(int) && (int == "0" || !int.starts_with('0'));
+        let frac_ok = frac.is_none_or(digits);
+        if !int_ok || !frac_ok {
+            return Err(syntax());
         }
-        if d.normalize().scale() > 2 {
+        let d = Decimal::from_str_exact(body).map_err(|_| syntax())?;
+        if negative {
+            return Err(if d.is_zero() {
+                syntax()
+            } else {
+                MoneyError::Negative(s.to_string())
+            });
+        }
+        if frac.is_some_and(|f| f.len() > 2) {
             return Err(MoneyError::Precision(s.to_string()));
         }
         if d > MAX_AMOUNT {
             return Err(MoneyError::TooLarge(s.to_string()));
         }
-        Ok(Money(d.abs()))
+        Ok(Money(d))
     }
 }
 
@@ -141,14 +157,27 @@ impl<'de> Deserialize<'de> for Money {
     }
 }
 
+/// The pattern every money string matches (requests and answers).
+pub const MONEY_PATTERN: &str = r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$";
+
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Money {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some(r"^[0-9]+(\.[0-9]{1,2})?$"))
-            .description(Some("yuan, at most two decimals; answers always carry exactly two (\"1234.50\"). Requests may also give a whole number."))
-            .examples(["1234.50"])
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let text = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(MONEY_PATTERN))
+            .max_length(Some(16))
+            .examples(["1234.50"]);
+        let whole = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .maximum(Some(1_000_000_000_000_i64))
+            .examples([1234]);
+        OneOfBuilder::new()
+            .item(text)
+            .item(whole)
+            .description(Some("yuan: a string of digits with at most two decimals, no sign, spaces or leading zeros (answers always carry exactly two: \"1234.50\"); requests may also give a whole number of yuan as a JSON integer. At most 1000000000000."))
             .into()
     }
 }
@@ -214,5 +243,58 @@ mod tests {
             "1.50".parse::<Money>().unwrap(),
             "1.5".parse::<Money>().unwrap()
         );
+    }
+
+    #[test]
+    fn refuses_every_form_the_documented_pattern_forbids() {
+        for bad in [
+            " 100 ",
+            " 100",
+            "100 ",
+            "+100",
+            "30000.",
+            ".5",
+            "-0",
+            "-0.00",
+            "00030000",
+            "01",
+            "00",
+            "1.500",
+            "1,000",
+            "1_000",
+            "１００",
+            "0x10",
+            "1e2",
+            "NaN",
+            "inf",
+            "1..2",
+            "1.2.3",
+            "-",
+            ".",
+            "",
+        ] {
+            assert!(bad.parse::<Money>().is_err(), "`{bad}` was accepted");
+            let json = serde_json::to_string(bad).unwrap();
+            assert!(
+                serde_json::from_str::<Money>(&json).is_err(),
+                "`{bad}` was accepted from JSON"
+            );
+        }
+        for good in [
+            "0",
+            "0.5",
+            "0.05",
+            "10",
+            "30000",
+            "30000.5",
+            "30000.50",
+            "1000000000000",
+        ] {
+            assert!(good.parse::<Money>().is_ok(), "`{good}` was refused");
+        }
+        // Whole numbers as JSON integers are declared in the schema and accepted.
+        assert_eq!(serde_json::from_str::<Money>("0").unwrap(), Money::ZERO);
+        assert!(serde_json::from_str::<Money>("-5").is_err());
+        assert!(serde_json::from_str::<Money>("1000000000001").is_err());
     }
 }

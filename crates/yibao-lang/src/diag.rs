@@ -2,10 +2,10 @@
 
 use std::fmt;
 
-use miette::{LabeledSpan, NamedSource, SourceSpan};
+use miette::{LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceSpan, SpanContents};
 use serde::Serialize;
 
-use crate::source::{SourceMap, Span};
+use crate::source::{SourceFile, SourceMap, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -126,7 +126,7 @@ impl Diagnostic {
             },
             labels,
             src: file.map(|f| {
-                NamedSource::new(f.name.clone(), f.text.to_string()).with_language("yibao")
+                NamedSource::new(f.name.clone(), Indexed(f.clone())).with_language("yibao")
             }),
         };
         miette::Report::new(rendered)
@@ -164,7 +164,54 @@ struct Rendered {
     help: Option<String>,
     severity: miette::Severity,
     labels: Vec<LabeledSpan>,
-    src: Option<NamedSource<String>>,
+    src: Option<NamedSource<Indexed>>,
+}
+
+/// A source file miette reads through the file's line index: it hands miette's own reader only
+/// the lines around a span, so rendering a report costs the lines shown, not the text before them
+/// (many reports on a long text would otherwise take time quadratic in its length).
+#[derive(Debug, Clone)]
+struct Indexed(SourceFile);
+
+impl miette::SourceCode for Indexed {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let f = &self.0;
+        let text: &str = &f.text;
+        let (first, _) = f.line_start(span.offset());
+        let (last, _) = f.line_start(span.offset() + span.len());
+        let from = first.saturating_sub(context_lines_before);
+        let to = (last + context_lines_after + 1).min(f.line_count().saturating_sub(1));
+        let start = f.line_range(from).start;
+        // Through the end of line `to`, with its newline.
+        let end = (f.line_range(to).end + 1).min(text.len());
+        let window = text
+            .as_bytes()
+            .get(start..end)
+            .ok_or(MietteError::OutOfBounds)?;
+        let local = SourceSpan::new(span.offset().saturating_sub(start).into(), span.len());
+        let c = <[u8] as miette::SourceCode>::read_span(
+            window,
+            &local,
+            context_lines_before,
+            context_lines_after,
+        )?;
+        let data = text
+            .as_bytes()
+            .get(start + c.span().offset()..start + c.span().offset() + c.span().len())
+            .ok_or(MietteError::OutOfBounds)?;
+        Ok(Box::new(MietteSpanContents::new(
+            data,
+            SourceSpan::new((start + c.span().offset()).into(), c.span().len()),
+            from + c.line(),
+            c.column(),
+            from + c.line_count(),
+        )))
+    }
 }
 
 impl fmt::Display for Rendered {

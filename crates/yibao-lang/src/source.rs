@@ -31,10 +31,28 @@ impl Span {
 }
 
 /// One policy text and the name it is reported under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct SourceFile {
     pub name: String,
     pub text: Arc<str>,
+    /// Where each line starts, built on the first position asked for: every lookup after that is
+    /// a binary search, so reporting many positions stays linear in the text overall.
+    lines: Arc<std::sync::OnceLock<LineIndex>>,
+}
+
+impl PartialEq for SourceFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.text == other.text
+    }
+}
+
+impl Eq for SourceFile {}
+
+/// Line starts, and whether each line is ASCII (its columns are then byte differences).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct LineIndex {
+    starts: Vec<u32>,
+    ascii: Vec<bool>,
 }
 
 /// A location in human terms: 1-based line and column (columns count characters).
@@ -45,19 +63,79 @@ pub struct LineCol {
 }
 
 impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+            lines: Arc::default(),
+        }
+    }
+
+    fn index(&self) -> &LineIndex {
+        self.lines.get_or_init(|| {
+            let mut ix = LineIndex {
+                starts: vec![0],
+                ascii: vec![],
+            };
+            let mut ascii = true;
+            for (i, b) in self.text.bytes().enumerate() {
+                if b == b'\n' {
+                    ix.ascii.push(ascii);
+                    ascii = true;
+                    ix.starts.push(u32::try_from(i + 1).unwrap_or(u32::MAX));
+                } else if !b.is_ascii() {
+                    ascii = false;
+                }
+            }
+            ix.ascii.push(ascii);
+            ix
+        })
+    }
+
+    /// Byte offsets where lines start (the first is 0).
+    fn line_starts(&self) -> &[u32] {
+        &self.index().starts
+    }
+
+    /// The 0-based line holding byte `offset` and the byte offset where that line starts.
+    pub fn line_start(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let starts = self.line_starts();
+        let at = u32::try_from(offset).unwrap_or(u32::MAX);
+        let line = starts.partition_point(|s| *s <= at).saturating_sub(1);
+        let start = starts.get(line).map_or(0, |s| *s as usize);
+        (line, start)
+    }
+
+    /// The byte range of 0-based line `line`, without its newline.
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let starts = self.line_starts();
+        let start = starts.get(line).map_or(self.text.len(), |s| *s as usize);
+        let end = starts
+            .get(line + 1)
+            .map_or(self.text.len(), |s| (*s as usize).saturating_sub(1));
+        start..end.max(start)
+    }
+
+    /// The number of lines (a text ending in a newline has an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts().len()
+    }
+
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
-        let before = self.text.get(..offset).unwrap_or("");
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let column = self
-            .text
-            .get(line_start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let (line, line_start) = self.line_start(offset);
+        let ascii = self.index().ascii.get(line).copied().unwrap_or(false);
+        let column = if ascii {
+            offset - line_start
+        } else {
+            self.text
+                .get(line_start..offset)
+                .map(|s| s.chars().count())
+                .unwrap_or(0)
+        } + 1;
         LineCol {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
+            line: u32::try_from(line + 1).unwrap_or(u32::MAX),
             column: u32::try_from(column).unwrap_or(u32::MAX),
         }
     }
@@ -88,10 +166,7 @@ impl SourceMap {
         SourceMap::default()
     }
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> u32 {
-        self.files.push(SourceFile {
-            name: name.into(),
-            text: text.into(),
-        });
+        self.files.push(SourceFile::new(name, text));
         u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
     pub fn get(&self, file: u32) -> Option<&SourceFile> {

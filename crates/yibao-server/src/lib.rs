@@ -10,7 +10,7 @@
 //! amounts or personal fields.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,50 +23,143 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use yibao::{ApiError, BatchRequest, CheckAnswer, ErrorKind, EstimateRequest, Registry};
 
+mod layers;
+mod net;
+
+pub use layers::{cache_control, is_safe_request_id, is_versioned, CSP, MAX_HEADERS, MAX_URI};
+pub use net::serve;
+use net::Load;
+
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 1 << 20;
+/// hyper's read buffer: a request head larger than this is refused by hyper itself.
+pub const MAX_HEAD_BUF: usize = 64 * 1024;
 
-/// Shared by every handler: the compiled policies.
+/// Shared by every handler: the compiled policies and the load.
 #[derive(Clone)]
 pub struct AppState {
     registry: Arc<Registry>,
+    load: Arc<Load>,
+    max_traced_claims: usize,
+    max_response: usize,
 }
 
-/// How the server is set up.
+/// How the server is set up. The defaults suit a public service on a small machine.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// A folder of static files (the web page) served at `/`; without it `/` links to the docs.
     pub www: Option<PathBuf>,
-    /// The longest a request may take.
+    /// The longest a request may take, from its head: waiting for a computing slot, reading the
+    /// body and computing all count (408 beyond; the computation is stopped between claims).
     pub timeout: Duration,
-    /// Requests handled at once; more wait their turn.
+    /// Requests computed at once (settling, checking); default: the number of cores.
     pub concurrency: usize,
+    /// Requests that may wait for a computing slot; more are refused at once with 503.
+    pub queue: usize,
+    /// Open connections at most; at the cap new connections wait until one closes.
+    pub max_connections: usize,
+    /// How long a connection may take to send a request head, counted from its start and again
+    /// while a keep-alive connection is idle between requests.
+    pub header_timeout: Duration,
+    /// After a shutdown signal, how long requests under way may finish before the connections
+    /// still open are closed.
+    pub shutdown_grace: Duration,
+    /// Claims one request may ask explanations (`trace`) for (422 beyond).
+    pub max_traced_claims: usize,
+    /// The largest answer body (422 beyond).
+    pub max_response: usize,
+}
+
+/// Open files this process may hold (Linux: the soft limit in `/proc/self/limits`).
+fn open_files_limit() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // Leave room for the listener, policy files and logs below the file limit.
+        let max_connections = open_files_limit()
+            .map_or(1024, |n| n.saturating_sub(128))
+            .clamp(64, 16_384);
         Config {
             www: None,
             timeout: Duration::from_secs(10),
-            concurrency: 256,
+            concurrency: cores,
+            queue: 1024,
+            max_connections,
+            header_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+            max_traced_claims: 100,
+            // A full batch of 10,000 claims without explanations answers about 31 MB.
+            max_response: 40 << 20,
         }
     }
 }
 
+/// The transport errors every operation can answer, added to each in the OpenAPI document.
+struct TransportErrors;
+
+impl utoipa::Modify for TransportErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let r = |d: &str| {
+            ResponseBuilder::new()
+                .description(d)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ApiError")))
+                        .build(),
+                )
+                .build()
+        };
+        let all = [
+            ("405", "the path does not take this method; the `Allow` header lists those it takes"),
+            ("408", "the request took longer than the time limit (10 s by default), counting the wait for a computing slot and reading the body"),
+            ("414", "the URI is longer than 8 KiB"),
+            ("431", "more than 64 header fields or 16 KiB of headers (beyond 64 KiB the connection's parser answers 431 without a body)"),
+            ("500", "a fault in the service (`kind: internal`); please report it"),
+        ];
+        let posts = [
+            ("413", "body over 1 MiB"),
+            ("415", "the body is not sent as `Content-Type: application/json`"),
+            ("503", "too many requests are waiting for a computing slot, or the service is shutting down (`kind: unavailable`); try again"),
+        ];
+        for item in doc.paths.paths.values_mut() {
+            for (op, is_post) in [(&mut item.get, false), (&mut item.post, true)] {
+                let Some(op) = op.as_mut() else { continue };
+                let extra = all
+                    .iter()
+                    .chain(if is_post { posts.iter() } else { [].iter() });
+                for (code, d) in extra {
+                    op.responses
+                        .responses
+                        .entry((*code).to_string())
+                        .or_insert_with(|| r(d).into());
+                }
+            }
+        }
+    }
+}
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&TransportErrors),
     info(
         title = "yibao 医保 API",
         description = "Settle Chinese medical-insurance claims under versioned policy files. Money is a string with two decimals; no floats anywhere."
     ),
     paths(
         healthz,
+        readyz,
         estimate,
         estimate_batch,
         check,
@@ -84,27 +177,41 @@ impl Default for Config {
         yibao::CheckAnswer,
         yibao::VersionInfo,
         Health,
+        Ready,
         CheckRequest
     ))
 )]
 pub struct ApiDoc;
 
-/// Builds the router.
+/// Builds the router (with its own load accounting; [`serve`] shares it with the connections).
 pub fn app(registry: Arc<Registry>, config: &Config) -> Router {
-    let state = AppState { registry };
-    let api = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi_json))
-        .route("/docs", get(docs))
+    router(registry, config, Load::new(config))
+}
+
+pub(crate) fn router(registry: Arc<Registry>, config: &Config, load: Arc<Load>) -> Router {
+    let state = AppState {
+        registry,
+        load,
+        max_traced_claims: config.max_traced_claims,
+        max_response: config.max_response,
+    };
+    let posts = Router::new()
         .route("/v1/estimate", post(estimate))
         .route("/v1/estimate/batch", post(estimate_batch))
         .route("/v1/check", post(check))
+        .route_layer(axum::middleware::from_fn(layers::require_json));
+    let api = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs))
         .route("/v1/policies", get(policies))
         .route("/v1/policies/{region}/{scheme}", get(policy_versions))
         .route(
             "/v1/policies/{region}/{scheme}/{version}/source",
             get(policy_source),
         )
+        .merge(posts)
         .with_state(state);
     let router = match &config.www {
         Some(dir) => {
@@ -112,50 +219,44 @@ pub fn app(registry: Arc<Registry>, config: &Config) -> Router {
         }
         None => api.route("/", get(index)).fallback(not_found),
     };
+    // Outermost last. The time limit wraps everything a request waits for: the computing slot
+    // is taken inside the handlers, after the body is read, so slow uploads hold no slot.
     router
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            error(StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Policy, None, "internal error; please report it")
-        }))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.timeout))
-        .layer(tower::limit::ConcurrencyLimitLayer::new(config.concurrency.max(1)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.timeout,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            layers::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(layers::limit_head))
+        .layer(axum::middleware::from_fn(layers::json_errors))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(layers::headers))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<Body>| {
-                    let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).unwrap_or("-").to_string();
-                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                    // The id is checked to be short and safe; the path is escaped by `?`.
+                    let id = req
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|r| r.header_value().to_str().ok())
+                        .unwrap_or("-")
+                        .to_string();
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = ?req.uri().path())
                 })
                 .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), latency_us = latency.as_micros() as u64, "response");
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+                        "response"
+                    );
                 }),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(Counter::default()))
-}
-
-/// Request ids: a per-process counter (no randomness needed for correlation in logs).
-#[derive(Clone, Default)]
-struct Counter(Arc<AtomicU64>);
-
-impl MakeRequestId for Counter {
-    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        let n = self.0.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("req-{n}"))
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests under way.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    registry: Arc<Registry>,
-    config: Config,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(registry, &config))
-        .with_graceful_shutdown(shutdown)
-        .await
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(layers::sanitize_request_id))
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -178,7 +279,6 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
-    tracing::info!("shutting down: finishing requests under way");
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -211,6 +311,8 @@ fn status_of(e: &ApiError) -> StatusCode {
         ErrorKind::Request | ErrorKind::Claim | ErrorKind::Policy => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -238,32 +340,17 @@ fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Respo
     }
 }
 
-/// Parses JSON: 400 when it is not JSON, 422 with the field path when a field is wrong.
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Box<Response>> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            let status = if inner.is_data() {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            let path = if path == "." || path.is_empty() {
-                None
-            } else {
-                Some(path)
-            };
-            Err(Box::new(error(
-                status,
-                ErrorKind::Request,
-                path,
-                &inner.to_string(),
-            )))
-        }
-    }
+/// Parses JSON with the facade's one reader: 400 when it is not one JSON value, 422 with the
+/// field path when a field is wrong.
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, (StatusCode, ApiError)> {
+    yibao::from_json(bytes).map_err(|e| {
+        let status = if e.syntax {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        (status, e.error)
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -287,6 +374,51 @@ async fn healthz(State(s): State<AppState>) -> Response {
     )
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+struct Ready {
+    status: &'static str,
+    connections: usize,
+    max_connections: usize,
+    /// Requests waiting for a computing slot.
+    waiting: usize,
+    queue: usize,
+}
+
+/// Readiness: 200 while the server takes more work; 503 when its connections are near the cap,
+/// its queue for computing slots is half full, or it is shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    responses(
+        (status = 200, body = Ready),
+        (status = 503, body = ApiError, description = "saturated or shutting down (`kind: unavailable`); the message says which")
+    )
+)]
+async fn readyz(State(s): State<AppState>) -> Response {
+    if let Some(why) = s.load.saturated() {
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            None,
+            &format!("not ready: {why}"),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    }
+    let r = Ready {
+        status: "ready",
+        connections: s.load.connections.load(Ordering::Relaxed),
+        max_connections: s.load.max_connections,
+        waiting: s.load.waiting.load(Ordering::Relaxed),
+        queue: s.load.queue,
+    };
+    json_response(
+        StatusCode::OK,
+        serde_json::to_string(&r).unwrap_or_default(),
+    )
+}
+
 async fn openapi_json() -> Response {
     json_response(
         StatusCode::OK,
@@ -301,16 +433,19 @@ async fn openapi_json() -> Response {
     request_body = EstimateRequest,
     responses(
         (status = 200, body = yibao::EstimateAnswer, description = "settlements and the state after the last claim"),
-        (status = 400, body = ApiError, description = "not JSON"),
+        (status = 400, body = ApiError, description = "not one JSON object (bad syntax, or data after it)"),
         (status = 404, body = ApiError, description = "no such policy, or no version in force on the date; `allowed` lists what exists"),
         (status = 413, body = ApiError, description = "body over 1 MiB"),
-        (status = 422, body = ApiError, description = "a wrong field or a claim the policy cannot take; `path` names the field")
+        (status = 422, body = ApiError, description = "a wrong field or a claim the policy cannot take (`path` names the field); explanations (`trace`, on by default) asked for more than 100 claims; or an answer over 40 MiB")
     )
 )]
 async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    settle_endpoint(s, body, |reg, req: &EstimateRequest| {
-        yibao::estimate(reg, req).and_then(|a| yibao::to_json(&a))
-    })
+    settle_endpoint(
+        s,
+        body,
+        |req: &EstimateRequest| (req.trace, req.claim.iter().count() + req.claims.len()),
+        |reg, req, _stop| yibao::estimate(reg, &req),
+    )
     .await
 }
 
@@ -321,46 +456,186 @@ async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>
     request_body = BatchRequest,
     responses(
         (status = 200, body = yibao::BatchAnswer, description = "one item per claim, in input order; a claim's own error is in its item"),
-        (status = 400, body = ApiError),
+        (status = 400, body = ApiError, description = "not one JSON object"),
         (status = 413, body = ApiError),
-        (status = 422, body = ApiError, description = "more than 10,000 claims, a bad override, or a wrong field")
+        (status = 422, body = ApiError, description = "more than 10,000 claims, explanations (`trace`) for more than 100 claims, a bad override, a wrong field, or an answer over 40 MiB")
     )
 )]
 async fn estimate_batch(
     State(s): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    settle_endpoint(s, body, |reg, req: &BatchRequest| {
-        yibao::estimate_batch(reg, req).and_then(|a| yibao::to_json(&a))
-    })
+    settle_endpoint(
+        s,
+        body,
+        |req: &BatchRequest| (req.trace, req.claims.len()),
+        |reg, req, stop| yibao::estimate_batch_until(reg, &req, &|| stop.load(Ordering::Relaxed)),
+    )
     .await
 }
 
-/// Parses a JSON request, runs `f` on the blocking pool (settling is CPU work; the I/O threads
-/// stay free) and answers with its JSON or its error.
-async fn settle_endpoint<R: serde::de::DeserializeOwned + Send + 'static>(
+/// Sets the flag when dropped: a handler whose request timed out (or whose client went away) is
+/// dropped, and the computation it started sees the flag between claims and stops.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Counts a request waiting for a computing slot.
+struct Waiting(Arc<Load>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs CPU work on the blocking pool once a computing slot is free (the slot is held until the
+/// work ends, even if the request timed out meanwhile). 503 when too many already wait.
+async fn compute<T: Send + 'static>(
+    s: &AppState,
+    f: impl FnOnce(Arc<AtomicBool>) -> T + Send + 'static,
+) -> Result<T, Response> {
+    let busy = || {
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::Unavailable,
+            None,
+            "too many requests are waiting; try again shortly",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        r
+    };
+    let before = s.load.waiting.fetch_add(1, Ordering::Relaxed);
+    let waiting = Waiting(s.load.clone());
+    if before >= s.load.queue {
+        return Err(busy());
+    }
+    let permit = match s.load.slots.clone().acquire_owned().await {
+        Ok(p) => p,
+        Err(_) => return Err(busy()),
+    };
+    drop(waiting);
+    let stop = Arc::new(AtomicBool::new(false));
+    let _cancel = CancelOnDrop(stop.clone());
+    match tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        f(stop)
+    })
+    .await
+    {
+        Ok(v) => Ok(v),
+        Err(_) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Internal,
+            None,
+            "internal error; please report it",
+        )),
+    }
+}
+
+/// Reads and parses a JSON request, refuses explanations for too many claims, runs the work in a
+/// computing slot and answers with its JSON or its error. `traced` says whether explanations
+/// were asked and for how many claims; `run` computes, stopping early once its flag is set (the
+/// answer is then not serialised either).
+async fn settle_endpoint<R, A>(
     s: AppState,
     body: Result<Bytes, BytesRejection>,
-    f: fn(&Registry, &R) -> Result<String, ApiError>,
-) -> Response {
+    traced: fn(&R) -> (bool, usize),
+    run: fn(&Registry, R, &AtomicBool) -> Result<A, ApiError>,
+) -> Response
+where
+    R: serde::de::DeserializeOwned + Send + 'static,
+    A: Serialize + 'static,
+{
     let bytes = match body_or_error(body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let req: R = match parse_json(&bytes) {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
     let reg = s.registry.clone();
-    match tokio::task::spawn_blocking(move || f(&reg, &req)).await {
+    let (max_traced, max_response) = (s.max_traced_claims, s.max_response);
+    let answer = compute(&s, move |stop| -> Result<String, (StatusCode, ApiError)> {
+        let req: R = parse_json(&bytes)?;
+        drop(bytes);
+        let (trace, claims) = traced(&req);
+        if trace && claims > max_traced {
+            return Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ApiError::new(
+                    ErrorKind::Request,
+                    Some("trace".into()),
+                    format!(
+                        "explanations were asked for {claims} claims; at most {max_traced} per request. Send \"trace\": false, or split the claims"
+                    ),
+                ),
+            ));
+        }
+        let answer = run(&reg, req, &stop).map_err(|e| (status_of(&e), e))?;
+        // The same bytes as `yibao::to_json`, written through a bound: serialising a large
+        // answer is itself long work, so it too stops at the deadline or at the size limit.
+        let mut out = Bounded {
+            buf: Vec::new(),
+            limit: max_response,
+            stop: &stop,
+        };
+        match serde_json::to_writer(&mut out, &answer) {
+            Ok(()) => String::from_utf8(out.buf).map_err(|_| {
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ApiError::new(ErrorKind::Internal, None, "internal error: answer not UTF-8"),
+                )
+            }),
+            Err(_) if stop.load(Ordering::Relaxed) => Err((
+                StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::new(ErrorKind::Unavailable, None, "the request's time ran out"),
+            )),
+            Err(_) => Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ApiError::new(
+                    ErrorKind::Request,
+                    None,
+                    format!(
+                        "the answer would be over the limit of {max_response} bytes; split the claims or send \"trace\": false"
+                    ),
+                ),
+            )),
+        }
+    })
+    .await;
+    match answer {
         Ok(Ok(json)) => json_response(StatusCode::OK, json),
-        Ok(Err(e)) => api_error(status_of(&e), &e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Policy,
-            None,
-            "internal error; please report it",
-        ),
+        Ok(Err((status, e))) => api_error(status, &e),
+        Err(r) => r,
+    }
+}
+
+/// A buffer that refuses to grow past `limit` or once `stop` is set.
+struct Bounded<'a> {
+    buf: Vec<u8>,
+    limit: usize,
+    stop: &'a AtomicBool,
+}
+
+impl std::io::Write for Bounded<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + data.len() > self.limit {
+            return Err(std::io::Error::other("answer too large"));
+        }
+        // Checked about every 64 KiB: cheap, and often enough to stop within milliseconds.
+        if (self.buf.len() >> 16) != ((self.buf.len() + data.len()) >> 16)
+            && self.stop.load(Ordering::Relaxed)
+        {
+            return Err(std::io::Error::other("stopped"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -382,7 +657,11 @@ struct CheckRequest {
     request_body(content = CheckRequest, description = "JSON `{name, text}`, or the policy text itself as text/plain"),
     responses((status = 200, body = CheckAnswer), (status = 400, body = ApiError), (status = 413, body = ApiError), (status = 422, body = ApiError))
 )]
-async fn check(headers: axum::http::HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn check(
+    State(s): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let bytes = match body_or_error(body) {
         Ok(b) => b,
         Err(r) => return *r,
@@ -390,11 +669,11 @@ async fn check(headers: axum::http::HeaderMap, body: Result<Bytes, BytesRejectio
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
     let (name, text) = if is_json {
         match parse_json::<CheckRequest>(&bytes) {
             Ok(r) => (r.name.unwrap_or_else(|| "draft.policy".into()), r.text),
-            Err(r) => return *r,
+            Err((status, e)) => return api_error(status, &e),
         }
     } else {
         match String::from_utf8(bytes.to_vec()) {
@@ -409,18 +688,12 @@ async fn check(headers: axum::http::HeaderMap, body: Result<Bytes, BytesRejectio
             }
         }
     };
-    let answer = tokio::task::spawn_blocking(move || yibao::check_json(&name, &text)).await;
-    match answer {
+    match compute(&s, move |_| yibao::check_json(&name, &text)).await {
         Ok(a) => json_response(
             StatusCode::OK,
             serde_json::to_string(&a).unwrap_or_default(),
         ),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Policy,
-            None,
-            "internal error; please report it",
-        ),
+        Err(r) => r,
     }
 }
 
@@ -541,7 +814,7 @@ async fn index() -> Html<&'static str> {
 }
 
 /// A readable page of the API, rendered from the OpenAPI document (no scripts, no CDN).
-async fn docs() -> Html<String> {
+async fn docs() -> Response {
     let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     let esc = |s: &str| {
         s.replace('&', "&amp;")
@@ -612,5 +885,12 @@ async fn docs() -> Html<String> {
         }
     }
     html.push_str("</body></html>");
-    Html(html)
+    (
+        [(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(layers::DOCS_CSP),
+        )],
+        Html(html),
+    )
+        .into_response()
 }

@@ -389,10 +389,9 @@ async fn a_request_over_the_time_limit_gets_408() {
         config,
         std::future::pending(),
     ));
-    // 10,000 claims with explanations take well over a millisecond.
+    // 10,000 claims take well over a millisecond.
     let claim = json!({"person":"p","date":"2024-05-01","care":"inpatient","level":"3","amounts":{"total":"300000"}});
-    let body =
-        json!({"policy":"tianjin.resident","trace":true,"claims": vec![claim; 10_000]}).to_string();
+    let body = json!({"policy":"tianjin.resident","claims": vec![claim; 10_000]}).to_string();
     let r = reqwest::Client::new()
         .post(format!("{base}/v1/estimate/batch"))
         .header("content-type", "application/json")
@@ -491,6 +490,17 @@ fn logs_carry_the_request_but_never_the_amounts() {
         let (code, answer) = s.post("/v1/estimate", body.to_string()).await;
         assert_eq!(code, 200);
         assert!(answer.contains("123456.78"));
+        // A client's id is logged only when short and safe.
+        for id in ["trace-me-42", "forged\" status=999 x=\"", "张三"] {
+            let r = s
+                .client
+                .get(format!("{}/healthz", s.base))
+                .header("x-request-id", id.as_bytes())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 200);
+        }
         s.shutdown().await;
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -498,8 +508,12 @@ fn logs_carry_the_request_but_never_the_amounts() {
         log.contains("/v1/estimate") && log.contains("status=200") && log.contains("latency_us="),
         "{log}"
     );
-    assert!(log.contains("id=req-"), "request id missing: {log}");
-    for secret in ["123456.78", "张三", "A-77"] {
+    assert!(log.contains("id="), "request id missing: {log}");
+    assert!(
+        log.contains("id=trace-me-42"),
+        "a safe client id is logged: {log}"
+    );
+    for secret in ["123456.78", "张三", "A-77", "forged", "status=999"] {
         assert!(!log.contains(secret), "`{secret}` leaked into the logs");
     }
 }

@@ -83,6 +83,10 @@ pub enum ErrorKind {
     NotFound,
     /// The policy cannot be evaluated (a policy error, not the caller's).
     Policy,
+    /// A fault in the service itself (HTTP 500): please report it.
+    Internal,
+    /// The service is at capacity or shutting down (HTTP 503): try again shortly.
+    Unavailable,
 }
 
 impl ApiError {
@@ -357,9 +361,41 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
 
 /// Parses a request from JSON, reporting the field path of a mistake.
 pub fn parse_request_json(text: &str) -> Result<EstimateRequest, ApiError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de)
-        .map_err(|e| path_error(e.path().to_string(), e.inner().to_string()))
+    from_json(text.as_bytes()).map_err(|e| e.error)
+}
+
+/// Why a JSON text could not be read as a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonError {
+    pub error: ApiError,
+    /// The text is not one JSON value (bad syntax, cut short, or more after the value), as
+    /// opposed to JSON with a wrong field.
+    pub syntax: bool,
+}
+
+/// The one JSON reader for requests (server, command line, WebAssembly): exactly one JSON value
+/// with nothing but whitespace after it, structs written as objects (never arrays read by
+/// position), unknown fields refused, and the field path of a mistake reported.
+pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, JsonError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T =
+        serde_path_to_error::deserialize(crate::strict::Strict(&mut de)).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            JsonError {
+                syntax: !inner.is_data(),
+                error: path_error(path, inner.to_string()),
+            }
+        })?;
+    de.end().map_err(|e| JsonError {
+        syntax: true,
+        error: ApiError::new(
+            ErrorKind::Request,
+            None,
+            format!("{e}: a request is one JSON object with nothing after it"),
+        ),
+    })?;
+    Ok(value)
 }
 
 /// Parses a request from YAML or JSON text as a user writes it in a file: a full request, one
@@ -376,23 +412,24 @@ pub fn parse_request_yaml(text: &str) -> Result<EstimateRequest, ApiError> {
         })
     });
     if is_request {
-        return serde_path_to_error::deserialize(value)
+        return serde_path_to_error::deserialize(crate::strict::Strict(value))
             .map_err(|e| path_error(e.path().to_string(), e.inner().to_string()));
     }
     if value.is_sequence() {
-        let claims: Vec<Claim> = serde_path_to_error::deserialize(value).map_err(|e| {
-            path_error(
-                format!("claims{}", bracket(e.path().to_string())),
-                e.inner().to_string(),
-            )
-        })?;
+        let claims: Vec<Claim> = serde_path_to_error::deserialize(crate::strict::Strict(value))
+            .map_err(|e| {
+                path_error(
+                    format!("claims{}", bracket(e.path().to_string())),
+                    e.inner().to_string(),
+                )
+            })?;
         return Ok(EstimateRequest {
             claims,
             trace: true,
             ..EstimateRequest::default()
         });
     }
-    let claim: Claim = serde_path_to_error::deserialize(value)
+    let claim: Claim = serde_path_to_error::deserialize(crate::strict::Strict(value))
         .map_err(|e| path_error(format!("claim.{}", e.path()), e.inner().to_string()))?;
     Ok(EstimateRequest {
         claim: Some(claim),
@@ -674,6 +711,16 @@ pub struct BatchAnswer {
 /// Settles a batch. A request-level problem (too many claims, a bad override) is an error; a
 /// claim's own problem is reported in its item and leaves that person's year as it was.
 pub fn estimate_batch(reg: &Registry, req: &BatchRequest) -> Result<BatchAnswer, ApiError> {
+    estimate_batch_until(reg, req, &|| false)
+}
+
+/// [`estimate_batch`] that gives up between claims once `stop` says so (a service whose caller
+/// went away or whose deadline passed), answering an `unavailable` error instead of finishing.
+pub fn estimate_batch_until(
+    reg: &Registry,
+    req: &BatchRequest,
+    stop: &dyn Fn() -> bool,
+) -> Result<BatchAnswer, ApiError> {
     if req.claims.len() > MAX_BATCH {
         return Err(ApiError::new(
             ErrorKind::Request,
@@ -694,6 +741,13 @@ pub fn estimate_batch(reg: &Registry, req: &BatchRequest) -> Result<BatchAnswer,
     let mut results = Vec::with_capacity(req.claims.len());
     let mut persons = 0usize;
     for (i, claim) in req.claims.iter().enumerate() {
+        if stop() {
+            return Err(ApiError::new(
+                ErrorKind::Unavailable,
+                None,
+                format!("stopped after {i} claims: the request's time ran out"),
+            ));
+        }
         let path = format!("claims[{i}]");
         let policy = match policies.for_claim(req.policy.as_deref(), req.version, claim, &path) {
             Ok(p) => p,

@@ -20,6 +20,7 @@
 mod api;
 pub mod diff;
 pub mod sample;
+pub mod strict;
 pub mod vectors;
 
 pub use api::*;

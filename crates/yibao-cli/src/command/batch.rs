@@ -149,7 +149,7 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
         None
     } else {
         Some(
-            tempfile::NamedTempFile::new_in(dir)
+            output_file(dir)
                 .map_err(|e| usage(format!("cannot write in {}: {e}", dir.display())))?,
         )
     };
@@ -164,7 +164,7 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
     });
     let mut tmp_rejects = if a.skip_invalid {
         Some(
-            tempfile::NamedTempFile::new_in(
+            output_file(
                 reject_path
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
@@ -349,4 +349,16 @@ fn peak_rss_kb() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A temporary file beside the target, created with mode 0666 so the umask decides its final
+/// permissions like any file the user creates (tempfile's default, 0600, survives the rename).
+fn output_file(dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    b.tempfile_in(dir)
 }

@@ -133,7 +133,7 @@ pub fn run(a: Args) -> Exit {
     match yibao::estimate(&reg, &req) {
         Err(e) => {
             if a.json {
-                println!("{}", serde_json::to_string(&e).unwrap_or_default());
+                outln!("{}", serde_json::to_string(&e).unwrap_or_default());
             } else {
                 eprintln!("error: {e}");
                 if !e.allowed.is_empty() {
@@ -144,7 +144,7 @@ pub fn run(a: Args) -> Exit {
         }
         Ok(ans) => {
             if a.json {
-                println!("{}", yibao::to_json(&ans).unwrap_or_default());
+                outln!("{}", yibao::to_json(&ans).unwrap_or_default());
             } else {
                 for s in &ans.settlements {
                     print_settlement(s, !a.brief);
@@ -156,7 +156,7 @@ pub fn run(a: Args) -> Exit {
 }
 
 fn print_settlement(s: &Settlement, steps: bool) {
-    println!(
+    outln!(
         "{} {} — {} (version {}, {})",
         s.claim_id.as_deref().unwrap_or("claim"),
         s.date,
@@ -186,7 +186,7 @@ fn print_settlement(s: &Settlement, steps: bool) {
         String::new(),
         s.fund_total.to_string(),
     ]);
-    println!("{t}");
+    outln!("{t}");
     let o = &s.out_of_pocket;
     let mut split = Table::new();
     split.load_preset(presets::UTF8_FULL_CONDENSED);
@@ -208,19 +208,19 @@ fn print_settlement(s: &Settlement, steps: bool) {
         }
     }
     split.add_row(["total 合计".to_string(), o.total.to_string()]);
-    println!("{split}");
+    outln!("{split}");
     if steps {
-        println!("how it was computed 计算过程:");
+        outln!("how it was computed 计算过程:");
         for (i, st) in s.trace.iter().enumerate() {
-            println!("  {:>2}. {}", i + 1, st.zh);
-            println!("      {}", st.en);
+            outln!("  {:>2}. {}", i + 1, st.zh);
+            outln!("      {}", st.en);
             if let Some(c) = &st.cite {
                 if !c.file.is_empty() {
-                    println!("      ↳ {}:{}:{}  {}", c.file, c.line, c.column, c.text);
+                    outln!("      ↳ {}:{}:{}  {}", c.file, c.line, c.column, c.text);
                 }
             }
             for p in &st.params {
-                println!(
+                outln!(
                     "      · {} = {} [{}{}]",
                     p.path(),
                     p.0.text,
@@ -234,12 +234,12 @@ fn print_settlement(s: &Settlement, steps: bool) {
         }
     }
     for w in &s.warnings {
-        println!("⚠ {} ({})", w.message, w.code);
+        outln!("⚠ {} ({})", w.message, w.code);
     }
     if !s.unverified.is_empty() {
-        println!("⚠ 未核实 unverified figures used:");
+        outln!("⚠ 未核实 unverified figures used:");
         for p in &s.unverified {
-            println!(
+            outln!(
                 "    {} = {}  {}",
                 p.path(),
                 p.0.text,
@@ -247,5 +247,5 @@ fn print_settlement(s: &Settlement, steps: bool) {
             );
         }
     }
-    println!();
+    outln!();
 }

@@ -1,0 +1,101 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+//! The one request reader: what JSON and YAML requests may look like (issue 16, lenient JSON).
+
+use yibao::{parse_request_json, parse_request_yaml, BatchRequest, EstimateRequest, Registry};
+
+const ONE: &str = r#"{"policy":"tianjin.resident","claim":{"date":"2024-05-01","care":"inpatient","amounts":{"total":"30000"}}}"#;
+
+#[test]
+fn one_json_value_and_nothing_after_it() {
+    assert!(parse_request_json(ONE).is_ok());
+    assert!(parse_request_json(&format!("  {ONE}\n\t ")).is_ok());
+    for tail in ["xyz", ONE, "}", ",", "null"] {
+        let e = parse_request_json(&format!("{ONE}{tail}")).unwrap_err();
+        assert!(e.message.contains("nothing after it"), "{tail}: {e}");
+        let e =
+            yibao::from_json::<EstimateRequest>(format!("{ONE} {tail}").as_bytes()).unwrap_err();
+        assert!(e.syntax, "{tail}");
+    }
+}
+
+#[test]
+fn structs_are_objects_never_arrays_read_by_position() {
+    let cases = [
+        // The whole request.
+        (r#"["tianjin.resident", null, {}, null, true]"#, None),
+        // A claim.
+        (
+            r#"{"policy":"tianjin.resident","claim":[null,null,null,null,"2024-05-01",null,[],"inpatient",null,null,false,null,null,{"total":"1"}]}"#,
+            Some("claim"),
+        ),
+        // Amounts inside a claim inside a list.
+        (
+            r#"{"policy":"tianjin.resident","claims":[{"date":"2024-05-01","care":"inpatient","amounts":["300000"]}]}"#,
+            Some("claims[0].amounts"),
+        ),
+    ];
+    for (text, path) in cases {
+        let e = yibao::from_json::<EstimateRequest>(text.as_bytes()).unwrap_err();
+        assert!(!e.syntax, "{text}");
+        assert_eq!(e.error.path.as_deref(), path, "{text}: {}", e.error);
+        assert!(e.error.message.contains("sequence"), "{}", e.error);
+    }
+    let e = yibao::from_json::<BatchRequest>(br#"[[]]"#).unwrap_err();
+    assert!(!e.syntax);
+    // YAML (the command line's claim files) reads the same way.
+    assert!(parse_request_yaml("policy: tianjin.resident\nclaim: [a, b]\n").is_err());
+    assert!(
+        parse_request_yaml("- date: '2024-01-01'\n  care: inpatient\n  amounts: ['5']\n").is_err()
+    );
+    // Lists that are lists stay lists.
+    let ok = r#"{"policy":"tianjin.resident","claims":[{"date":"2024-05-01","care":"inpatient","categories":["min_allowance"],"amounts":{"total":"1"}}]}"#;
+    assert!(parse_request_json(ok).is_ok());
+}
+
+#[test]
+fn money_strings_follow_the_documented_pattern_everywhere() {
+    for bad in [" 100 ", "+100", "30000.", ".5", "-0", "00030000", "1.500"] {
+        let json = format!(
+            r#"{{"policy":"tianjin.resident","claim":{{"date":"2024-05-01","care":"inpatient","amounts":{{"total":"{bad}"}}}}}}"#
+        );
+        let e = parse_request_json(&json).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("claim.amounts.total"), "`{bad}`");
+        let yaml = format!("date: '2024-05-01'\ncare: inpatient\namounts: {{total: '{bad}'}}\n");
+        assert!(parse_request_yaml(&yaml).is_err(), "`{bad}` from YAML");
+    }
+    // Whole numbers as integers, and levels as integers, are declared in the schema.
+    let r = parse_request_json(
+        r#"{"policy":"tianjin.resident","claim":{"date":"2024-05-01","care":"inpatient","level":3,"amounts":{"total":30000}}}"#,
+    )
+    .unwrap();
+    let c = r.claim.unwrap();
+    assert_eq!(c.level.as_deref(), Some("3"));
+    assert_eq!(c.amounts.total.to_string(), "30000.00");
+}
+
+#[test]
+fn a_batch_stops_between_claims_when_asked() {
+    let reg = Registry::bundled();
+    let req: BatchRequest = yibao::from_json(
+        br#"{"policy":"tianjin.resident","claims":[
+            {"date":"2024-05-01","care":"inpatient","amounts":{"total":"100"}},
+            {"date":"2024-05-02","care":"inpatient","amounts":{"total":"100"}},
+            {"date":"2024-05-03","care":"inpatient","amounts":{"total":"100"}}]}"#,
+    )
+    .unwrap();
+    let asked = std::cell::Cell::new(0);
+    let stop = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 2
+    };
+    let e = yibao::estimate_batch_until(&reg, &req, &stop).unwrap_err();
+    assert_eq!(e.kind, yibao::ErrorKind::Unavailable);
+    assert!(e.message.contains("after 2 claims"), "{e}");
+    let all = yibao::estimate_batch_until(&reg, &req, &|| false).unwrap();
+    assert_eq!(all.settled, 3);
+}
