@@ -64,7 +64,7 @@ pub fn version_for(policy: &str, date: &str) -> String {
                 Some("date".into()),
                 format!("`{date}` is not a date (YYYY-MM-DD)"),
             )
-            .with_code("not_a_date", &[("value", date.to_string())]),
+            .with_code(yibao::ErrorCode::NotADate, &[("value", date.to_string())]),
         );
     };
     match reg.select(policy, date) {
@@ -84,12 +84,12 @@ pub fn version_for(policy: &str, date: &str) -> String {
                 yibao::policies::SelectError::NoVersion { id, date, versions } => {
                     err.allowed = versions.iter().map(|d| d.to_string()).collect();
                     err = err.with_code(
-                        "no_version",
+                        yibao::ErrorCode::NoVersion,
                         &[("policy", id.clone()), ("date", date.to_string())],
                     );
                 }
                 yibao::policies::SelectError::UnknownPolicy { id, .. } => {
-                    err = err.with_code("unknown_policy", &[("policy", id.clone())]);
+                    err = err.with_code(yibao::ErrorCode::UnknownPolicy, &[("policy", id.clone())]);
                 }
                 yibao::policies::SelectError::Broken { .. } => {}
             }

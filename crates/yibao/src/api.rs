@@ -64,13 +64,14 @@ pub struct ApiError {
     /// `amount_syntax`, `amount_precision`, `amount_negative`, `amount_too_large`,
     /// `parts_above_total`, `date_order`, `not_a_date`, `unknown_choice`, `unknown_policy`,
     /// `no_version`, `override_value`, `unknown_override`; otherwise the kind's name.
-    pub code: String,
+    pub code: ErrorCode,
     /// The field at fault, e.g. `claims[1].amounts.total`.
     pub path: Option<String>,
     pub message: String,
     /// The facts the code's words need, by name (`value`, `parts`, `total`, `date`, `policy`).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub fields: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "no_fields")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: Box<BTreeMap<String, String>>,
     /// Values the field may take, where it is a choice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
@@ -93,13 +94,41 @@ pub enum ErrorKind {
     Policy,
 }
 
+/// The stable name of a mistake (see [`ApiError::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ErrorCode {
+    Request,
+    Claim,
+    NotFound,
+    Policy,
+    NotJson,
+    AmountSyntax,
+    AmountPrecision,
+    AmountNegative,
+    AmountTooLarge,
+    PartsAboveTotal,
+    DateOrder,
+    NotADate,
+    UnknownChoice,
+    UnknownPolicy,
+    NoVersion,
+    OverrideValue,
+    UnknownOverride,
+}
+
+fn no_fields(f: &BTreeMap<String, String>) -> bool {
+    f.is_empty()
+}
+
 impl ErrorKind {
-    fn name(self) -> &'static str {
+    fn code(self) -> ErrorCode {
         match self {
-            ErrorKind::Request => "request",
-            ErrorKind::Claim => "claim",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Policy => "policy",
+            ErrorKind::Request => ErrorCode::Request,
+            ErrorKind::Claim => ErrorCode::Claim,
+            ErrorKind::NotFound => ErrorCode::NotFound,
+            ErrorKind::Policy => ErrorCode::Policy,
         }
     }
 }
@@ -108,22 +137,24 @@ impl ApiError {
     pub fn new(kind: ErrorKind, path: Option<String>, message: impl Into<String>) -> Self {
         ApiError {
             kind,
-            code: kind.name().to_string(),
+            code: kind.code(),
             path,
             message: message.into(),
-            fields: BTreeMap::new(),
+            fields: Box::default(),
             allowed: vec![],
             diagnostics: vec![],
         }
     }
 
     /// The same error with a specific code and the facts its words need.
-    pub fn with_code(mut self, code: &str, fields: &[(&str, String)]) -> Self {
-        self.code = code.to_string();
-        self.fields = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
+    pub fn with_code(mut self, code: ErrorCode, fields: &[(&str, String)]) -> Self {
+        self.code = code;
+        self.fields = Box::new(
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        );
         self
     }
 
@@ -142,14 +173,14 @@ impl ApiError {
         let choice = |v: Option<&str>| match v {
             Some(v) => err
                 .clone()
-                .with_code("unknown_choice", &[("value", v.to_string())]),
-            None => err.clone().with_code("unknown_choice", &[]),
+                .with_code(ErrorCode::UnknownChoice, &[("value", v.to_string())]),
+            None => err.clone().with_code(ErrorCode::UnknownChoice, &[]),
         };
         match field.as_str() {
             "amounts" => {
                 let parts = a.out_of_list.0 + a.pre_self_pay.0 + a.over_limit.0;
                 err.clone().with_code(
-                    "parts_above_total",
+                    ErrorCode::PartsAboveTotal,
                     &[
                         ("parts", yibao_engine::money::fmt_money(parts)),
                         ("total", a.total.to_string()),
@@ -159,7 +190,7 @@ impl ApiError {
             "date" => {
                 let mut fields = vec![("date", claim.date.to_string())];
                 fields.extend(previous.map(|p| ("after", p.to_string())));
-                err.clone().with_code("date_order", &fields)
+                err.clone().with_code(ErrorCode::DateOrder, &fields)
             }
             "group" => choice(claim.group.as_deref()),
             "care" => choice(Some(&claim.care)),
@@ -215,10 +246,10 @@ impl ApiError {
         };
         match &e {
             SelectError::UnknownPolicy { id, .. } => {
-                err.with_code("unknown_policy", &[("policy", id.clone())])
+                err.with_code(ErrorCode::UnknownPolicy, &[("policy", id.clone())])
             }
             SelectError::NoVersion { id, date, .. } => err.with_code(
-                "no_version",
+                ErrorCode::NoVersion,
                 &[("policy", id.clone()), ("date", date.to_string())],
             ),
             SelectError::Broken { .. } => err,
@@ -257,7 +288,7 @@ pub fn parse_overrides(map: &BTreeMap<String, String>) -> Result<Overrides, ApiE
                 Some(format!("overrides.{k}")),
                 format!("`{v}` is not an amount (`800`) or a ratio (`85%`)"),
             )
-            .with_code("override_value", &[("value", v.clone())]));
+            .with_code(ErrorCode::OverrideValue, &[("value", v.clone())]));
         };
         o.values.insert(k.clone(), d);
     }
@@ -387,7 +418,7 @@ impl<'r> PolicyCache<'r> {
                 )
             };
             if unknown {
-                err.with_code("unknown_override", &[])
+                err.with_code(ErrorCode::UnknownOverride, &[])
             } else {
                 err
             }
@@ -459,7 +490,7 @@ pub fn parse_request_json(text: &str) -> Result<EstimateRequest, ApiError> {
         let err = path_error(e.path().to_string(), e.inner().to_string());
         match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) => coded(err, &v),
-            Err(_) => err.with_code("not_json", &[]),
+            Err(_) => err.with_code(ErrorCode::NotJson, &[]),
         }
     })
 }
@@ -498,16 +529,16 @@ fn coded(err: ApiError, request: &serde_json::Value) -> ApiError {
     if path.contains("amounts.") {
         use yibao_engine::money::MoneyError;
         let code = match text.parse::<yibao_engine::Money>() {
-            Err(MoneyError::Precision(_)) => "amount_precision",
-            Err(MoneyError::Negative(_)) => "amount_negative",
-            Err(MoneyError::TooLarge(_)) => "amount_too_large",
+            Err(MoneyError::Precision(_)) => ErrorCode::AmountPrecision,
+            Err(MoneyError::Negative(_)) => ErrorCode::AmountNegative,
+            Err(MoneyError::TooLarge(_)) => ErrorCode::AmountTooLarge,
             // Parsed as text but refused as JSON (a float), or not a number at all.
-            _ => "amount_syntax",
+            _ => ErrorCode::AmountSyntax,
         };
         return err.with_code(code, &[("value", text)]);
     }
     if field == "date" || field == "version" || field == "last_date" {
-        return err.with_code("not_a_date", &[("value", text)]);
+        return err.with_code(ErrorCode::NotADate, &[("value", text)]);
     }
     err
 }

@@ -261,7 +261,12 @@ fn errors_carry_a_stable_code_and_fields() {
     };
     let code = |req: &str| {
         let e = estimate_json(&reg(), req).unwrap_err();
-        (e.code.clone(), e.fields.clone(), e.path.clone())
+        let code = serde_json::to_value(e.code)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        (code, e.fields.clone(), e.path.clone())
     };
     let (c, f, p) = code(&claim(r#"{"total":"1000.555"}"#));
     assert_eq!(c, "amount_precision");
@@ -318,7 +323,7 @@ fn errors_carry_a_stable_code_and_fields() {
     let e =
         parse_request_yaml("date: 2024-05-01\ncare: inpatient\namounts: { total: \"1.005\" }\n")
             .unwrap_err();
-    assert_eq!(e.code, "amount_precision");
+    assert_eq!(e.code, yibao::ErrorCode::AmountPrecision);
     // The code is part of the JSON a front end reads.
     let json =
         serde_json::to_value(estimate_json(&reg(), &claim(r#"{"total":"1.001"}"#)).unwrap_err())
