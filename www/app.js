@@ -466,11 +466,10 @@ function renderOwn(s) {
     const id = `own-${i}`;
     const input = el('input', { id, inputMode: 'decimal', value: own[path] ?? '', autocomplete: 'off' });
     input.dataset.path = path;
-    input.setAttribute('aria-describedby', 'own-help err-own');
+    input.setAttribute('aria-describedby', `${id}-unit own-help err-own`);
     input.addEventListener('input', () => { own[path] = input.value; });
-    const unit = el('span', { className: 'unit', textContent: isRatio(path) ? '%' : t('yuan') });
-    unit.setAttribute('aria-hidden', 'true');
-    const lbl = el('label', { htmlFor: id, textContent: `${T[lang]['own-label'](figureName(path, s))}${isRatio(path) ? ' (%)' : lang === 'zh' ? '（元）' : ' (yuan)'}` });
+    const unit = el('span', { className: 'unit', id: `${id}-unit`, textContent: isRatio(path) ? '%' : t('yuan') });
+    const lbl = el('label', { htmlFor: id, textContent: T[lang]['own-label'](figureName(path, s)) });
     return el('div', { className: 'own-row' }, lbl, el('span', { className: 'own-input' }, input, unit));
   }));
   if (focused) document.querySelector(`#own-fields input[data-path="${CSS.escape(focused)}"]`)?.focus();
