@@ -9,18 +9,60 @@ const T = {
     'care-legend': '就医情况', care: '就医类型', level: '医院等级', place: '就医地', disease: '病种', referral: '由上一家医院转诊而来',
     bill: '账单金额（元）', total: '医疗费总额', out_of_list: '全自费', pre_self_pay: '先行自付', over_limit: '超限价自付',
     'total-help': '结算单上的“医疗费总额”。', 'ool-help': '医保目录外的药品和项目，全部由您支付。', 'pre-help': '乙类药品、项目中先由您支付的部分。', 'over-help': '价格超过医保支付标准的部分。',
-    estimate: '估算', 'you-pay': '您需自付', yuan: '元', layer: '保障层', base: '计算基数', deductible: '起付线', payment: '支付',
-    split: '您自付的构成', steps: '计算过程', you: '您自付', none: '（无）', 'not-applied': '不适用',
-    unverified: '以下数字尚未与官方文件核对（未核实），结果仅供参考：', 'version-date': '本版本的生效日期未核实。',
-    policy: (p) => `依据：${p.name}（${p.version} 版，内容校验 ${p.content_hash.slice(0, 12)}）`,
+    estimate: '估算', 'you-pay': '您需自付', yuan: '元', layer: '保障层', base: '计算基数', deductible: '计入起付线', payment: '支付',
+    'layers-title': '各保障层支付', details: '计算详情（供核对）', you: '您自付', none: '（无）',
+    fund: (total, parts) => `医保基金支付 ${total} 元${parts.length ? `：${parts.join('，')}` : ''}。`,
+    'fund-part': (name, v) => `${name} ${v} 元`,
+    'why-intro': '您自付的部分是：',
+    why: {
+      out_of_list: (v) => `目录外 ${v} 元：医保目录外的药品和项目，由您全额支付。`,
+      pre_self_pay: (v) => `先行自付 ${v} 元：乙类药品和项目中先由您支付的部分。`,
+      over_limit: (v) => `超限价 ${v} 元：价格超过医保支付标准的部分。`,
+      deductible: (v) => `起付线 ${v} 元：起付线以下的费用医保不支付。`,
+      co_pay: (v) => `按比例自付 ${v} 元：起付线以上的费用，医保按比例报销后由您负担的部分。`,
+      above_cap: (v) => `超出封顶 ${v} 元：超过最高支付限额（封顶线）的部分。`,
+      not_covered: (v) => `不予支付 ${v} 元：本政策不支付的部分。`,
+    },
+    'not-applied': (names) => `不适用于本次就医：${names.join('、')}。`,
+    unverified: '以下数字尚未与官方文件核实，估算结果仅供参考：',
+    assumed: {
+      'none-deductible': '未找到官方数字，按 0 计算，报销额可能偏高',
+      'none-cap': '未找到官方数字，按不封顶计算，报销额可能偏高',
+      'none-ratio': '未找到官方数字，此项未计算，报销额可能偏低',
+      'none-other': '未找到官方数字，按“无”计算',
+      value: (text) => `按 ${text} 计算（参考数字，未经官方文件核实）`,
+    },
+    own: '您自己填写的数字（来自您的通知，本工具未核实）：',
+    'own-title': '用您参保地通知里的数字', 'own-help': '上面未核实的数字，如果您的参保地医保通知里写了，请填在这里，估算会按您的数字重算。留空则按上面的方法计算。',
+    'own-label': (name) => `我的参保地通知里的${name}是`, 'own-go': '按我的数字重新估算', 'own-mark': '（您填写的数字）',
+    figure: { deductible: '起付线', ratio: '报销比例', cap_year: '年度封顶线', cap_claim: '单次封顶线', cap: '封顶线', to: '分段上限', share: '自付比例' },
+    band: (n) => `第 ${n} 段`,
+    // `unverified` is the list above, in words; other codes this page does not know show the engine's message.
+    warn: { unverified: () => null, unverified_version_date: () => '本版本政策的生效日期尚未核实。', unknown_ratio: (w, name) => `${name}：支付比例未知，本层未计算；实际可能还有本层支付，您自付可能更少。` },
+    policy: (name, p) => `依据：${name}（${p.version} 版，内容校验 ${p.content_hash.slice(0, 12)}）`,
     footer: '估算结果仅供参考，以医保经办机构结算为准。标注“未核实”的数字尚未与官方文件核对。',
-    parts: { out_of_list: '全自费', pre_self_pay: '先行自付', over_limit: '超限价自付', deductible: '起付线', co_pay: '按比例自付', above_cap: '超过封顶线', not_covered: '本政策不予支付' },
     schemes: { employee: '职工医保', resident: '城乡居民医保' },
     regions: { tianjin: '天津', beijing: '北京', guangzhou: '广州', huzhou: '湖州', ziyang: '资阳' },
-    required: '请填写', lang: 'English',
+    required: '请填写医疗费总额。', lang: 'English', 'lang-label': 'Switch to English',
     earlier: '本年度此前的就医（可选）', 'earlier-help': '同一年里已经结算过的就医会用掉起付线和封顶线：填上它们，估算更准。',
     'add-earlier': '＋ 添加一次此前的就医', remove: '删除', 'earlier-date': '日期', 'earlier-care': '就医类型', 'earlier-total': '医疗费总额', 'earlier-ool': '全自费',
-    'earlier-note': (n) => `已计入本年度此前 ${n} 次就医。`,
+    'earlier-note': (n) => `已计入本年度此前 ${n} 次就医。`, 'earlier-which': (k) => `第 ${k} 次此前就医：`,
+    err: {
+      amount_syntax: (f) => `“${f.value}”不是金额：请填写数字，例如 1234.50。`,
+      amount_precision: (f) => `金额“${f.value}”超过两位小数：金额精确到分（0.01 元）。`,
+      amount_negative: (f) => `金额“${f.value}”是负数：请填写 0 或正数。`,
+      amount_too_large: (f) => `金额“${f.value}”太大：最多 1,000,000,000,000 元。`,
+      parts_above_total: (f) => `全自费、先行自付、超限价自付合计 ${fmt(f.parts)} 元，超过了医疗费总额 ${fmt(f.total)} 元。`,
+      date_order: (f) => `就医须按日期先后：${f.date} 早于${f.after ? `已填的 ${f.after}` : '此前的就医'}，请检查此前就医的日期。`,
+      no_version: (f, e) => `${f.date} 时没有生效的政策版本${e.allowed?.length ? `（已有版本的生效日期：${e.allowed.join('、')}）` : ''}。`,
+      unknown_policy: () => '没有这个地区或参保类型的政策。',
+      not_a_date: (f) => `“${f.value}”不是日期，请按 年-月-日 填写。`,
+      unknown_choice: (f, e) => `“${f.value}”不是可选项${e.allowed?.length ? `（可选：${e.allowed.join('、')}）` : ''}。`,
+      override_value: (f) => `“${f.value}”不是金额或比例：请填写数字，例如 800 或 85。`,
+      unknown_override: () => '这个数字不能替换。',
+      policy: () => '这份政策无法计算这次就医（政策文件有误），请联系维护者。',
+      other: () => '无法估算：请检查填写的内容。',
+    },
   },
   en: {
     title: 'Medical insurance estimate', subtitle: 'Type the amounts from your bill to see what the basic fund, serious-illness insurance and medical aid pay, and what you pay — each step with the rule it applies. Your bill never leaves your browser.',
@@ -28,18 +70,59 @@ const T = {
     'care-legend': 'Care', care: 'Type of care', level: 'Hospital level', place: 'Where', disease: 'Disease', referral: 'Referred from another hospital',
     bill: 'Bill (yuan)', total: 'Total bill', out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit',
     'total-help': 'The total on the settlement form.', 'ool-help': 'Drugs and items outside the insurance list: all yours to pay.', 'pre-help': 'The share of class-B items you pay first.', 'over-help': 'The part of prices above the payment standard.',
-    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible', payment: 'Pays',
-    split: 'What you pay, by cause', steps: 'How it was computed', you: 'You', none: '(none)', 'not-applied': 'not applicable',
-    unverified: 'These figures are not yet verified against an official text (placeholders); the result is indicative:', 'version-date': 'The date this version took effect is not verified.',
-    policy: (p) => `Under: ${p.name} (version ${p.version}, content hash ${p.content_hash.slice(0, 12)})`,
+    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Toward deductible', payment: 'Pays',
+    'layers-title': 'What each layer pays', details: 'Calculation details (for checking)', you: 'You', none: '(none)',
+    fund: (total, parts) => `The insurance funds pay ${total} yuan${parts.length ? `: ${parts.join(', ')}` : ''}.`,
+    'fund-part': (name, v) => `${name} ${v}`,
+    'why-intro': 'What you pay is made of:',
+    why: {
+      out_of_list: (v) => `Out of list ${v} yuan: drugs and items outside the insurance list, all yours to pay.`,
+      pre_self_pay: (v) => `Pre-self-pay ${v} yuan: the share of class-B items you pay first.`,
+      over_limit: (v) => `Over the price limit ${v} yuan: prices above the payment standard.`,
+      deductible: (v) => `Deductible ${v} yuan: costs below the deductible are not reimbursed.`,
+      co_pay: (v) => `Co-payment ${v} yuan: your share of costs above the deductible after the insurance's ratio.`,
+      above_cap: (v) => `Above the cap ${v} yuan: costs beyond the most the insurance pays.`,
+      not_covered: (v) => `Not covered ${v} yuan: what this policy does not pay.`,
+    },
+    'not-applied': (names) => `Not applicable to this claim: ${names.join(', ')}.`,
+    unverified: 'These figures are not yet verified against an official text; the estimate is indicative:',
+    assumed: {
+      'none-deductible': 'no official figure found; counted as 0, so the estimate may be too generous',
+      'none-cap': 'no official figure found; counted as no cap, so the estimate may be too generous',
+      'none-ratio': 'no official figure found; this part is not counted, so the estimate may be too low',
+      'none-other': 'no official figure found; counted as none',
+      value: (text) => `counted as ${text} (a reference figure, not verified against an official text)`,
+    },
+    own: 'Figures you typed in (from your notice; not verified by this tool):',
+    'own-title': 'Use the figures from your notice', 'own-help': 'If your local insurance notice gives one of the unverified figures above, type it here and the estimate is redone with your figure. Leave a field empty to keep the assumption above.',
+    'own-label': (name) => `My local notice gives the ${name} as`, 'own-go': 'Estimate again with my figures', 'own-mark': ' (your figure)',
+    figure: { deductible: 'deductible', ratio: 'reimbursement ratio', cap_year: 'yearly cap', cap_claim: 'per-claim cap', cap: 'cap', to: 'band limit', share: 'own share' },
+    band: (n) => `band ${n}`,
+    warn: { unverified: () => null, unverified_version_date: () => 'The date this version of the policy took effect is not verified.', unknown_ratio: (w, name) => `${name}: the payment ratio is unknown, so this layer is not counted; it may pay something, and you may pay less.` },
+    policy: (name, p) => `Under: ${name} (version ${p.version}, content hash ${p.content_hash.slice(0, 12)})`,
     footer: 'An estimate, not a settlement: the insurance office decides. Figures marked unverified are not yet checked against official texts.',
-    parts: { out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit', deductible: 'Deductible', co_pay: 'Co-payment', above_cap: 'Above the cap', not_covered: 'Not covered by this policy' },
     schemes: { employee: 'Employees', resident: 'Residents' },
     regions: { tianjin: 'Tianjin', beijing: 'Beijing', guangzhou: 'Guangzhou', huzhou: 'Huzhou', ziyang: 'Ziyang' },
-    required: 'Required', lang: '中文',
+    required: 'Type the total of the bill.', lang: '中文', 'lang-label': '切换到中文',
     earlier: 'Earlier this year (optional)', 'earlier-help': 'Care already settled this year uses up deductibles and caps: add it for a closer estimate.',
     'add-earlier': '+ Add earlier care', remove: 'Remove', 'earlier-date': 'Date', 'earlier-care': 'Type of care', 'earlier-total': 'Total bill', 'earlier-ool': 'Out of list',
-    'earlier-note': (n) => `Includes ${n} earlier claim(s) this year.`,
+    'earlier-note': (n) => `Includes ${n} earlier claim(s) this year.`, 'earlier-which': (k) => `Earlier care #${k}: `,
+    err: {
+      amount_syntax: (f) => `“${f.value}” is not an amount: type a number such as 1234.50.`,
+      amount_precision: (f) => `“${f.value}” has more than two decimals: amounts are to the cent (0.01 yuan).`,
+      amount_negative: (f) => `“${f.value}” is negative: type 0 or more.`,
+      amount_too_large: (f) => `“${f.value}” is too large: at most 1,000,000,000,000 yuan.`,
+      parts_above_total: (f) => `Out of list, pre-self-pay and over the price limit add up to ${fmt(f.parts)} yuan, more than the total bill of ${fmt(f.total)} yuan.`,
+      date_order: (f) => `Care must be in date order: ${f.date} is before ${f.after ?? 'earlier care'}; check the dates of earlier care.`,
+      no_version: (f, e) => `No version of this policy was in force on ${f.date}${e.allowed?.length ? ` (versions start on ${e.allowed.join(', ')})` : ''}.`,
+      unknown_policy: () => 'There is no policy for this city and scheme.',
+      not_a_date: (f) => `“${f.value}” is not a date: use year-month-day.`,
+      unknown_choice: (f, e) => `“${f.value}” is not one of the choices${e.allowed?.length ? ` (${e.allowed.join(', ')})` : ''}.`,
+      override_value: (f) => `“${f.value}” is not an amount or a ratio: type a number such as 800 or 85.`,
+      unknown_override: () => 'This figure cannot be replaced.',
+      policy: () => 'This policy cannot settle this claim (an error in the policy file); please tell the maintainers.',
+      other: () => 'Cannot estimate: check what you typed.',
+    },
   },
 };
 
@@ -47,23 +130,26 @@ let lang = 'zh';
 let versions = [];
 let dims = null;
 let last = null;
+// The person's own figures, by parameter path (`basic.deductible` → `800` or `85%`).
+let own = {};
 const $ = (id) => document.getElementById(id);
 const t = (k) => T[lang][k] ?? k;
+const el = (tag, props = {}, ...children) => { const e = document.createElement(tag); Object.assign(e, props); e.append(...children); return e; };
 
 function applyLang() {
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
-  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
   $('lang').textContent = t('lang');
-  $('lang').setAttribute('aria-label', t('lang'));
+  $('lang').setAttribute('aria-label', t('lang-label'));
+  $('lang').lang = lang === 'zh' ? 'en' : 'zh-CN';
   fillPolicyPickers();
   fillDims();
   if (last) render(last);
+  showLastError();
 }
 
-function option(sel, value, label) {
-  const o = document.createElement('option');
-  o.value = value; o.textContent = label;
-  sel.append(o);
+function option(sel, value, text) {
+  sel.append(el('option', { value, textContent: text }));
 }
 
 function keep(sel, fill) {
@@ -80,7 +166,7 @@ function fillPolicyPickers() {
   keep($('scheme'), () => schemes.forEach((s) => option($('scheme'), s, T[lang].schemes[s] ?? s)));
 }
 
-function label(d) { return lang === 'zh' ? d.zh : d.en; }
+function label(d) { return lang === 'zh' ? d.zh : (d.en || d.zh); }
 
 // The version in force on the date is chosen in Rust; its dimensions fill the form.
 function loadDims() {
@@ -89,9 +175,11 @@ function loadDims() {
   showError('date', null);
   if (!r.ok) {
     dims = null;
-    showError('date', r.error.message);
+    lastError = r.error;
+    showLastError();
     return;
   }
+  lastError = null;
   dims = r.answer.dims;
   fillDims();
 }
@@ -104,29 +192,27 @@ function fillDims() {
   keep($('place'), () => dims.places.forEach((d) => option($('place'), d.id, label(d))));
   keep($('disease'), () => { option($('disease'), '', t('none')); dims.diseases.forEach((d) => option($('disease'), d.id, label(d))); });
   $('disease-row').hidden = dims.diseases.length === 0;
+  $('group-row').hidden = dims.groups.length < 2;
   for (const sel of document.querySelectorAll('#earlier .e-care')) keep(sel, () => dims.care.forEach((d) => option(sel, d.id, label(d))));
   const checked = new Set([...document.querySelectorAll('#categories input:checked')].map((i) => i.value));
   for (const l of [...document.querySelectorAll('#categories label')]) l.remove();
   for (const d of dims.categories) {
-    const l = document.createElement('label');
-    const i = document.createElement('input');
-    i.type = 'checkbox'; i.value = d.id; i.checked = checked.has(d.id);
-    l.append(i, ' ', label(d));
-    $('categories').append(l);
+    const i = el('input', { type: 'checkbox', value: d.id, checked: checked.has(d.id) });
+    $('categories').append(el('label', {}, i, ' ', label(d)));
   }
+  // Nothing to choose: no "special status" heading over an empty box.
+  $('categories').hidden = dims.categories.length === 0;
 }
 
 // Earlier claims this year: rows of date, care, total, out-of-list. They go before the claim in
 // the same request, so the evaluator folds the year exactly as for any sequence of claims.
 function addEarlier(row = {}) {
-  const div = document.createElement('div');
-  div.className = 'earlier-row';
+  const div = el('div', { className: 'earlier-row' });
   const mk = (tag, cls, key, value) => {
-    const l = document.createElement('label');
-    const span = document.createElement('span'); span.dataset.i18n = key; span.textContent = t(key);
-    const el = document.createElement(tag); el.className = cls;
-    if (tag === 'input') { el.inputMode = cls === 'e-date' ? undefined : 'decimal'; if (cls === 'e-date') el.type = 'date'; el.value = value ?? ''; }
-    l.append(span, el); div.append(l); return el;
+    const span = el('span', { textContent: t(key) }); span.dataset.i18n = key;
+    const c = el(tag, { className: cls });
+    if (tag === 'input') { if (cls === 'e-date') c.type = 'date'; else c.inputMode = 'decimal'; c.value = value ?? ''; }
+    div.append(el('label', {}, span, c)); return c;
   };
   mk('input', 'e-date', 'earlier-date', row.date);
   const care = mk('select', 'e-care', 'earlier-care');
@@ -134,7 +220,7 @@ function addEarlier(row = {}) {
   if (row.care) care.value = row.care;
   mk('input', 'e-total', 'earlier-total', row.total);
   mk('input', 'e-ool', 'earlier-ool', row.ool);
-  const rm = document.createElement('button'); rm.type = 'button'; rm.className = 'secondary'; rm.dataset.i18n = 'remove'; rm.textContent = t('remove');
+  const rm = el('button', { type: 'button', className: 'secondary', textContent: t('remove') }); rm.dataset.i18n = 'remove';
   rm.addEventListener('click', () => { div.remove(); if (last) estimate(); else saveState(); });
   div.append(rm);
   $('earlier').append(div);
@@ -147,15 +233,25 @@ function earlierRows() {
   }));
 }
 
+const ERR_FIELDS = ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier', 'own'];
+
 function showError(field, message) {
-  const el = $(`err-${field}`);
-  if (el) el.textContent = message ?? '';
+  const e = $(`err-${field}`);
+  if (e) e.textContent = message ?? '';
   const input = $(field);
-  if (input && input.setAttribute) input.setAttribute('aria-invalid', message ? 'true' : 'false');
+  if (input && input.tagName !== 'FORM' && input.setAttribute) input.setAttribute('aria-invalid', message ? 'true' : 'false');
+  if (field === 'amounts') for (const f of ['total', 'out_of_list', 'pre_self_pay', 'over_limit']) if (message) $(f).setAttribute('aria-invalid', 'true');
 }
 
 function clearErrors() {
-  for (const f of ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier']) showError(f, null);
+  for (const f of ERR_FIELDS) showError(f, null);
+  for (const i of document.querySelectorAll('#own-fields input')) i.setAttribute('aria-invalid', 'false');
+}
+
+function overrides() {
+  const o = {};
+  for (const [path, v] of Object.entries(own)) if (v.trim() !== '') o[path] = isRatio(path) ? `${v.trim()}%` : v.trim();
+  return o;
 }
 
 function request() {
@@ -175,101 +271,208 @@ function request() {
     ...claim, date: r.date, care: r.care, referral: false, disease: undefined,
     amounts: { total: r.total || '0', out_of_list: r.ool || '0' },
   }));
-  return { policy: `${$('region').value}.${$('scheme').value}`, trace: true, claims: [...earlier, claim] };
+  return { policy: `${$('region').value}.${$('scheme').value}`, overrides: overrides(), trace: true, claims: [...earlier, claim] };
 }
 
 // The field a Rust error path points at.
 function fieldOf(path) {
   if (!path) return 'amounts';
+  if (path.startsWith('overrides')) return 'own';
   const m = /^claims\[(\d+)\]/.exec(path);
   const n = earlierRows().length;
   if (m && Number(m[1]) < n) return 'earlier';
   // The sequence's date order concerns the earlier claims too.
   if (m && n > 0 && path === `${m[0]}.date`) return 'earlier';
   if (m && path === m[0]) return 'date';
-  const last = path.split('.').pop();
-  if (['total', 'out_of_list', 'pre_self_pay', 'over_limit'].includes(last)) return last;
-  if (last === 'amounts') return 'amounts';
+  const end = path.split('.').pop();
+  if (['total', 'out_of_list', 'pre_self_pay', 'over_limit'].includes(end)) return end;
+  if (end === 'amounts') return 'amounts';
   if (path.endsWith('date') || path === 'claim' || path === 'version') return 'date';
-  if (last === 'care') return 'care';
+  if (end === 'care') return 'care';
   return 'amounts';
 }
 
-function estimate() {
+// The engine's error in the page's language, from its stable code and fields; the engine's own
+// English message only for a code this page does not know.
+function errorText(e) {
+  const words = T[lang].err[e.code];
+  if (words) return words(e.fields ?? {}, e);
+  const kind = e.kind === 'policy' ? 'policy' : 'other';
+  return lang === 'en' ? `${e.message}` : `${T.zh.err[kind]()}（${e.message}）`;
+}
+
+let lastError = null;
+function showLastError() {
+  for (const f of ERR_FIELDS) showError(f, null);
+  const e = lastError;
+  if (!e) return;
+  if (e.code === 'required') { showError('total', t('required')); return; }
+  const f = fieldOf(e.path);
+  const k = Number(/\d+/.exec(e.path ?? '')?.[0] ?? -1);
+  const which = f === 'earlier' && k >= 0 && k < earlierRows().length ? T[lang]['earlier-which'](k + 1) : '';
+  showError(f, which + errorText(e));
+  if (f === 'own') {
+    const path = e.path.replace(/^overrides\./, '');
+    const input = document.querySelector(`#own-fields input[data-path="${CSS.escape(path)}"]`);
+    if (input) input.setAttribute('aria-invalid', 'true');
+  }
+}
+
+// `focus`: the person asked for this estimate (button, Enter): move to the answer.
+function estimate(focus = false) {
   clearErrors();
   // The URL fragment is updated after the result is drawn: history updates are slow.
   setTimeout(saveState, 0);
-  if ($('total').value.trim() === '') { showError('total', t('required')); return; }
-  const r = JSON.parse(yibao.estimate(JSON.stringify(request())));
-  if (!r.ok) {
-    $('result').hidden = true;
-    last = null;
-    const e = r.error;
-    const extra = e.allowed && e.allowed.length ? ` (${e.allowed.join(', ')})` : '';
-    const f = fieldOf(e.path);
-    const k = Number(/\d+/.exec(e.path ?? '')?.[0] ?? -1);
-    const which = f === 'earlier' && k >= 0 && k < earlierRows().length ? `#${k + 1}: ` : '';
-    showError(f, which + e.message + extra);
+  if ($('total').value.trim() === '') {
+    lastError = { code: 'required' };
+    showLastError();
+    $('result').hidden = true; last = null;
+    if (focus) $('total').focus();
     return;
   }
+  const r = JSON.parse(yibao.estimate(JSON.stringify(request())));
+  if (!r.ok) {
+    lastError = r.error;
+    // An error in one of the person's own figures keeps the result (and its inputs) on screen.
+    if (fieldOf(r.error.path) !== 'own') { $('result').hidden = true; last = null; }
+    showLastError();
+    if (focus) { const f = fieldOf(r.error.path); const target = f === 'own' ? document.querySelector('#own-fields [aria-invalid="true"]') : $(f === 'amounts' ? 'total' : f); target?.focus?.(); }
+    return;
+  }
+  lastError = null;
   const all = r.answer.settlements;
   last = all[all.length - 1];
   last.earlierCount = all.length - 1;
   render(last);
+  if (focus) {
+    $('headline').focus({ preventScroll: true });
+    $('headline').scrollIntoView({ block: 'start' });
+  }
 }
 
-// One formatter per language: building an Intl.NumberFormat per number costs more than the estimate.
-const FORMATS = {};
-const fmt = (s) => (FORMATS[lang] ??= new Intl.NumberFormat(lang === 'zh' ? 'zh-CN' : 'en', { minimumFractionDigits: 2, maximumFractionDigits: 2 })).format(Number(s));
+// Money as the engine wrote it ("223500.00"), with digit grouping: strings only, no arithmetic.
+const fmt = (s) => {
+  const [i, f = '00'] = String(s).split('.');
+  return `${i.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${f}`;
+};
+
+const layerName = (l) => (lang === 'zh' ? l.label : (l.label_en ?? l.label));
+const isRatio = (path) => /(^|\.)ratio(\.|$)|share/.test(path);
+
+// A parameter path in words: the layer's name, the figure, and what the figure is for.
+function figureName(path, s) {
+  const parts = path.split('.');
+  const layer = s.layers.find((l) => l.id === parts[0]);
+  const words = [];
+  const F = T[lang].figure;
+  const dimsOf = { level: 'levels', group: 'groups', category: 'categories', care: 'care', place: 'places', disease: 'diseases' };
+  const quals = [];
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts[i];
+    if (p === 'bands' && /^\d+$/.test(parts[i + 1] ?? '')) { words.push(T[lang].band(parts[i + 1])); i++; continue; }
+    if (dimsOf[p] && parts[i + 1] !== undefined) {
+      const d = dims?.[dimsOf[p]]?.find((x) => x.id === parts[i + 1]);
+      quals.push(d ? label(d) : parts[i + 1]); i++; continue;
+    }
+    words.push(F[p] ?? p);
+  }
+  const sep = lang === 'zh' ? '' : ' ';
+  const head = layer ? layerName(layer) : parts[0];
+  return `${head}${sep}${words.join(sep)}${quals.length ? (lang === 'zh' ? `（${quals.join('，')}）` : ` (${quals.join(', ')})`) : ''}`;
+}
+
+// What the estimate assumed for an unverified figure, in words.
+function assumed(u) {
+  const A = T[lang].assumed;
+  if (u.text === 'none') {
+    const key = /deductible/.test(u.path) ? 'none-deductible' : /cap/.test(u.path) ? 'none-cap' : isRatio(u.path) ? 'none-ratio' : 'none-other';
+    return A[key];
+  }
+  return A.value(u.text);
+}
 
 function render(s) {
   $('result').hidden = false;
   $('oop').textContent = fmt(s.out_of_pocket.total);
+  const paying = s.layers.filter((l) => l.applied && Number(l.payment) > 0);
+  $('fund').textContent = T[lang].fund(fmt(s.fund_total), paying.map((l) => T[lang]['fund-part'](layerName(l), fmt(l.payment))));
+  const parts = Object.keys(T[lang].why).filter((k) => Number(s.out_of_pocket[k]) > 0);
+  $('why-intro').textContent = parts.length ? t('why-intro') : '';
+  $('why').replaceChildren(...parts.map((k) => el('li', { textContent: T[lang].why[k](fmt(s.out_of_pocket[k])) })));
+
+  // The bar and its legend: one segment per layer that paid, named by that layer.
+  const segments = [...paying.map((l) => [l.kind, layerName(l), l.payment]), ['you', t('you'), s.out_of_pocket.total]];
   const total = Number(s.amounts.total) || 1;
-  const byKind = {};
-  for (const l of s.layers) if (Number(l.payment) > 0) byKind[l.kind] = (byKind[l.kind] ?? 0) + Number(l.payment);
-  const names = {};
-  for (const l of s.layers) names[l.kind] ??= lang === 'zh' ? l.label : (l.label_en ?? l.label);
-  const segments = [...Object.entries(byKind), ['you', Number(s.out_of_pocket.total)]];
-  $('bar').replaceChildren(...segments.map(([k, v]) => { const e = document.createElement('span'); e.className = `k-${k}`; e.style.width = `${(100 * v) / total}%`; e.title = `${k === 'you' ? t('you') : names[k]}: ${fmt(v)}`; return e; }));
-  $('bar').setAttribute('aria-label', segments.map(([k, v]) => `${k === 'you' ? t('you') : names[k]} ${fmt(v)}`).join('; '));
-  $('legend').replaceChildren(...segments.map(([k, v]) => { const li = document.createElement('li'); const i = document.createElement('i'); i.className = `k-${k}`; li.append(i, `${k === 'you' ? t('you') : names[k]} ${fmt(v)}`); return li; }));
+  $('bar').replaceChildren(...segments.map(([k, name, v]) => { const e = el('span', { className: `k-${k}`, title: `${name}: ${fmt(v)}` }); e.style.width = `${(100 * Number(v)) / total}%`; return e; }));
+  $('bar').setAttribute('aria-label', segments.map(([, name, v]) => `${name} ${fmt(v)}`).join('; '));
+  $('legend').replaceChildren(...segments.map(([k, name, v]) => el('li', {}, el('i', { className: `k-${k}` }), `${name} ${fmt(v)}`)));
 
+  // Unverified figures and warnings in words; the person's own figures marked as theirs.
   const warn = $('unverified');
-  const msgs = [];
-  if (s.unverified.length) msgs.push(t('unverified'));
   warn.replaceChildren();
-  if (msgs.length) {
-    const p = document.createElement('p'); p.textContent = msgs[0]; warn.append(p);
-    const ul = document.createElement('ul');
-    for (const u of s.unverified) { const li = document.createElement('li'); li.textContent = `${u.path} = ${u.text}${u.note ? ' — ' + u.note : ''}`; ul.append(li); }
-    warn.append(ul);
+  if (s.unverified.length) {
+    warn.append(el('p', { textContent: t('unverified') }));
+    warn.append(el('ul', {}, ...s.unverified.map((u) => el('li', {}, el('strong', { textContent: figureName(u.path, s) }), lang === 'zh' ? `：${assumed(u)}` : `: ${assumed(u)}`))));
   }
-  if (s.warnings.some((w) => w.code === 'unverified_version_date')) { const p = document.createElement('p'); p.textContent = t('version-date'); warn.append(p); }
+  if (s.overrides.length) {
+    warn.append(el('p', { textContent: t('own') }));
+    // The figure as the person typed it (the policy's own text may be `none`).
+    const typed = (u) => `${own[u.path] ?? u.overridden_with}${isRatio(u.path) ? '%' : ` ${t('yuan')}`}`;
+    warn.append(el('ul', { className: 'own-list' }, ...s.overrides.map((u) => el('li', { textContent: `${figureName(u.path, s)}${lang === 'zh' ? '：' : ': '}${typed(u)}${t('own-mark')}` }))));
+  }
+  for (const w of s.warnings) {
+    const words = T[lang].warn[w.code];
+    const layer = s.layers.find((l) => l.id === w.layer);
+    // A kind this page has no words for yet still shows: the engine's message, its half in the
+    // page's language when it is written "中文 / English".
+    const halves = w.message.split(' / ');
+    const half = halves.length === 2 ? halves[lang === 'zh' ? 0 : 1] : w.message;
+    const text = words ? words(w, layer ? layerName(layer) : w.layer) : `${lang === 'zh' ? '注意：' : 'Note: '}${half}`;
+    if (text) warn.append(el('p', { className: `w-${w.code}`, textContent: text }));
+  }
   warn.hidden = warn.childElementCount === 0;
+  renderOwn(s);
 
-  const tbody = $('layers').tBodies[0];
-  tbody.replaceChildren(...s.layers.map((l) => {
-    const tr = document.createElement('tr');
-    const cells = [lang === 'zh' ? l.label : (l.label_en ?? l.label), l.applied ? fmt(l.base) : '—', l.applied ? fmt(l.deductible) : '—', l.applied ? fmt(l.payment) : t('not-applied')];
-    cells.forEach((c, i) => { const td = document.createElement('td'); td.textContent = c; if (i) td.className = 'num'; tr.append(td); });
-    return tr;
-  }));
-  const sb = $('split').tBodies[0];
-  sb.replaceChildren(...Object.entries(T[lang].parts).filter(([k]) => Number(s.out_of_pocket[k]) > 0).map(([k, name]) => {
-    const tr = document.createElement('tr');
-    const a = document.createElement('td'); a.textContent = name;
-    const b = document.createElement('td'); b.className = 'num'; b.textContent = fmt(s.out_of_pocket[k]);
-    tr.append(a, b); return tr;
-  }));
+  // Layers that applied; the others in one line.
+  const applied = s.layers.filter((l) => l.applied);
+  $('layers').tBodies[0].replaceChildren(...applied.map((l) => el('tr', {},
+    el('th', { scope: 'row', textContent: layerName(l) }),
+    el('td', { className: 'num', textContent: fmt(l.base) }),
+    el('td', { className: 'num', textContent: fmt(l.deductible) }),
+    el('td', { className: 'num', textContent: fmt(l.payment) }))));
+  const skipped = s.layers.filter((l) => !l.applied).map(layerName);
+  $('not-applied').textContent = skipped.length ? T[lang]['not-applied'](skipped) : '';
+
+  // For drafters and the curious: every step with its clause and the provenance of each figure.
   $('steps').replaceChildren(...s.trace.map((st) => {
-    const li = document.createElement('li');
-    li.append(lang === 'zh' ? st.zh : st.en);
-    for (const p of st.params) { const b = document.createElement('span'); b.className = `prov prov-${p.provenance}`; b.textContent = `${p.path} ${p.provenance}${p.source ? ' ' + p.source : ''}`; li.append(b); }
-    if (st.cite && st.cite.file) { const c = document.createElement('span'); c.className = 'cite'; c.textContent = `${st.cite.file}:${st.cite.line} — ${st.cite.text}`; li.append(c); }
+    const li = el('li', {}, lang === 'zh' ? st.zh : st.en);
+    for (const p of st.params) li.append(el('span', { className: `prov prov-${p.provenance}`, textContent: `${p.path} ${p.provenance}${p.source ? ' ' + p.source : ''}` }));
+    if (st.cite && st.cite.file) li.append(el('span', { className: 'cite', textContent: `${st.cite.file}:${st.cite.line} — ${st.cite.text}` }));
     return li;
   }));
-  $('policy').textContent = T[lang].policy(s.policy) + (s.earlierCount ? ` ${T[lang]['earlier-note'](s.earlierCount)}` : '');
+  $('unverified-notes').replaceChildren(...s.unverified.map((u) => el('li', { textContent: `${u.path} = ${u.text}${u.note ? ' — ' + u.note : ''}` })));
+  const v = versions.find((x) => x.id === s.policy.id && x.effective === s.policy.version);
+  const name = lang === 'en' && v?.name_en ? v.name_en : s.policy.name;
+  $('policy').textContent = T[lang].policy(name, s.policy) + (s.earlierCount ? ` ${T[lang]['earlier-note'](s.earlierCount)}` : '');
+}
+
+// One input per unverified figure the result used (and per figure the person already gave).
+function renderOwn(s) {
+  const paths = [...new Set([...s.unverified.map((u) => u.path), ...s.overrides.map((u) => u.path), ...Object.keys(own)])];
+  const form = $('own');
+  form.hidden = paths.length === 0;
+  const focused = document.activeElement?.dataset?.path;
+  $('own-fields').replaceChildren(...paths.map((path, i) => {
+    const id = `own-${i}`;
+    const input = el('input', { id, inputMode: 'decimal', value: own[path] ?? '', autocomplete: 'off' });
+    input.dataset.path = path;
+    input.setAttribute('aria-describedby', `${id}-unit own-help err-own`);
+    input.addEventListener('input', () => { own[path] = input.value; });
+    const unit = el('span', { className: 'unit', id: `${id}-unit`, textContent: isRatio(path) ? '%' : t('yuan') });
+    const lbl = el('label', { htmlFor: id, textContent: T[lang]['own-label'](figureName(path, s)) });
+    return el('div', { className: 'own-row' }, lbl, el('span', { className: 'own-input' }, input, unit));
+  }));
+  if (focused) document.querySelector(`#own-fields input[data-path="${CSS.escape(focused)}"]`)?.focus();
 }
 
 const FIELDS = ['region', 'scheme', 'date', 'group', 'care', 'level', 'place', 'disease', 'total', 'out_of_list', 'pre_self_pay', 'over_limit'];
@@ -282,6 +485,7 @@ function saveState() {
   if ($('referral').checked) p.set('referral', '1');
   const e = earlierRows();
   if (e.length) p.set('earlier', e.map((r) => [r.date, r.care, r.total, r.ool].join('~')).join('_'));
+  for (const [path, v] of Object.entries(own)) if (v.trim() !== '') p.set(`own.${path}`, v.trim());
   p.set('lang', lang);
   history.replaceState(null, '', `#${p.toString()}`);
 }
@@ -289,6 +493,7 @@ function saveState() {
 function loadState() {
   const p = new URLSearchParams(location.hash.slice(1));
   if (p.get('lang') === 'en') lang = 'en';
+  for (const [k, v] of p) if (k.startsWith('own.')) own[k.slice(4)] = v;
   return p;
 }
 
@@ -297,7 +502,7 @@ async function main() {
     await init({ module_or_path: new URL('./pkg/yibao_wasm_bg.wasm', import.meta.url) });
   } catch (e) {
     $('fatal').hidden = false;
-    $('fatal').textContent = `cannot load the calculator: ${e}`;
+    $('fatal').textContent = `无法加载计算模块 · cannot load the calculator: ${e}`;
     return;
   }
   const p = loadState();
@@ -319,12 +524,13 @@ async function main() {
   $('scheme').addEventListener('change', loadDims);
   $('date').addEventListener('change', loadDims);
   $('lang').addEventListener('click', () => { lang = lang === 'zh' ? 'en' : 'zh'; applyLang(); saveState(); });
-  $('form').addEventListener('submit', (e) => { e.preventDefault(); estimate(); });
+  $('form').addEventListener('submit', (e) => { e.preventDefault(); estimate(true); });
   // The button (also pressed by Enter in a field) estimates without starting a form submission:
   // the browser's submission steps (autofill scans the fields) cost more than the estimate.
-  $('form').querySelector('button[type=submit]').addEventListener('click', (e) => { e.preventDefault(); estimate(); });
+  $('go').addEventListener('click', (e) => { e.preventDefault(); estimate(true); });
   $('add-earlier').addEventListener('click', () => addEarlier({ care: $('care').value }));
   $('form').addEventListener('change', () => { if (last) estimate(); else saveState(); });
+  $('own').addEventListener('submit', (e) => { e.preventDefault(); estimate(true); });
   if (p.get('total')) estimate();
   if ('serviceWorker' in navigator && location.protocol !== 'file:') navigator.serviceWorker.register('sw.js').catch(() => {});
   document.body.dataset.ready = '1';

@@ -1,14 +1,25 @@
-//! Project tasks: `cargo xtask test` runs every check CI runs; `cargo xtask demo` runs an
-//! example estimate. Each step says what it does; the first failure stops the run.
+//! Project tasks: `cargo xtask serve` builds and serves the page and the API; `cargo xtask test`
+//! runs every check CI runs; `cargo xtask demo` runs an example estimate. Each step says what it
+//! does and shows the tools' own output (cargo's progress too); the first failure stops the run.
+//! Build outputs go to `$CARGO_TARGET_DIR` (default `target/`).
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+mod peers;
 
 fn main() -> ExitCode {
+    if let Err(e) = at_workspace_root() {
+        eprintln!("xtask: {e}");
+        return ExitCode::FAILURE;
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(),
-        Some("serve") => serve(),
+        Some("serve") => serve(&args[1..]),
         Some("wasm") => wasm().map(|_| ()),
         Some("conformance") => conformance(),
         Some("browser") => conformance().and_then(|_| browser()),
@@ -17,8 +28,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench-wasm") => bench_wasm(),
         Some("bench-page") => bench_page(),
+        Some("bench-peers") => peers::bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
+            eprintln!("usage: cargo xtask <serve|test|demo|…>\n  serve [--addr A] [--release]  build the wasm module and the server, then serve the page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  bench-peers [CLAIMS] [REPS]  ../shared/bench-peers' workload: yibao batch beside the hand-written peers, checked claim by claim (default 1,000,000 claims, 3 runs)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
             return ExitCode::from(2);
         }
     };
@@ -31,17 +43,117 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs from the workspace root whatever the caller's directory; a relative `CARGO_TARGET_DIR`
+/// keeps meaning what it meant there.
+fn at_workspace_root() -> Result<(), String> {
+    let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR").filter(|t| !t.is_empty()) {
+        std::env::set_var("CARGO_TARGET_DIR", here.join(t));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("xtask is not inside a workspace")?;
+    std::env::set_current_dir(root).map_err(|e| format!("cannot enter {}: {e}", root.display()))
+}
+
+/// Where cargo puts build outputs: `$CARGO_TARGET_DIR`, else `target/`.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|t| !t.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// A path under the target directory.
+fn target(rel: &str) -> PathBuf {
+    target_dir().join(rel)
+}
+
+/// Every step run, how long it took and whether it passed: `cargo xtask test`'s summary.
+static STEPS: Mutex<Vec<(String, Duration, bool)>> = Mutex::new(Vec::new());
+
+fn record(what: &str, took: Duration, ok: bool) {
+    if let Ok(mut s) = STEPS.lock() {
+        s.push((what.to_string(), took, ok));
+    }
+}
+
 fn step(what: &str, program: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("==> {what}: {program} {}", args.join(" "));
+    let t0 = Instant::now();
     let status = Command::new(program)
         .args(args)
         .status()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
+        .map_err(|e| format!("cannot run {program}: {e}"));
+    let ok = status.as_ref().is_ok_and(|s| s.success());
+    record(what, t0.elapsed(), ok);
+    match status? {
+        s if s.success() => Ok(()),
+        s => Err(format!("{what} failed ({s})")),
     }
+}
+
+fn took(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}.{}s", s, d.subsec_millis() / 100)
+    }
+}
+
+/// One line for everything a run did: each step with its time, and the outcome.
+fn summary(result: &Result<(), String>, t0: Instant) -> String {
+    let steps = STEPS.lock().map(|s| s.clone()).unwrap_or_default();
+    let passed = steps.iter().filter(|s| s.2).count();
+    let list: Vec<String> = steps
+        .iter()
+        .map(|(w, d, ok)| format!("{}{w} {}", if *ok { "" } else { "FAILED " }, took(*d)))
+        .collect();
+    let outcome = match result {
+        Ok(()) => format!("all {} steps passed", steps.len()),
+        Err(_) => format!("FAILED: {passed} of {} steps passed", steps.len()),
+    };
+    format!(
+        "xtask test: {outcome} in {} — {}",
+        took(t0.elapsed()),
+        list.join("; ")
+    )
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Installs Debian packages with apt-get: said before it runs, apt's own output shown. Where it
+/// cannot (not root, no apt-get, the apt lock held), the error says what to install by hand.
+fn apt_install(packages: &[&str], why: &str) -> Result<(), String> {
+    let names = packages.join(" ");
+    let by_hand = format!("install by hand: sudo apt-get install {names}");
+    if !installed_at("apt-get", "--version") {
+        return Err(format!(
+            "{names} missing and no apt-get here; {by_hand} (or your system's equivalent)"
+        ));
+    }
+    if !is_root() {
+        return Err(format!(
+            "{names} missing and not root, so not installing; {by_hand}"
+        ));
+    }
+    eprintln!("==> installing {names} with apt-get ({why}); apt's output follows");
+    std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(packages);
+    step("updating the package lists", "apt-get", &["update"])
+        .and_then(|_| step(&format!("installing {names}"), "apt-get", &install))
+        .map_err(|e| format!("{e} (is another apt-get running?); {by_hand}"))
 }
 
 /// Installs a rustup component if this machine lacks it.
@@ -76,6 +188,13 @@ fn step_yibao(what: &str, args: &[&str]) -> Result<(), String> {
 }
 
 fn test() -> Result<(), String> {
+    let t0 = Instant::now();
+    let result = test_steps();
+    eprintln!("{}", summary(&result, t0));
+    result
+}
+
+fn test_steps() -> Result<(), String> {
     ensure_component("rustfmt", &["fmt", "--version"])?;
     ensure_component("clippy", &["clippy", "--version"])?;
     step("formatting", "cargo", &["fmt", "--all", "--", "--check"])?;
@@ -98,10 +217,28 @@ fn test() -> Result<(), String> {
     )?;
     step_yibao("bundled policies check clean", &["check"])?;
     step_yibao(
+        "the benchmark policy checks clean",
+        &["check", "bench/policies"],
+    )?;
+    step_yibao(
         "policies are in canonical form",
-        &["fmt", "--check", "policies", "tests/vectors"],
+        &[
+            "fmt",
+            "--check",
+            "policies",
+            "tests/vectors",
+            "bench/policies",
+        ],
     )?;
     step_yibao("shared test vectors", &["vectors", "tests/vectors"])?;
+    let t0 = Instant::now();
+    let peers = peers::verify(20_000);
+    record(
+        "benchmark policy equals the hand-written peer claim by claim",
+        t0.elapsed(),
+        peers.is_ok(),
+    );
+    peers?;
     conformance()?;
     browser()?;
     Ok(())
@@ -135,11 +272,7 @@ fn demo() -> Result<(), String> {
 /// percentiles and the server's peak resident memory.
 fn bench_server() -> Result<(), String> {
     if Command::new("wrk").arg("--version").output().is_err() {
-        step(
-            "installing wrk",
-            "apt-get",
-            &["install", "-y", "-qq", "wrk"],
-        )?;
+        apt_install(&["wrk"], "the HTTP load generator")?;
     }
     step(
         "building the release binary",
@@ -147,7 +280,8 @@ fn bench_server() -> Result<(), String> {
         &["build", "--release", "-p", "yibao-cli"],
     )?;
     let port = "18571";
-    let (mut server, ready) = start_server("target/release/yibao", port, false)?;
+    let binary = target("release/yibao");
+    let (mut server, ready) = start_server(&binary, port, false)?;
     let pid = server.id();
     let result = (|| {
         if !ready {
@@ -190,24 +324,90 @@ wrk.body = '{"policy":"tianjin.resident","trace":false,"claim":{"date":"2024-05-
     result
 }
 
-/// Builds the wasm module and the release binary, and serves the page and the API on
-/// 127.0.0.1:8080 until Ctrl-C.
-fn serve() -> Result<(), String> {
-    step(
-        "building the release binary",
-        "cargo",
-        &["build", "--release", "-p", "yibao-cli"],
-    )?;
-    step(
-        "serving on http://127.0.0.1:8080 (Ctrl-C to stop)",
-        "target/release/yibao",
-        &["serve", "--addr", "127.0.0.1:8080"],
-    )
+/// `cargo xtask serve [--addr A] [--release]`: everything the page needs, then the page and the
+/// API until Ctrl-C. Each step is named and shows cargo's own progress; a second run with nothing
+/// changed skips the wasm post-processing (cargo's own no-op does the rest).
+fn serve(args: &[String]) -> Result<(), String> {
+    let mut addr = "127.0.0.1:8080".to_string();
+    let mut release = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--addr" => addr = it.next().ok_or("--addr needs host:port")?.clone(),
+            "--release" => release = true,
+            _ => {
+                return Err(format!(
+                    "serve: unknown argument `{a}` (--addr HOST:PORT, --release)"
+                ))
+            }
+        }
+    }
+    let t0 = Instant::now();
+    let profile = if release { "release" } else { "debug" };
+    eprintln!(
+        "==> cargo xtask serve: [1/3] the page's WebAssembly module and JS glue (www/pkg), \
+         [2/3] the yibao server ({profile} build), [3/3] serve page and API on http://{addr}/\n    \
+         A first build compiles the project twice (for the browser and for this machine); \
+         cargo shows its progress below."
+    );
+    eprintln!("==> [1/3] the page's WebAssembly module");
+    wasm()?;
+    eprintln!("==> [2/3] the yibao server ({profile} build)");
+    let mut build = vec!["build", "-p", "yibao-cli"];
+    if release {
+        build.push("--release");
+    }
+    step("[2/3] compiling yibao-cli", "cargo", &build)?;
+    eprintln!("==> [3/3] starting the server on {addr}");
+    let binary = target(&format!("{profile}/yibao"));
+    let mut server = Command::new(&binary)
+        .args(["serve", "--addr", &addr, "--www", "www"])
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = server.try_wait() {
+            return Err(format!(
+                "the server stopped ({status}); see its message above"
+            ));
+        }
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            return Err(format!(
+                "the server did not accept connections on {addr} within 30 s"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!(
+        "==> ready after {}: open http://{addr}/ in a browser (the API's documentation: \
+         http://{addr}/docs). Ctrl-C stops the server.",
+        took(t0.elapsed())
+    );
+    let status = server.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the server stopped ({status})"))
+    }
 }
 
-/// Builds the wasm module: `www/pkg/` (for the page) and `target/wasm/node/` (for Node), using
-/// wasm-bindgen as a library (no separate CLI to install), then wasm-opt when it is installed.
-fn wasm() -> Result<std::path::PathBuf, String> {
+/// A change detector for built files (not cryptographic): std's SipHash with fixed keys.
+fn fingerprint(bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    bytes.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Builds the wasm module: `www/pkg/` (for the page) and `$CARGO_TARGET_DIR/wasm/node/` (for
+/// Node), using wasm-bindgen as a library (no separate CLI to install), then wasm-opt when it is
+/// installed. When rustc's module is the one the outputs were made from, and they are all there,
+/// wasm-opt and wasm-bindgen are skipped.
+fn wasm() -> Result<PathBuf, String> {
     let has_target = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -222,25 +422,19 @@ fn wasm() -> Result<std::path::PathBuf, String> {
     }
     if !installed("wasm-opt") {
         // binaryen's wasm-opt makes the page's module smaller; without it the build still works.
-        std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
-        let got =
-            step("updating the package lists", "apt-get", &["update", "-qq"]).and_then(|_| {
-                step(
-                    "installing binaryen (wasm-opt)",
-                    "apt-get",
-                    &["install", "-y", "-qq", "binaryen"],
-                )
-            });
-        if let Err(e) = got {
-            eprintln!("    (could not install binaryen: {e}; going on without wasm-opt)");
+        if let Err(e) = apt_install(&["binaryen"], "wasm-opt makes the page's module smaller") {
+            eprintln!("    {e}\n    going on without wasm-opt: the module works, only larger");
         }
     }
-    let input = std::path::PathBuf::from("target/wasm32-unknown-unknown/wasm/yibao_wasm.wasm");
+    let opt = installed("wasm-opt");
+    let input = target("wasm32-unknown-unknown/wasm/yibao_wasm.wasm");
+    let node = target("wasm/node");
+    let node_out = node.display().to_string();
     // The citizen page's lean module (and the Node copy for conformance), then the playground's
     // module with the drafter tools.
     for (features, outs) in [
-        ("", &[("www/pkg", true), ("target/wasm/node", false)][..]),
-        ("drafter", &[("www/pkg-drafter", true)][..]),
+        ("", vec![("www/pkg", true), (node_out.as_str(), false)]),
+        ("drafter", vec![("www/pkg-drafter", true)]),
     ] {
         let mut args = vec![
             "build",
@@ -266,11 +460,35 @@ fn wasm() -> Result<std::path::PathBuf, String> {
             "cargo",
             &args,
         )?;
+        let built =
+            std::fs::read(&input).map_err(|e| format!("cannot read {}: {e}", input.display()))?;
+        let key = format!("{} wasm-opt={opt}", fingerprint(&built));
+        let stamp = target(&format!(
+            "wasm/stamp-{}",
+            if features.is_empty() {
+                "page"
+            } else {
+                features
+            }
+        ));
+        let complete = outs.iter().all(|(out, _)| {
+            Path::new(out).join("yibao_wasm.js").is_file()
+                && Path::new(out).join("yibao_wasm_bg.wasm").is_file()
+        });
+        if complete && std::fs::read_to_string(&stamp).is_ok_and(|s| s == key) {
+            let names: Vec<&str> = outs.iter().map(|o| o.0).collect();
+            eprintln!(
+                "    {}: up to date (the module did not change)",
+                names.join(", ")
+            );
+            continue;
+        }
+        let _ = std::fs::remove_file(&stamp);
         // wasm-opt runs on rustc's output, before wasm-bindgen: run after it, Debian's binaryen
         // breaks the externref table wasm-bindgen adds ("Table.grow failed").
-        let optimized = std::path::PathBuf::from("target/wasm/opt/yibao_wasm.wasm");
-        let module = if installed("wasm-opt") {
-            std::fs::create_dir_all("target/wasm/opt").map_err(|e| e.to_string())?;
+        let optimized = target("wasm/opt/yibao_wasm.wasm");
+        let module = if opt {
+            std::fs::create_dir_all(target("wasm/opt")).map_err(|e| e.to_string())?;
             let (i, o) = (input.display().to_string(), optimized.display().to_string());
             step(
                 "wasm-opt -Os",
@@ -290,17 +508,16 @@ fn wasm() -> Result<std::path::PathBuf, String> {
             )?;
             optimized.clone()
         } else {
-            eprintln!(
-                "    (wasm-opt not installed: `apt-get install binaryen` makes the module smaller)"
-            );
             input.clone()
         };
-        for (out, web) in outs {
+        for (out, web) in &outs {
             bindgen(&module, out, *web)?;
         }
+        std::fs::create_dir_all(target("wasm")).map_err(|e| e.to_string())?;
+        std::fs::write(&stamp, key).map_err(|e| e.to_string())?;
     }
     copy_vectors("www/pkg-drafter/vectors")?;
-    Ok(std::path::PathBuf::from("target/wasm/node"))
+    Ok(node)
 }
 
 fn bindgen(input: &std::path::Path, out: &str, web: bool) -> Result<(), String> {
@@ -470,8 +687,11 @@ fn conformance() -> Result<(), String> {
         let native = framed(&bundled, &request);
         cases.push(serde_json::json!({"id": format!("random-{i}"), "fixtures": false, "request": request, "native": native}));
     }
-    std::fs::create_dir_all("target/conformance").map_err(|e| e.to_string())?;
-    let cases_file = "target/conformance/cases.json";
+    std::fs::create_dir_all(target("conformance")).map_err(|e| e.to_string())?;
+    let cases_path = target("conformance/cases.json");
+    let cases_file = cases_path
+        .to_str()
+        .ok_or("the target directory's path is not UTF-8")?;
     std::fs::write(
         cases_file,
         serde_json::to_string(&serde_json::json!({"fixtures": policies, "cases": cases}))
@@ -491,8 +711,12 @@ fn conformance() -> Result<(), String> {
 }
 
 fn installed(cmd: &str) -> bool {
+    installed_at(cmd, "--version")
+}
+
+fn installed_at(cmd: &str, probe: &str) -> bool {
     Command::new(cmd)
-        .arg("--version")
+        .arg(probe)
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -500,14 +724,11 @@ fn installed(cmd: &str) -> bool {
 /// The page in a real browser: the system Chromium (Debian's package; Playwright's own download
 /// cannot work here) driven by playwright-core from npm. Screenshots go to artifacts/.
 fn browser() -> Result<(), String> {
-    let font = std::path::Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists();
+    let font = Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists();
     if !installed("chromium") || !font {
-        std::env::set_var("DEBIAN_FRONTEND", "noninteractive");
-        step("updating the package lists", "apt-get", &["update", "-qq"])?;
-        step(
-            "installing Chromium and a CJK font",
-            "apt-get",
-            &["install", "-y", "-qq", "chromium", "fonts-wqy-microhei"],
+        apt_install(
+            &["chromium", "fonts-wqy-microhei"],
+            "the browser tests drive Debian's Chromium; the font draws Chinese",
         )?;
     }
     npm_ci()?;
@@ -516,36 +737,55 @@ fn browser() -> Result<(), String> {
         "cargo",
         &["build", "-q", "-p", "yibao-cli"],
     )?;
-    let port = "18570";
-    let (mut server, ready) = start_server("target/debug/yibao", port, true)?;
-    let cases =
-        std::fs::canonicalize("target/conformance/cases.json").map_err(|e| e.to_string())?;
     let artifacts = std::env::current_dir()
         .map_err(|e| e.to_string())?
         .join("artifacts");
+    // First, as a new user: no page build output, then `cargo xtask serve`, then the page.
+    node_tests(
+        "`cargo xtask serve` from a clean www/ build output shows the citizen page",
+        &["serve.test.mjs"],
+        &[("YIBAO_ARTIFACTS", artifacts.as_os_str())],
+    )?;
+    let port = "18570";
+    let (mut server, ready) = start_server(&target("debug/yibao"), port, true)?;
+    let cases =
+        std::fs::canonicalize(target("conformance/cases.json")).map_err(|e| e.to_string())?;
+    let url = format!("http://127.0.0.1:{port}");
     let result = if ready {
-        eprintln!("==> the page in headless Chromium: node --test (tests/browser)");
-        Command::new("node")
-            .arg("--test")
-            .current_dir("tests/browser")
-            .env("YIBAO_URL", format!("http://127.0.0.1:{port}"))
-            .env("YIBAO_CASES", &cases)
-            .env("YIBAO_ARTIFACTS", &artifacts)
-            .status()
-            .map_err(|e| format!("cannot run node: {e}"))
-            .and_then(|s| {
-                if s.success() {
-                    Ok(())
-                } else {
-                    Err(format!("browser tests failed ({s})"))
-                }
-            })
+        node_tests(
+            "the page and the playground in headless Chromium",
+            &["page.test.mjs", "citizen.test.mjs", "playground.test.mjs"],
+            &[
+                ("YIBAO_URL", url.as_ref()),
+                ("YIBAO_CASES", cases.as_os_str()),
+                ("YIBAO_ARTIFACTS", artifacts.as_os_str()),
+            ],
+        )
     } else {
         Err("the server did not start".to_string())
     };
     let _ = server.kill();
     let _ = server.wait();
     result
+}
+
+/// `node --test FILES…` in tests/browser, with the environment given.
+fn node_tests(what: &str, files: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Result<(), String> {
+    eprintln!("==> {what}: node --test {}", files.join(" "));
+    let t0 = Instant::now();
+    let status = Command::new("node")
+        .arg("--test")
+        .args(files)
+        .current_dir("tests/browser")
+        .envs(env.iter().copied())
+        .status()
+        .map_err(|e| format!("cannot run node: {e}"));
+    let ok = status.as_ref().is_ok_and(|s| s.success());
+    record(what, t0.elapsed(), ok);
+    match status? {
+        s if s.success() => Ok(()),
+        s => Err(format!("{what}: failed ({s})")),
+    }
 }
 
 /// `cargo xtask bench-batch [CLAIMS…]`: synthetic files of about CLAIMS claims each (6.5 claims
@@ -568,14 +808,19 @@ fn bench_batch(args: &[String]) -> Result<(), String> {
         "cargo",
         &["build", "--release", "-p", "yibao-cli"],
     )?;
-    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(target("bench")).map_err(|e| e.to_string())?;
+    let yibao = target("release/yibao");
+    let yibao = yibao
+        .to_str()
+        .ok_or("the target directory's path is not UTF-8")?;
+    let bench = target("bench").display().to_string();
     for n in sizes {
         let persons = (n * 2 / 13).max(1).to_string();
-        let input = format!("target/bench/claims-{n}.csv");
+        let input = format!("{bench}/claims-{n}.csv");
         if !std::path::Path::new(&input).exists() {
             step(
                 &format!("generating about {n} claims ({persons} persons)"),
-                "target/release/yibao",
+                yibao,
                 &[
                     "gen",
                     "--persons",
@@ -587,9 +832,9 @@ fn bench_batch(args: &[String]) -> Result<(), String> {
                 ],
             )?;
         }
-        let output = format!("target/bench/settled-{n}.csv");
+        let output = format!("{bench}/settled-{n}.csv");
         eprintln!("==> yibao batch over {input}");
-        let out = Command::new("target/release/yibao")
+        let out = Command::new(yibao)
             .args(["batch", "--input", &input, "--output", &output])
             .output()
             .map_err(|e| format!("cannot run yibao batch: {e}"))?;
@@ -665,8 +910,11 @@ fn bench_wasm() -> Result<(), String> {
         current.push(c);
     }
     flush(&mut current, &mut requests);
-    std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
-    let file = "target/bench/requests.json";
+    std::fs::create_dir_all(target("bench")).map_err(|e| e.to_string())?;
+    let file_path = target("bench/requests.json");
+    let file = file_path
+        .to_str()
+        .ok_or("the target directory's path is not UTF-8")?;
     let rounds = 20u32;
     std::fs::write(
         file,
@@ -745,7 +993,7 @@ fn bench_page() -> Result<(), String> {
         &["build", "--release", "-p", "yibao-cli"],
     )?;
     let port = "18572";
-    let (mut server, ready) = start_server("target/release/yibao", port, true)?;
+    let (mut server, ready) = start_server(&target("release/yibao"), port, true)?;
     let result = if ready {
         npm_ci().and_then(|_| {
             let out = Command::new("node")
@@ -772,7 +1020,7 @@ fn bench_page() -> Result<(), String> {
 /// Starts `yibao serve` on 127.0.0.1:`port` (with the page when `www`) and waits up to 10 s
 /// for it to accept connections; the child and whether it did.
 fn start_server(
-    binary: &str,
+    binary: &Path,
     port: &str,
     www: bool,
 ) -> Result<(std::process::Child, bool), String> {
@@ -807,4 +1055,43 @@ fn npm_ci() -> Result<(), String> {
             "--silent",
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(took(Duration::from_millis(2_340)), "2.3s");
+        assert_eq!(took(Duration::from_secs(125)), "2m05s");
+    }
+
+    #[test]
+    fn the_summary_is_one_line_naming_every_step_and_the_outcome() {
+        record("formatting", Duration::from_secs(3), true);
+        record("lints", Duration::from_secs(61), false);
+        let line = summary(&Err("lints failed".into()), Instant::now());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.starts_with("xtask test: FAILED: "), "{line}");
+        assert!(line.contains("formatting 3.0s"), "{line}");
+        assert!(line.contains("FAILED lints 1m01s"), "{line}");
+    }
+
+    #[test]
+    fn fingerprints_change_with_the_bytes() {
+        assert_eq!(fingerprint(b"abc"), fingerprint(b"abc"));
+        assert_ne!(fingerprint(b"abc"), fingerprint(b"abd"));
+    }
+
+    #[test]
+    fn the_target_directory_follows_cargo_target_dir() {
+        // Set by `cargo test`'s caller or not: the path is either it or `target`.
+        let expected = std::env::var_os("CARGO_TARGET_DIR")
+            .filter(|t| !t.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("target"));
+        assert_eq!(target("wasm/node"), expected.join("wasm/node"));
+    }
 }

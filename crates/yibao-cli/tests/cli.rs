@@ -47,6 +47,17 @@ fn estimate_from_flags_explains_and_warns() {
         "cites the clause: {out}"
     );
     assert!(out.contains("未核实"), "names unverified figures");
+    // In words: what an unverified figure means and what was assumed, not a pointer to JSON.
+    assert!(!out.contains("see `unverified`"), "{out}");
+    assert!(
+        out.contains("not yet verified against an official text"),
+        "{out}"
+    );
+    assert!(
+        out.contains("basic.deductible = none: no official figure found; counted as 0, so the estimate may be too generous"),
+        "{out}"
+    );
+    assert!(out.contains("--set PATH=VALUE"), "{out}");
 }
 
 #[test]
@@ -394,6 +405,14 @@ fn check_compliance_passes_bundled_and_flags_a_violating_draft() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("known deviation: 穗岁康"), "{out}");
     assert!(out.contains("guangzhou.resident@2022-12-01"), "{out}");
+    // It ends with the counts.
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("version(s) checked:")
+            && last.contains(", 0 not)")
+            && last.contains("warning(s) to verify"),
+        "{last}"
+    );
 
     // A draft of Ziyang's resident policy whose medical aid has no annual limit at all.
     let dir = tempfile::tempdir().unwrap();
@@ -450,6 +469,11 @@ fn diff_shows_parameters_and_impact() {
     assert_eq!(code, 0);
     assert!(
         out.contains("政策范围内报销比例") && out.contains("parameter(s) changed"),
+        "{out}"
+    );
+    // The claims were a synthetic sample, and it says so.
+    assert!(
+        out.contains("claims: a synthetic sample (50 persons, seed 1"),
         "{out}"
     );
     let (code, _, err) =

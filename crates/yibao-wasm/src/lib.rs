@@ -58,11 +58,14 @@ pub fn policies() -> String {
 pub fn version_for(policy: &str, date: &str) -> String {
     let reg = bundled();
     let Ok(date) = date.parse::<yibao::Date>() else {
-        return fail(&yibao::ApiError::new(
-            yibao::ErrorKind::Request,
-            Some("date".into()),
-            format!("`{date}` is not a date (YYYY-MM-DD)"),
-        ));
+        return fail(
+            &yibao::ApiError::new(
+                yibao::ErrorKind::Request,
+                Some("date".into()),
+                format!("`{date}` is not a date (YYYY-MM-DD)"),
+            )
+            .with_code(yibao::ErrorCode::NotADate, &[("value", date.to_string())]),
+        );
     };
     match reg.select(policy, date) {
         Ok(v) => {
@@ -77,8 +80,18 @@ pub fn version_for(policy: &str, date: &str) -> String {
                 Some("date".into()),
                 e.to_string(),
             );
-            if let yibao::policies::SelectError::NoVersion { versions, .. } = &e {
-                err.allowed = versions.iter().map(|d| d.to_string()).collect();
+            match &e {
+                yibao::policies::SelectError::NoVersion { id, date, versions } => {
+                    err.allowed = versions.iter().map(|d| d.to_string()).collect();
+                    err = err.with_code(
+                        yibao::ErrorCode::NoVersion,
+                        &[("policy", id.clone()), ("date", date.to_string())],
+                    );
+                }
+                yibao::policies::SelectError::UnknownPolicy { id, .. } => {
+                    err = err.with_code(yibao::ErrorCode::UnknownPolicy, &[("policy", id.clone())]);
+                }
+                yibao::policies::SelectError::Broken { .. } => {}
             }
             fail(&err)
         }

@@ -60,9 +60,18 @@ pub struct EstimateAnswer {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub kind: ErrorKind,
+    /// A stable name of the mistake, for front ends that word it in their own language:
+    /// `amount_syntax`, `amount_precision`, `amount_negative`, `amount_too_large`,
+    /// `parts_above_total`, `date_order`, `not_a_date`, `unknown_choice`, `unknown_policy`,
+    /// `no_version`, `override_value`, `unknown_override`; otherwise the kind's name.
+    pub code: ErrorCode,
     /// The field at fault, e.g. `claims[1].amounts.total`.
     pub path: Option<String>,
     pub message: String,
+    /// The facts the code's words need, by name (`value`, `parts`, `total`, `date`, `policy`).
+    #[serde(skip_serializing_if = "no_fields")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub fields: Box<BTreeMap<String, String>>,
     /// Values the field may take, where it is a choice.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
@@ -89,14 +98,123 @@ pub enum ErrorKind {
     Unavailable,
 }
 
+/// The stable name of a mistake (see [`ApiError::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ErrorCode {
+    Request,
+    Claim,
+    NotFound,
+    Policy,
+    NotJson,
+    AmountSyntax,
+    AmountPrecision,
+    AmountNegative,
+    AmountTooLarge,
+    PartsAboveTotal,
+    DateOrder,
+    NotADate,
+    UnknownChoice,
+    UnknownPolicy,
+    NoVersion,
+    OverrideValue,
+    UnknownOverride,
+    Internal,
+    Unavailable,
+}
+
+fn no_fields(f: &BTreeMap<String, String>) -> bool {
+    f.is_empty()
+}
+
+impl ErrorKind {
+    fn code(self) -> ErrorCode {
+        match self {
+            ErrorKind::Request => ErrorCode::Request,
+            ErrorKind::Claim => ErrorCode::Claim,
+            ErrorKind::NotFound => ErrorCode::NotFound,
+            ErrorKind::Policy => ErrorCode::Policy,
+            ErrorKind::Internal => ErrorCode::Internal,
+            ErrorKind::Unavailable => ErrorCode::Unavailable,
+        }
+    }
+}
+
 impl ApiError {
     pub fn new(kind: ErrorKind, path: Option<String>, message: impl Into<String>) -> Self {
         ApiError {
             kind,
+            code: kind.code(),
             path,
             message: message.into(),
+            fields: Box::default(),
             allowed: vec![],
             diagnostics: vec![],
+        }
+    }
+
+    /// The same error with a specific code and the facts its words need.
+    pub fn with_code(mut self, code: ErrorCode, fields: &[(&str, String)]) -> Self {
+        self.code = code;
+        self.fields = Box::new(
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        );
+        self
+    }
+
+    /// A claim the evaluator refused, coded from the field it names and the claim's own values.
+    /// `previous`: the date of the claim before, where known (for `date_order`).
+    fn claim_of(
+        i: usize,
+        many: bool,
+        e: ClaimError,
+        claim: &Claim,
+        previous: Option<Date>,
+    ) -> Self {
+        let field = e.path.clone();
+        let err = Self::claim(i, many, e);
+        let a = &claim.amounts;
+        let choice = |v: Option<&str>| match v {
+            Some(v) => err
+                .clone()
+                .with_code(ErrorCode::UnknownChoice, &[("value", v.to_string())]),
+            None => err.clone().with_code(ErrorCode::UnknownChoice, &[]),
+        };
+        match field.as_str() {
+            "amounts" => {
+                let parts = a.out_of_list.0 + a.pre_self_pay.0 + a.over_limit.0;
+                err.clone().with_code(
+                    ErrorCode::PartsAboveTotal,
+                    &[
+                        ("parts", yibao_engine::money::fmt_money(parts)),
+                        ("total", a.total.to_string()),
+                    ],
+                )
+            }
+            "date" => {
+                let mut fields = vec![("date", claim.date.to_string())];
+                fields.extend(previous.map(|p| ("after", p.to_string())));
+                err.clone().with_code(ErrorCode::DateOrder, &fields)
+            }
+            "group" => choice(claim.group.as_deref()),
+            "care" => choice(Some(&claim.care)),
+            "level" => choice(claim.level.as_deref()),
+            "place" => choice(claim.place.as_deref()),
+            "disease" => choice(claim.disease.as_deref()),
+            "case_code" => choice(claim.case_code.as_deref()),
+            f if f.starts_with("categories[") => {
+                let k: Option<usize> = f
+                    .trim_start_matches("categories[")
+                    .trim_end_matches(']')
+                    .parse()
+                    .ok();
+                choice(k.and_then(|k| claim.categories.get(k)).map(String::as_str))
+            }
+            _ => err,
         }
     }
 
@@ -112,11 +230,8 @@ impl ApiError {
             format!("{prefix}.{}", e.path)
         };
         ApiError {
-            kind: ErrorKind::Claim,
-            path: Some(path),
-            message: e.message,
             allowed: e.allowed,
-            diagnostics: vec![],
+            ..ApiError::new(ErrorKind::Claim, Some(path), e.message)
         }
     }
 
@@ -133,12 +248,19 @@ impl ApiError {
         } else {
             ErrorKind::NotFound
         };
-        ApiError {
-            kind,
-            path: Some(path.to_string()),
-            message: e.to_string(),
+        let err = ApiError {
             allowed,
-            diagnostics: vec![],
+            ..ApiError::new(kind, Some(path.to_string()), e.to_string())
+        };
+        match &e {
+            SelectError::UnknownPolicy { id, .. } => {
+                err.with_code(ErrorCode::UnknownPolicy, &[("policy", id.clone())])
+            }
+            SelectError::NoVersion { id, date, .. } => err.with_code(
+                ErrorCode::NoVersion,
+                &[("policy", id.clone()), ("date", date.to_string())],
+            ),
+            SelectError::Broken { .. } => err,
         }
     }
 }
@@ -173,7 +295,8 @@ pub fn parse_overrides(map: &BTreeMap<String, String>) -> Result<Overrides, ApiE
                 ErrorKind::Request,
                 Some(format!("overrides.{k}")),
                 format!("`{v}` is not an amount (`800`) or a ratio (`85%`)"),
-            ));
+            )
+            .with_code(ErrorCode::OverrideValue, &[("value", v.clone())]));
         };
         o.values.insert(k.clone(), d);
     }
@@ -277,12 +400,12 @@ impl<'r> PolicyCache<'r> {
             }
             return Ok(p.clone());
         }
-        let p = reg
-            .with_overrides(v, &self.overrides)
-            .map_err(|ds| ApiError {
+        let p = reg.with_overrides(v, &self.overrides).map_err(|ds| {
+            let unknown = ds.iter().any(|d| d.code == "yibao::unknown-override");
+            let err = ApiError {
                 diagnostics: ds.iter().map(|d| d.to_json(&reg.map)).collect(),
                 ..ApiError::new(
-                    if ds.iter().any(|d| d.code == "yibao::unknown-override") {
+                    if unknown {
                         ErrorKind::Request
                     } else {
                         ErrorKind::Policy
@@ -301,7 +424,13 @@ impl<'r> PolicyCache<'r> {
                         })
                         .unwrap_or_default(),
                 )
-            })?;
+            };
+            if unknown {
+                err.with_code(ErrorCode::UnknownOverride, &[])
+            } else {
+                err
+            }
+        })?;
         self.compiled.push((id, v.effective, p.clone()));
         if version.is_none() {
             self.last = Some(memo(p.clone()));
@@ -346,7 +475,10 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
         }
         current = Some(policy.clone());
         let s = settle_in_place(&policy, claim, &mut state, &opts).map_err(|e| match e {
-            SettleError::Claim(c) => ApiError::claim(i, many, c),
+            SettleError::Claim(c) => {
+                let previous = i.checked_sub(1).and_then(|j| claims.get(j)).map(|p| p.date);
+                ApiError::claim_of(i, many, c, claim, previous)
+            }
             SettleError::Eval(ev) => {
                 ApiError::new(ErrorKind::Policy, Some(cpath.clone()), ev.to_string())
             }
@@ -361,7 +493,15 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
 
 /// Parses a request from JSON, reporting the field path of a mistake.
 pub fn parse_request_json(text: &str) -> Result<EstimateRequest, ApiError> {
-    from_json(text.as_bytes()).map_err(|e| e.error)
+    from_json(text.as_bytes()).map_err(|e| {
+        if e.syntax {
+            return e.error.with_code(ErrorCode::NotJson, &[]);
+        }
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) => coded(e.error, &v),
+            Err(_) => e.error.with_code(ErrorCode::NotJson, &[]),
+        }
+    })
 }
 
 /// Why a JSON text could not be read as a request.
@@ -398,6 +538,54 @@ pub fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Json
     Ok(value)
 }
 
+/// The value at an error path (`claims[0].amounts.total`) of a request.
+fn value_at<'v>(root: &'v serde_json::Value, path: &str) -> Option<&'v serde_json::Value> {
+    let mut v = root;
+    for seg in path.split('.') {
+        let (name, rest) = seg.split_once('[').unwrap_or((seg, ""));
+        if !name.is_empty() {
+            v = v.get(name)?;
+        }
+        for idx in rest.split('[') {
+            if let Ok(i) = idx.trim_end_matches(']').parse::<usize>() {
+                v = v.get(i)?;
+            }
+        }
+    }
+    Some(v)
+}
+
+/// A request field's error coded from the value given: an amount's mistake by the money parser's
+/// own verdict, a date that is not one.
+fn coded(err: ApiError, request: &serde_json::Value) -> ApiError {
+    let Some(path) = err.path.clone() else {
+        return err;
+    };
+    let Some(value) = value_at(request, &path) else {
+        return err;
+    };
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let field = path.rsplit('.').next().unwrap_or_default();
+    if path.contains("amounts.") {
+        use yibao_engine::money::MoneyError;
+        let code = match text.parse::<yibao_engine::Money>() {
+            Err(MoneyError::Precision(_)) => ErrorCode::AmountPrecision,
+            Err(MoneyError::Negative(_)) => ErrorCode::AmountNegative,
+            Err(MoneyError::TooLarge(_)) => ErrorCode::AmountTooLarge,
+            // Parsed as text but refused as JSON (a float), or not a number at all.
+            _ => ErrorCode::AmountSyntax,
+        };
+        return err.with_code(code, &[("value", text)]);
+    }
+    if field == "date" || field == "version" || field == "last_date" {
+        return err.with_code(ErrorCode::NotADate, &[("value", text)]);
+    }
+    err
+}
+
 /// Parses a request from YAML or JSON text as a user writes it in a file: a full request, one
 /// claim, or a list of claims.
 pub fn parse_request_yaml(text: &str) -> Result<EstimateRequest, ApiError> {
@@ -411,17 +599,23 @@ pub fn parse_request_yaml(text: &str) -> Result<EstimateRequest, ApiError> {
             )
         })
     });
+    let json = serde_json::to_value(&value).unwrap_or_default();
     if is_request {
-        return serde_path_to_error::deserialize(crate::strict::Strict(value))
-            .map_err(|e| path_error(e.path().to_string(), e.inner().to_string()));
+        return serde_path_to_error::deserialize(crate::strict::Strict(value)).map_err(|e| {
+            coded(
+                path_error(e.path().to_string(), e.inner().to_string()),
+                &json,
+            )
+        });
     }
     if value.is_sequence() {
         let claims: Vec<Claim> = serde_path_to_error::deserialize(crate::strict::Strict(value))
             .map_err(|e| {
-                path_error(
+                let err = path_error(
                     format!("claims{}", bracket(e.path().to_string())),
                     e.inner().to_string(),
-                )
+                );
+                coded(err, &serde_json::json!({ "claims": json }))
             })?;
         return Ok(EstimateRequest {
             claims,
@@ -429,8 +623,11 @@ pub fn parse_request_yaml(text: &str) -> Result<EstimateRequest, ApiError> {
             ..EstimateRequest::default()
         });
     }
-    let claim: Claim = serde_path_to_error::deserialize(crate::strict::Strict(value))
-        .map_err(|e| path_error(format!("claim.{}", e.path()), e.inner().to_string()))?;
+    let claim: Claim =
+        serde_path_to_error::deserialize(crate::strict::Strict(value)).map_err(|e| {
+            let err = path_error(format!("claim.{}", e.path()), e.inner().to_string());
+            coded(err, &serde_json::json!({ "claim": json }))
+        })?;
     Ok(EstimateRequest {
         claim: Some(claim),
         trace: true,
@@ -793,7 +990,7 @@ pub fn estimate_batch_until(
                 index: i,
                 person: claim.person.clone(),
                 settlement: None,
-                error: Some(ApiError::claim(i, true, c)),
+                error: Some(ApiError::claim_of(i, true, c, claim, None)),
             }),
             Err(SettleError::Eval(ev)) => results.push(BatchItem {
                 index: i,

@@ -249,3 +249,85 @@ fn a_year_beyond_the_supported_range_is_refused_with_the_state_path() {
     // The refused claim left the state as it was.
     assert_eq!(a, b);
 }
+
+/// Front ends word errors themselves: each mistake a person can make has a stable code and the
+/// facts the words need, whatever the English message says.
+#[test]
+fn errors_carry_a_stable_code_and_fields() {
+    let claim = |amounts: &str| {
+        format!(
+            r#"{{"policy":"tianjin.resident","claims":[{{"date":"2024-05-01","care":"inpatient","amounts":{amounts}}}]}}"#
+        )
+    };
+    let code = |req: &str| {
+        let e = estimate_json(&reg(), req).unwrap_err();
+        let code = serde_json::to_value(e.code)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string();
+        (code, e.fields.clone(), e.path.clone())
+    };
+    let (c, f, p) = code(&claim(r#"{"total":"1000.555"}"#));
+    assert_eq!(c, "amount_precision");
+    assert_eq!(f["value"], "1000.555");
+    assert_eq!(p.as_deref(), Some("claims[0].amounts.total"));
+    assert_eq!(code(&claim(r#"{"total":"-5"}"#)).0, "amount_negative");
+    assert_eq!(code(&claim(r#"{"total":"abc"}"#)).0, "amount_syntax");
+    assert_eq!(code(&claim(r#"{"total":12.5}"#)).0, "amount_syntax");
+    assert_eq!(
+        code(&claim(r#"{"total":"2000000000000"}"#)).0,
+        "amount_too_large"
+    );
+    let (c, f, _) = code(&claim(
+        r#"{"total":"100","out_of_list":"80","over_limit":"30.5"}"#,
+    ));
+    assert_eq!(c, "parts_above_total");
+    assert_eq!(
+        (f["parts"].as_str(), f["total"].as_str()),
+        ("110.50", "100.00")
+    );
+    let (c, f, _) = code(
+        r#"{"policy":"tianjin.resident","claim":{"date":"2001-01-01","care":"inpatient","amounts":{"total":"10"}}}"#,
+    );
+    assert_eq!(c, "no_version");
+    assert_eq!(f["date"], "2001-01-01");
+    let (c, f, _) = code(
+        r#"{"policy":"tianjin.resident","claim":{"date":"2024-01-01","care":"dental","amounts":{"total":"10"}}}"#,
+    );
+    assert_eq!(
+        (c.as_str(), f["value"].as_str()),
+        ("unknown_choice", "dental")
+    );
+    let (c, f, _) = code(
+        r#"{"policy":"tianjin.resident","claims":[{"date":"2024-05-01","care":"inpatient","amounts":{"total":"10"}},{"date":"2024-03-01","care":"inpatient","amounts":{"total":"10"}}]}"#,
+    );
+    assert_eq!(
+        (c.as_str(), f["date"].as_str()),
+        ("date_order", "2024-03-01")
+    );
+    let (c, f, p) = code(
+        r#"{"policy":"tianjin.resident","overrides":{"basic.ratio":"lots"},"claim":{"date":"2024-05-01","care":"inpatient","amounts":{"total":"10"}}}"#,
+    );
+    assert_eq!(
+        (c.as_str(), f["value"].as_str()),
+        ("override_value", "lots")
+    );
+    assert_eq!(p.as_deref(), Some("overrides.basic.ratio"));
+    assert_eq!(code(r#"{"policy":"tianjin.resident","overrides":{"basic.ratoi":"1%"},"claim":{"date":"2024-05-01","care":"inpatient","amounts":{"total":"1"}}}"#).0, "unknown_override");
+    assert_eq!(code(r#"{"policy":"tianjin.resident","claim":{"date":"2024-13-01","care":"inpatient","amounts":{"total":"1"}}}"#).0, "not_a_date");
+    // Not JSON at all; a mistake without a specific code names its kind.
+    assert_eq!(code("{").0, "not_json");
+    assert_eq!(code(r#"{"policy":"tianjin.resident"}"#).0, "request");
+    // YAML files get the same codes.
+    let e =
+        parse_request_yaml("date: 2024-05-01\ncare: inpatient\namounts: { total: \"1.005\" }\n")
+            .unwrap_err();
+    assert_eq!(e.code, yibao::ErrorCode::AmountPrecision);
+    // The code is part of the JSON a front end reads.
+    let json =
+        serde_json::to_value(estimate_json(&reg(), &claim(r#"{"total":"1.001"}"#)).unwrap_err())
+            .unwrap();
+    assert_eq!(json["code"], "amount_precision");
+    assert_eq!(json["fields"]["value"], "1.001");
+}

@@ -163,6 +163,20 @@ fn compliance(a: &Args) -> Exit {
         .flat_map(|v| &v.findings)
         .filter(|f| f.finding.severity == Severity::Violation && f.known.is_none())
         .count();
+    if !a.json {
+        let all: Vec<_> = report.iter().flat_map(|v| &v.findings).collect();
+        let count = |s: Severity| all.iter().filter(|f| f.finding.severity == s).count();
+        println!(
+            "{} version(s) checked: {} violation(s) ({} explained as known deviations, {} not), \
+             {} warning(s) to verify, {} info",
+            report.len(),
+            count(Severity::Violation),
+            count(Severity::Violation) - unexplained,
+            unexplained,
+            count(Severity::Warning),
+            count(Severity::Info)
+        );
+    }
     if unexplained > 0 {
         eprintln!("{unexplained} violation(s) of national rules");
         Exit::Findings

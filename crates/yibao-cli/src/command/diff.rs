@@ -59,6 +59,15 @@ pub fn run(a: Args) -> Exit {
                 );
             } else {
                 print!("{}", render(&report));
+                match &a.claims {
+                    Some(p) => println!("claims: {}", p.display()),
+                    None => println!(
+                        "claims: a synthetic sample ({} persons, seed {}; `yibao gen`), plausible \
+                         but not calibrated to real statistics: read the impact as an \
+                         illustration, or measure it on real claims with --claims FILE",
+                        a.persons, a.seed
+                    ),
+                }
             }
             Exit::Ok
         }

@@ -233,19 +233,47 @@ fn print_settlement(s: &Settlement, steps: bool) {
             }
         }
     }
-    for w in &s.warnings {
+    // The unverified figures are listed below in words; other warnings as the engine says them.
+    for w in s.warnings.iter().filter(|w| w.code != "unverified") {
         outln!("⚠ {} ({})", w.message, w.code);
     }
     if !s.unverified.is_empty() {
-        outln!("⚠ 未核实 unverified figures used:");
+        outln!(
+            "⚠ 未核实 {n} figure(s) this estimate used are not yet verified against an official text:\n  \
+             the insurance office may settle differently. Each is listed with what was assumed;\n  \
+             if your notice gives the figure, rerun with --set PATH=VALUE (e.g. --set {p}=800).",
+            n = s.unverified.len(),
+            p = s.unverified[0].path()
+        );
         for p in &s.unverified {
             outln!(
-                "    {} = {}  {}",
+                "    {} = {}: {}",
                 p.path(),
                 p.0.text,
-                p.0.note.as_deref().unwrap_or("")
+                assumed(p.path(), &p.0.text)
             );
+            if let Some(note) = &p.0.note {
+                outln!("      ({note})");
+            }
         }
     }
     outln!();
+}
+
+/// What an estimate assumed for an unverified figure, in words.
+fn assumed(path: &str, text: &str) -> &'static str {
+    let is = |k: &str| path.split('.').any(|s| s == k || s.starts_with(k));
+    match text {
+        "none" if is("deductible") => {
+            "no official figure found; counted as 0, so the estimate may be too generous"
+        }
+        "none" if is("cap") => {
+            "no official figure found; no cap applied, so the estimate may be too generous"
+        }
+        "none" if is("ratio") => {
+            "no official figure found; this layer is not applied, so the estimate may be too low"
+        }
+        "none" => "no official figure found; counted as absent",
+        _ => "a reference figure used as it stands, not checked against an official text",
+    }
 }
