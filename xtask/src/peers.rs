@@ -15,6 +15,13 @@ fn peers_dir() -> Option<PathBuf> {
     d.join("Cargo.toml").is_file().then_some(d)
 }
 
+/// Where the peers are built and their data and results written: `<target>/bench-peers`, as an
+/// absolute path (the peers' build runs in their own folder).
+fn work_dir() -> Result<PathBuf, String> {
+    let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    Ok(here.join(target_dir()).join("bench-peers"))
+}
+
 /// Runs a command, saying what it is; its output goes to the terminal.
 fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("==> {what}");
@@ -148,7 +155,7 @@ pub fn verify(claims: u64) -> Result<(), String> {
         eprintln!("==> bench-peers check skipped: ../shared/bench-peers is not beside the project");
         return Ok(());
     };
-    let work = target_dir().join("bench-peers");
+    let work = work_dir()?;
     build(&peers, &work, &["peer-gen", "peer-i64"])?;
     let csv = generate(&work, (claims / 10).max(1), claims)?;
     let (_, mine) = compare(&work, &csv)?;
@@ -174,7 +181,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         None => 3,
     };
     let peers = peers_dir().ok_or("../shared/bench-peers is not beside the project")?;
-    let work = target_dir().join("bench-peers");
+    let work = work_dir()?;
     build(&peers, &work, &["peer-gen", "peer-i64", "peer-decimal"])?;
     let csv = generate(&work, (claims / 10).max(1), claims)?;
     let (_, line) = compare(&work, &csv)?;
