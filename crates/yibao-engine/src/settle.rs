@@ -185,6 +185,8 @@ impl<'p> Recorder<'p> {
 struct LayerOut {
     applied: bool,
     base: Fen,
+    /// The deductible figure that applied to this claim (`None`: no deductible, or unknown).
+    threshold: Option<Fen>,
     deductible: Fen,
     cap_remaining: Option<Fen>,
     capped: bool,
@@ -199,6 +201,7 @@ impl LayerOut {
         LayerOut {
             applied: true,
             base,
+            threshold: None,
             deductible,
             cap_remaining: limit,
             capped,
@@ -563,6 +566,7 @@ fn run(
             ded_unknown = dv.unknown;
             threshold = tf;
             let remaining = deductible_due(d.per, tf, layer, Some(&ytd), claim.referral);
+            warn_referral_without_chain(layer, d.per, Some(&ytd), claim.referral, warnings);
             // Why, in words: only for the trace.
             let why = || match d.per {
                 DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
@@ -856,7 +860,12 @@ fn run(
         }
 
         let uncapped = round_to_fen(raw).ok_or_else(|| EvalError::Overflow(layer.cite.clone()))?;
-        let result = LayerOut::settled(base, ded, limit, uncapped);
+        let mut result = LayerOut::settled(base, ded, limit, uncapped);
+        result.threshold = layer
+            .deductible
+            .as_ref()
+            .filter(|_| !ded_unknown)
+            .map(|_| threshold);
         let payment = result.payment;
         fund_total += payment;
         let line = capped_line(layer, &result, segments.iter().copied());

@@ -98,6 +98,9 @@ pub struct LayerResult {
     pub applied: bool,
     /// What this layer worked on for this claim.
     pub base: Money,
+    /// The deductible (threshold) that applied to this claim — after the n-th admission's rule and
+    /// the `for` blocks — or `None` where the layer has none or it is unknown.
+    pub threshold: Option<Money>,
     /// The part of the base charged as deductible (threshold) in this claim.
     pub deductible: Money,
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<BandLine>))]

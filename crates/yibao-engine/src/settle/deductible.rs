@@ -28,6 +28,36 @@ pub(super) fn deductible_due(
     }
 }
 
+/// A referred admission with no chain to continue this year: its deductible is charged afresh,
+/// and the result says so. A chain does not cross 1 January — deductibles and the year so far
+/// are per calendar year, and the national guidance (2026-03-16: 同一疾病周期内不再另设起付线)
+/// does not say how an episode meets the turn of the year.
+pub(super) fn warn_referral_without_chain(
+    layer: &Layer,
+    per: DeductiblePer,
+    ytd: Option<&LayerYtd>,
+    referral: bool,
+    warnings: &mut Vec<Warning>,
+) {
+    if referral
+        && per == DeductiblePer::Admission
+        && layer.referral != Referral::Separate
+        && ytd.and_then(|y| y.chain.as_ref()).is_none()
+    {
+        warnings.push(Warning {
+            layer: Some(layer.id.clone()),
+            ..Warning::new(
+                "referral_without_chain",
+                format!(
+                    "{}：本年度没有可连续计算的前次住院（转诊不跨年度），起付线按本次住院计算 / {}: no earlier admission this year to continue the referral from (a chain does not cross the year); the deductible is charged afresh",
+                    layer.label,
+                    layer.label_en.as_deref().unwrap_or(&layer.id)
+                ),
+            )
+        });
+    }
+}
+
 /// A layer's deductible for this claim.
 pub(super) struct DeductibleValue<'a> {
     /// Before the `for` blocks.

@@ -161,6 +161,7 @@ pub(super) fn build(
             platform_field: layer.platform_field.clone(),
             applied: lo.applied,
             base: money(lo.base),
+            threshold: lo.threshold.map(money),
             deductible: money(lo.deductible),
             bands,
             cap_remaining: lo.cap_remaining.map(money),

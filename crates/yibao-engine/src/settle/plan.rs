@@ -310,6 +310,7 @@ fn run_plan(
             threshold = t.fen;
             ded_unknown = t.unknown;
             ded = deductible_due(d.per, t.fen, layer, ytd, claim.referral).min(base);
+            warn_referral_without_chain(layer, d.per, ytd, claim.referral, &mut out.warnings);
             if !t.flags.is_empty() {
                 flags.insert_all(&t.flags);
             }
@@ -365,7 +366,12 @@ fn run_plan(
 
         let uncapped = Fen::try_from(div_round(raw, p.unit))
             .map_err(|_| EvalError::Overflow(layer.cite.clone()))?;
-        let result = LayerOut::settled(base, ded, limit, uncapped);
+        let mut result = LayerOut::settled(base, ded, limit, uncapped);
+        result.threshold = p
+            .deductible
+            .as_ref()
+            .filter(|_| !ded_unknown)
+            .map(|_| threshold);
         let payment = result.payment;
         fund_total += payment;
         let line = capped_line(
