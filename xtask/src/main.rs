@@ -3,6 +3,8 @@
 
 use std::process::{Command, ExitCode};
 
+mod soak;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -17,8 +19,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench-wasm") => bench_wasm(),
         Some("bench-page") => bench_page(),
+        Some("soak") => soak::soak(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
+            eprintln!("usage: cargo xtask <serve|test|demo|bench-server>\n  serve         build and serve the web page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks and vectors\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  soak [SECONDS]  the release server on 127.0.0.1 under load: estimates at c=1/16/64, 10,000 idle/slow connections, explained batches, SIGTERM with a stuck client (default 10 s a phase)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode");
             return ExitCode::from(2);
         }
     };
