@@ -317,7 +317,7 @@ fn hold(addr: SocketAddr, n: usize, d: Duration) -> Result<Held, String> {
                             Some(s) if (i + k) % 2 == 1 => {
                                 // Slow: one more byte of the head about once a second.
                                 let at = (tick / 5) % head.len();
-                                tick % 5 != 0 || s.write_all(&head[at..at + 1]).is_ok()
+                                !tick.is_multiple_of(5) || s.write_all(&head[at..at + 1]).is_ok()
                             }
                             Some(s) => {
                                 // Silent: closed by the server when it reads 0 bytes.
