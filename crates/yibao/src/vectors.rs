@@ -76,6 +76,10 @@ pub struct Expect {
     /// Paths of the placeholder figures the result must list as unverified.
     #[serde(default)]
     pub unverified: Option<Vec<String>>,
+    /// Codes of the notices the claim must get (`rules_stale`, `rules_expired`,
+    /// `known_deviation`), in any order; `[]` for none.
+    #[serde(default)]
+    pub notices: Option<Vec<String>>,
 }
 
 /// Reads a vector file's text.
@@ -161,6 +165,22 @@ pub fn run_vector(reg: &Registry, file: &str, v: &Vector) -> VectorResult {
                         _ => None,
                     };
                     cmp(format!("split.{part}"), *want, got);
+                }
+                if let Some(want) = &vc.expect.notices {
+                    let mut got: Vec<String> = answer
+                        .notices
+                        .iter()
+                        .filter(|n| n.claim == i)
+                        .map(|n| n.code.to_string())
+                        .collect();
+                    let mut want = want.clone();
+                    got.sort();
+                    want.sort();
+                    if got != want {
+                        diffs.push(format!(
+                            "claims[{i}].notices: expected {want:?}, got {got:?}"
+                        ));
+                    }
                 }
                 if let Some(want) = &vc.expect.unverified {
                     let mut got: Vec<String> =
