@@ -143,14 +143,14 @@ pub fn annotate(reg: &Registry, policy: &Policy, index: usize, s: &mut Settlemen
         let (code, zh, en) = match (v.kind, layers.is_empty()) {
             (ValidityKind::Confirmed, true) => (
                 "rules_stale",
-                format!("{name}：本工具已知的最新规定为 {version} 版（数字最后核实于 {until}）；此后的调整未收录，结果可能与实际不符"),
+                format!("{name}：本工具已知的最新规定为 {version} 版（数字最后核实于 {until}，早于本次就医 {days} 天）；此后的调整未收录，结果可能与实际不符"),
                 format!("{name_en}: the newest rules known here are from {version} (figures last confirmed {until}, {days} days before this claim); later changes are not included, so the result may differ from what is actually paid"),
             ),
             (ValidityKind::Confirmed, false) => {
                 let (lz, le) = labels(&layers);
                 (
                     "rules_stale",
-                    format!("{name}：{lz}的数字最后核实于 {until}；此后的调整未收录，结果可能与实际不符"),
+                    format!("{name}：{lz}的数字最后核实于 {until}（早于本次就医 {days} 天）；此后的调整未收录，结果可能与实际不符"),
                     format!("{name_en}: the figures of {le} were last confirmed {until}, {days} days before this claim; later changes are not included, so the result may differ from what is actually paid"),
                 )
             }

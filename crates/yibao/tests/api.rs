@@ -66,7 +66,16 @@ fn malformed_json_and_wrong_fields_have_paths() {
 fn no_version_in_force_lists_the_versions() {
     let e = estimate_json(&reg(), r#"{"policy":"tianjin.resident","claim":{"date":"2010-01-01","care":"inpatient","amounts":{"total":"10"}}}"#).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(e.allowed, vec!["2014-07-01", "2016-01-01", "2020-03-01", "2020-04-01", "2023-01-01"]);
+    assert_eq!(
+        e.allowed,
+        vec![
+            "2014-07-01",
+            "2016-01-01",
+            "2020-03-01",
+            "2020-04-01",
+            "2023-01-01"
+        ]
+    );
     let e = estimate_json(&reg(), r#"{"policy":"atlantis.resident","claim":{"date":"2020-01-01","care":"inpatient","amounts":{"total":"10"}}}"#).unwrap_err();
     assert!(e.allowed.contains(&"tianjin.resident".to_string()));
 }
