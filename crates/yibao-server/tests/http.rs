@@ -144,7 +144,7 @@ async fn every_endpoint_answers_and_matches_the_openapi_description() {
     assert_eq!(code, 200);
     validate(&doc, "EstimateAnswer", &body);
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["settlements"][0]["out_of_pocket"]["total"], "16175.00");
+    assert_eq!(v["settlements"][0]["out_of_pocket"]["total"], "13871.11");
 
     let batch = json!({"policy":"beijing.resident","claims":[
         {"person":"a","date":"2018-03-01","care":"general_outpatient","level":1,"amounts":{"total":"2000"}},
