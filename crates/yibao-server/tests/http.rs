@@ -197,7 +197,7 @@ async fn every_endpoint_answers_and_matches_the_openapi_description() {
     assert_eq!(code, 200);
     assert!(body.contains("extends beijing.resident@2018-01-01"));
 
-    let r = s.client.post(format!("{}/v1/check", s.base)).header("content-type", "text/plain").body("policy x.y \"t\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"b\" { base in_scope ratio 120% [placeholder] }\n").send().await.unwrap();
+    let r = s.client.post(format!("{}/v1/check", s.base)).header("content-type", "text/plain").body("policy x.y \"t\"\neffective 2024-01-01 confirmed 2024-12-31\ncare [inpatient]\nlayer basic \"b\" { base in_scope ratio 120% [placeholder] }\n").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let body = r.text().await.unwrap();
     validate(&doc, "CheckAnswer", &body);
