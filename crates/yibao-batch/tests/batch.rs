@@ -111,7 +111,7 @@ fn reproduces_the_hand_worked_tianjin_cascade() {
     // basic 75% = 223,500; 大病 (74,500 − 20,000) × 50% = 27,250; aid 47,250 × 70% = 33,075.
     let reg = Registry::bundled();
     let input = csv(&[
-        "c1,p1,tianjin,resident,2024-05-01,,min_allowance,inpatient,3,,false,300000,2000,0,0",
+        "c1,p1,tianjin,resident,2019-05-01,,min_allowance,inpatient,3,,false,300000,2000,0,0",
     ]);
     let ran = csv_run(&reg, &input, &opts());
     let s = ran.result.unwrap();

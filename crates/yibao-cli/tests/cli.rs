@@ -28,7 +28,7 @@ fn estimate_from_flags_explains_and_warns() {
         "--policy",
         "tianjin.resident",
         "--date",
-        "2024-05-01",
+        "2019-05-01",
         "--level",
         "3",
         "--total",
@@ -133,7 +133,7 @@ fn bad_flags_exit_2() {
 fn check_reports_errors_with_location_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("draft.policy");
-    std::fs::write(&f, "policy x.y \"d\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"b\" {\n  base in_scope\n  ratio 185% [placeholder]\n}\n").unwrap();
+    std::fs::write(&f, "policy x.y \"d\"\neffective 2024-01-01 confirmed 2024-12-31\ncare [inpatient]\nlayer basic \"b\" {\n  base in_scope\n  ratio 185% [placeholder]\n}\n").unwrap();
     let (code, _, err) = stdout(yibao().args(["check", f.to_str().unwrap()]));
     assert_eq!(code, 1);
     assert!(err.contains("ratio `185%` is outside 0–100%"), "{err}");
@@ -215,10 +215,11 @@ fn every_city_and_scheme_gives_an_explained_estimate() {
             "{p}: no explanation\n{out}"
         );
         assert!(out.contains("total 合计"), "{p}");
-        // Every bundled policy still relies on some unverified figure, and says so.
+        // Every estimate says how sure it is: it names the unverified figures it relied on, or
+        // says that the rules are known only up to an earlier date.
         assert!(
-            out.contains("未核实"),
-            "{p}: unverified figures are not named\n{out}"
+            out.contains("未核实") || out.contains("此后的调整未收录"),
+            "{p}: neither unverified figures nor staleness named\n{out}"
         );
     }
 }
@@ -483,4 +484,85 @@ fn diff_shows_parameters_and_impact() {
         err.contains("no version taking effect on 2011-01-01") && err.contains("2018-01-01"),
         "{err}"
     );
+}
+
+/// A 2026 Beijing employee admission, a 2025 Guangzhou 门特 month and a 2024 Tianjin 大病 case each
+/// say that their rules are known only up to an earlier date, have expired, or deviate — in the
+/// table (Chinese and English) and as structured notices in the JSON.
+#[test]
+fn estimates_beyond_the_known_rules_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("gz.yaml");
+    std::fs::write(
+        &gz,
+        "policy: guangzhou.employee\nclaim: {date: '2025-03-31', care: outpatient_special, disease: hypertension, level: designated, amounts: {total: '300'}}\n",
+    )
+    .unwrap();
+    let gz = gz.to_str().unwrap();
+    let cases: &[(&[&str], &[&str], &str)] = &[
+        (
+            &[
+                "--policy",
+                "beijing.employee",
+                "--date",
+                "2026-03-01",
+                "--care",
+                "inpatient",
+                "--level",
+                "3",
+                "--total",
+                "20000",
+            ],
+            &[
+                "北京市职工基本医疗保险：本工具已知的最新规定为 2010-05-01 版",
+                "此后的调整未收录",
+                "the newest rules known here are from 2010-05-01",
+            ],
+            "rules_stale",
+        ),
+        (
+            &[gz],
+            &["有效期至 2024-06-30", "were valid until 2024-06-30"],
+            "rules_expired",
+        ),
+        (
+            &[
+                "--policy",
+                "tianjin.resident",
+                "--date",
+                "2024-05-01",
+                "--care",
+                "inpatient",
+                "--level",
+                "3",
+                "--total",
+                "200000",
+            ],
+            &[
+                "已知与国家规则（NAT-SI-RATIO-60）的偏差",
+                "a known deviation from the national rule NAT-SI-RATIO-60",
+                "此后的调整未收录",
+            ],
+            "known_deviation",
+        ),
+    ];
+    for (args, texts, code) in cases {
+        let (status, out, err) = stdout(yibao().arg("estimate").args(*args));
+        assert_eq!(status, 0, "{err}");
+        for t in *texts {
+            assert!(out.contains(t), "missing `{t}` in\n{out}");
+        }
+        let (status, out, err) = stdout(yibao().arg("estimate").args(*args).arg("--json"));
+        assert_eq!(status, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let notices = v["notices"].as_array().unwrap();
+        let n = notices
+            .iter()
+            .find(|n| n["code"] == *code)
+            .unwrap_or_else(|| panic!("no {code} in {out}"));
+        assert_eq!(n["claim"], 0);
+        assert!(n["zh"].as_str().unwrap().len() > 10 && n["en"].as_str().unwrap().len() > 10);
+        let warnings = v["settlements"][0]["warnings"].as_array().unwrap();
+        assert!(warnings.iter().any(|w| w["code"] == *code), "{out}");
+    }
 }

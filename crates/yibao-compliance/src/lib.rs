@@ -1060,6 +1060,16 @@ pub struct KnownDeviation {
     pub policy: String,
     pub rule: String,
     pub reason: String,
+    /// The reason in Chinese, for what citizens see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_zh: Option<String>,
+    /// The layers the deviation is about: a claim one of them applies to reports it in its
+    /// result. Empty: every claim under the version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<String>,
+    /// When given, only a claim with one of these special categories is concerned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
 }
 
 /// The bundled list of known deviations.

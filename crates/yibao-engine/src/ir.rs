@@ -29,6 +29,9 @@ pub struct Policy {
     pub effective: Date,
     /// How sure we are of that date (a placeholder when only the year or period is known).
     pub effective_provenance: DateProvenance,
+    /// How long the figures are known to hold: the whole version's statements first (at most one
+    /// of each kind), then those that cover named layers.
+    pub validity: Vec<Validity>,
     /// SHA-256 of the source texts this version was compiled from (its own and its parents').
     pub content_hash: Arc<str>,
     pub dims: Dims,
@@ -492,6 +495,49 @@ pub struct DateProvenance {
     pub note: Option<String>,
 }
 
+/// What a validity statement says about its date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ValidityKind {
+    /// `valid_until`: the document itself states that its figures hold up to this date.
+    ValidUntil,
+    /// `confirmed`: no end is stated; a source confirmed the figures as still current up to
+    /// this date, and nothing is known after it.
+    Confirmed,
+}
+
+impl ValidityKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ValidityKind::ValidUntil => "valid_until",
+            ValidityKind::Confirmed => "confirmed",
+        }
+    }
+}
+
+/// How long some of a version's figures are known to hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Validity {
+    pub kind: ValidityKind,
+    /// Inclusive: the last day the figures are known to hold.
+    pub until: Date,
+    pub provenance: DateProvenance,
+    /// The layers it covers; empty for the whole version.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub layers: Vec<Arc<str>>,
+}
+
+impl Policy {
+    /// The whole version's statement of `kind`, if any.
+    pub fn validity_of(&self, kind: ValidityKind) -> Option<&Validity> {
+        self.validity
+            .iter()
+            .find(|v| v.kind == kind && v.layers.is_empty())
+    }
+}
+
 /// One number written in the policy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamInfo {
@@ -546,6 +592,7 @@ impl Policy {
                 source: None,
                 note: None,
             },
+            validity: vec![],
             content_hash: "".into(),
             dims: Dims {
                 groups: vec![DimValue {

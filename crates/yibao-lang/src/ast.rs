@@ -54,6 +54,8 @@ pub struct Header {
 pub enum Item {
     /// The date a version takes effect, with the provenance of the date itself.
     Effective(Spanned<Date>, Option<Prov>),
+    /// How long the version's (or some layers') figures are known to hold.
+    Validity(ValidityDecl),
     Extends {
         id: Spanned<String>,
         date: Spanned<Date>,
@@ -73,6 +75,33 @@ pub enum Item {
     },
     Remove(Spanned<String>),
 }
+
+/// `valid_until 2024-06-30 [prov]`, `confirmed 2023-05-27 layers [basic] [prov]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidityDecl {
+    pub kind: Spanned<ValidityKind>,
+    pub date: Spanned<Date>,
+    /// The layers it covers; `None` for the whole version.
+    pub layers: Option<Vec<Spanned<String>>>,
+    pub prov: Option<Prov>,
+}
+
+impl ValidityDecl {
+    /// Whether two statements say the same kind of thing about the same figures (a later one
+    /// replaces an earlier one).
+    pub fn same_scope(&self, other: &ValidityDecl) -> bool {
+        let names = |d: &ValidityDecl| {
+            d.layers.as_ref().map(|ls| {
+                let mut v: Vec<String> = ls.iter().map(|l| l.node.clone()).collect();
+                v.sort();
+                v
+            })
+        };
+        self.kind.node == other.kind.node && names(self) == names(other)
+    }
+}
+
+pub use yibao_engine::ir::ValidityKind;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceDecl {

@@ -163,6 +163,27 @@ impl Printer<'_> {
             Item::Effective(d, prov) => {
                 self.line(&format!("effective {}{}", d.node, prov_suffix(prov)))
             }
+            Item::Validity(v) => {
+                let layers = v
+                    .layers
+                    .as_ref()
+                    .map(|ls| {
+                        format!(
+                            " layers [{}]",
+                            ls.iter()
+                                .map(|l| l.node.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+                    .unwrap_or_default();
+                self.line(&format!(
+                    "{} {}{layers}{}",
+                    v.kind.node.keyword(),
+                    v.date.node,
+                    prov_suffix(&v.prov)
+                ))
+            }
             Item::Extends { id, date } => self.line(&format!("extends {}@{}", id.node, date.node)),
             Item::Source(s) => {
                 let mut l = format!("source {} {}", s.id.node, quote(&s.title));
@@ -416,7 +437,7 @@ impl Printer<'_> {
 /// Statements of a group stay together; groups are separated by a blank line.
 fn item_group(i: &Item) -> u8 {
     match i {
-        Item::Effective(..) | Item::Extends { .. } => 0,
+        Item::Effective(..) | Item::Validity(_) | Item::Extends { .. } => 0,
         Item::Source(_) => 1,
         Item::Dims(_) => 2,
         Item::Indicator { .. } => 3,

@@ -13,7 +13,12 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
     let mut items: Vec<Spanned<Item>> = parent
         .items
         .iter()
-        .filter(|i| !matches!(i.node, Item::Effective(..) | Item::Extends { .. }))
+        // The version's own date and validity are the child's; statements about named layers
+        // carry over with the layers.
+        .filter(|i| {
+            !matches!(&i.node, Item::Effective(..) | Item::Extends { .. })
+                && !matches!(&i.node, Item::Validity(v) if v.layers.is_none())
+        })
         .cloned()
         .collect();
     let mut errors = vec![];
@@ -43,6 +48,19 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
         match &it.node {
             Item::Extends { .. } => {}
             Item::Effective(..) => items.insert(0, it.clone()),
+            Item::Validity(v) => {
+                let pos = items
+                    .iter()
+                    .position(|x| !matches!(x.node, Item::Effective(..) | Item::Validity(_)))
+                    .unwrap_or(items.len());
+                match items
+                    .iter_mut()
+                    .find(|x| matches!(&x.node, Item::Validity(p) if p.same_scope(v)))
+                {
+                    Some(slot) => *slot = it.clone(),
+                    None => items.insert(pos, it.clone()),
+                }
+            }
             Item::Source(s) => replace_or_push(
                 &mut items,
                 it,
@@ -103,6 +121,18 @@ pub fn merge(parent: &PolicyFile, child: &PolicyFile) -> Result<PolicyFile, Vec<
                 if items.len() == before {
                     errors.push(missing_layer(id, &layer_ids(&items), "remove"));
                 }
+                // A removed layer leaves the validity statements about it.
+                for x in items.iter_mut() {
+                    if let Item::Validity(ValidityDecl {
+                        layers: Some(ls), ..
+                    }) = &mut x.node
+                    {
+                        ls.retain(|l| l.node != id.node);
+                    }
+                }
+                items.retain(|x| {
+                    !matches!(&x.node, Item::Validity(ValidityDecl { layers: Some(ls), .. }) if ls.is_empty())
+                });
             }
         }
     }

@@ -137,9 +137,11 @@ fn rule_name(r: &Rule) -> String {
         | Rule::ratio_c | Rule::bands_c | Rule::cap_c | Rule::for_c | Rule::per_case_c | Rule::field_c => {
             "a clause (`when`, `base`, `measure`, `deductible`, `referral`, `ratio`, `bands`, `cap`, `for`, `per_case`, `field`)".into()
         }
-        Rule::effective | Rule::extends | Rule::source | Rule::indicator | Rule::dims_decl | Rule::cases_decl
+        Rule::validity_kw => "`valid_until` or `confirmed`".into(),
+        Rule::layer_scope => "`layers [a, b]`".into(),
+        Rule::effective | Rule::validity | Rule::extends | Rule::source | Rule::indicator | Rule::dims_decl | Rule::cases_decl
         | Rule::layer | Rule::amend | Rule::remove => {
-            "a statement (`effective`, `extends`, `source`, `indicator`, `layer`, `amend`, `remove`, `cases`, or a dimension declaration)".into()
+            "a statement (`effective`, `valid_until`, `confirmed`, `extends`, `source`, `indicator`, `layer`, `amend`, `remove`, `cases`, or a dimension declaration)".into()
         }
         Rule::band | Rule::band_to | Rule::band_above => "a band (`to <edge>: <ratio>` or `above: <ratio>`)".into(),
         Rule::mod_op | Rule::mod_target | Rule::no_cap => "a modification (`deductible × 50%`, `ratio + 5%`, `no cap`)".into(),
@@ -347,6 +349,38 @@ impl Builder<'_> {
                 let d = self.date(it.next()?)?;
                 let prov = it.next().and_then(|p| self.prov(p));
                 Item::Effective(d, prov)
+            }
+            Rule::validity => {
+                let k = it.next()?;
+                let kind = Spanned::new(
+                    if k.as_str() == "valid_until" {
+                        ValidityKind::ValidUntil
+                    } else {
+                        ValidityKind::Confirmed
+                    },
+                    self.span(&k),
+                );
+                let date = self.date(it.next()?)?;
+                let mut layers = None;
+                let mut prov = None;
+                for x in it {
+                    match x.as_rule() {
+                        Rule::layer_scope => {
+                            layers = Some(
+                                x.into_inner()
+                                    .map(|l| self.spanned_str(&l))
+                                    .collect::<Vec<_>>(),
+                            )
+                        }
+                        _ => prov = self.prov(x),
+                    }
+                }
+                Item::Validity(ValidityDecl {
+                    kind,
+                    date,
+                    layers,
+                    prov,
+                })
             }
             Rule::extends => {
                 let r = it.next()?;

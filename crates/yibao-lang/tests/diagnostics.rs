@@ -50,7 +50,7 @@ fn underlines(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-const HEAD: &str = "policy x.y \"t\"\neffective 2024-01-01\ncare [inpatient]\ncategories [destitute, min_allowance]\n";
+const HEAD: &str = "policy x.y \"t\"\neffective 2024-01-01\nconfirmed 2024-12-31\ncare [inpatient]\ncategories [destitute, min_allowance]\n";
 
 #[test]
 fn each_checker_rule_underlines_its_cause() {
@@ -124,4 +124,99 @@ mod yibao_policies_free {
                 .collect(),
         }
     }
+}
+
+/// Validity statements: every version needs one for the whole version (a warning on its date);
+/// a stated end before the effective date, an unknown layer and a repeated statement are errors.
+#[test]
+fn validity_statements_are_checked() {
+    let head = "policy x.y \"t\"\neffective 2024-01-01\ncare [inpatient]\n";
+    let layer = "layer basic \"b\" { base in_scope ratio 1% [placeholder] }\n";
+    let cases: &[(&str, (&str, &str))] = &[
+        ("", ("yibao::missing-validity", "2024-01-01")),
+        (
+            "valid_until 2023-12-31\n",
+            ("yibao::validity-before-effective", "2023-12-31"),
+        ),
+        (
+            "confirmed 2024-02-01\nvalid_until 2024-06-30 layers [basci]\n",
+            ("yibao::unknown-name", "basci"),
+        ),
+        (
+            "confirmed 2024-02-01\nconfirmed 2024-03-01\n",
+            ("yibao::duplicate", "confirmed"),
+        ),
+        (
+            "confirmed 2024-02-01 [official NOPE]\n",
+            ("yibao::unknown-source", "NOPE"),
+        ),
+    ];
+    for (stmts, (code, under)) in cases {
+        let found = underlines(&format!("{head}{stmts}{layer}"));
+        assert!(
+            found.iter().any(|(c, u)| c == code && u == under),
+            "{stmts}\nexpected {code} under `{under}`, found {found:?}"
+        );
+    }
+    // Both kinds together, and a statement about one layer, are fine.
+    let ok = format!("{head}confirmed 2024-02-01\nvalid_until 2026-12-31\nvalid_until 2025-06-30 layers [basic]\n{layer}");
+    assert_eq!(underlines(&ok), vec![]);
+    let out = yibao_lang::compile_text("t.policy", &ok);
+    let p = out.policy.unwrap();
+    let v: Vec<(String, String, Vec<String>)> = p
+        .validity
+        .iter()
+        .map(|v| {
+            (
+                v.kind.keyword().to_string(),
+                v.until.to_string(),
+                v.layers.iter().map(|l| l.to_string()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            ("confirmed".into(), "2024-02-01".into(), vec![]),
+            ("valid_until".into(), "2026-12-31".into(), vec![]),
+            (
+                "valid_until".into(),
+                "2025-06-30".into(),
+                vec!["basic".to_string()]
+            ),
+        ]
+    );
+}
+
+/// `extends`: the parent's whole-version validity is not inherited (each version states its
+/// own), its layer-scoped statements are, and a removed layer leaves them.
+#[test]
+fn validity_merges_by_scope() {
+    use yibao_lang::{ast::Item, merge::merge, parse::parse, SourceMap};
+    let parent = "policy a.b \"p\"\neffective 2024-01-01\nconfirmed 2024-01-01\nvalid_until 2024-12-31 layers [basic, extra]\ncare [inpatient]\nlayer basic \"b\" { base in_scope ratio 1% [placeholder] }\nlayer extra \"e\" { base remaining in_scope after basic ratio 1% [placeholder] }\n";
+    let child =
+        "policy a.b \"p\"\neffective 2025-01-01\nextends a.b@2024-01-01\nremove layer extra\n";
+    let mut map = SourceMap::new();
+    let p = parse(map.add("p", parent), parent).unwrap();
+    let c = parse(map.add("c", child), child).unwrap();
+    let m = merge(&p, &c).unwrap();
+    let stmts: Vec<String> = m
+        .items
+        .iter()
+        .filter_map(|i| match &i.node {
+            Item::Validity(v) => Some(format!(
+                "{} {} {:?}",
+                v.kind.node.keyword(),
+                v.date.node,
+                v.layers
+                    .as_ref()
+                    .map(|ls| ls.iter().map(|l| l.node.clone()).collect::<Vec<_>>())
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        stmts,
+        vec!["valid_until 2024-12-31 Some([\"basic\"])".to_string()]
+    );
 }

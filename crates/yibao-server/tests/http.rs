@@ -144,7 +144,7 @@ async fn every_endpoint_answers_and_matches_the_openapi_description() {
     assert_eq!(code, 200);
     validate(&doc, "EstimateAnswer", &body);
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["settlements"][0]["out_of_pocket"]["total"], "16175.00");
+    assert_eq!(v["settlements"][0]["out_of_pocket"]["total"], "13871.11");
 
     let batch = json!({"policy":"beijing.resident","claims":[
         {"person":"a","date":"2018-03-01","care":"general_outpatient","level":1,"amounts":{"total":"2000"}},
@@ -197,7 +197,7 @@ async fn every_endpoint_answers_and_matches_the_openapi_description() {
     assert_eq!(code, 200);
     assert!(body.contains("extends beijing.resident@2018-01-01"));
 
-    let r = s.client.post(format!("{}/v1/check", s.base)).header("content-type", "text/plain").body("policy x.y \"t\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"b\" { base in_scope ratio 120% [placeholder] }\n").send().await.unwrap();
+    let r = s.client.post(format!("{}/v1/check", s.base)).header("content-type", "text/plain").body("policy x.y \"t\"\neffective 2024-01-01 confirmed 2024-12-31\ncare [inpatient]\nlayer basic \"b\" { base in_scope ratio 120% [placeholder] }\n").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let body = r.text().await.unwrap();
     validate(&doc, "CheckAnswer", &body);

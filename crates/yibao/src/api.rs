@@ -52,6 +52,9 @@ impl EstimateRequest {
 pub struct EstimateAnswer {
     pub settlements: Vec<Settlement>,
     pub state: YtdState,
+    /// Rules known only up to a date before a claim, rules past their stated validity, known
+    /// deviations that touch a claim (each also a warning of its settlement).
+    pub notices: Vec<crate::Notice>,
 }
 
 /// Why a request could not be answered. `kind` says whose mistake it is.
@@ -461,6 +464,7 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
     let opts = SettleOptions { trace: req.trace };
     let mut state = req.state.clone().unwrap_or_default();
     let mut out = Vec::with_capacity(claims.len());
+    let mut notices = vec![];
     let mut current: Option<Arc<Policy>> = None;
     for (i, claim) in claims.iter().enumerate() {
         let cpath = if many {
@@ -474,7 +478,7 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
             state = state.carry_to(&policy);
         }
         current = Some(policy.clone());
-        let s = settle_in_place(&policy, claim, &mut state, &opts).map_err(|e| match e {
+        let mut s = settle_in_place(&policy, claim, &mut state, &opts).map_err(|e| match e {
             SettleError::Claim(c) => {
                 let previous = i.checked_sub(1).and_then(|j| claims.get(j)).map(|p| p.date);
                 ApiError::claim_of(i, many, c, claim, previous)
@@ -483,11 +487,13 @@ pub fn estimate(reg: &Registry, req: &EstimateRequest) -> Result<EstimateAnswer,
                 ApiError::new(ErrorKind::Policy, Some(cpath.clone()), ev.to_string())
             }
         })?;
+        notices.extend(crate::notice::annotate(reg, &policy, i, &mut s));
         out.push(s);
     }
     Ok(EstimateAnswer {
         settlements: out,
         state,
+        notices,
     })
 }
 
@@ -782,6 +788,60 @@ pub struct Fidelity {
     pub counts: BTreeMap<String, usize>,
     /// `(path, as written, note)` of every placeholder figure.
     pub placeholders: Vec<(String, String, Option<String>)>,
+    /// The whole version's validity: `(valid_until or confirmed, date)`.
+    pub known_until: Vec<(String, Date)>,
+    /// Statements about some layers: `(valid_until or confirmed, date, layers)`.
+    pub layers_known_until: Vec<(String, Date, Vec<String>)>,
+    /// Figures beyond their known validity: for the newest version, those whose validity (stated
+    /// end or last confirmation) is before [`FIDELITY_AS_OF`]; for an older one, those whose
+    /// stated end came before the next version took effect.
+    pub beyond_validity: usize,
+}
+
+/// The date the fidelity report counts validity against: the last review of the facts
+/// (`../shared/docs/policy-facts.md` §7, 2026-11-30). Move it when the facts are reviewed again.
+pub const FIDELITY_AS_OF: (i32, u8, u8) = (2026, 11, 30);
+
+fn as_of() -> Date {
+    let (y, m, d) = FIDELITY_AS_OF;
+    Date::new(y, m, d).unwrap_or(Date::MIN)
+}
+
+/// The day before `d` (or `d` itself at the start of the calendar).
+fn day_before(d: Date) -> Date {
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if day > 1 {
+        return Date::new(y, m, day - 1).unwrap_or(d);
+    }
+    let (y, m) = if m > 1 { (y, m - 1) } else { (y - 1, 12) };
+    (28..=31)
+        .rev()
+        .find_map(|dd| Date::new(y, m, dd))
+        .unwrap_or(d)
+}
+
+/// How many of `p`'s figures are beyond their known validity at `end` (the last day the version
+/// was or is applied); `newest` counts confirmations too, an older version only stated ends.
+fn beyond_validity(p: &Policy, end: Date, newest: bool) -> usize {
+    use yibao_engine::ir::ValidityKind;
+    let counts = |v: &yibao_engine::ir::Validity| newest || v.kind == ValidityKind::ValidUntil;
+    p.params
+        .iter()
+        .filter(|param| {
+            let layer = param.path.split('.').next().unwrap_or("");
+            let scoped: Vec<_> = p
+                .validity
+                .iter()
+                .filter(|v| v.layers.iter().any(|l| &**l == layer))
+                .collect();
+            let applicable: Vec<_> = if scoped.is_empty() {
+                p.validity.iter().filter(|v| v.layers.is_empty()).collect()
+            } else {
+                scoped
+            };
+            applicable.iter().any(|v| counts(v) && v.until < end)
+        })
+        .count()
 }
 
 /// The fidelity of every compiled version, ordered by policy and date.
@@ -803,19 +863,59 @@ pub fn fidelity(reg: &Registry) -> Vec<Fidelity> {
                     placeholders.push((param.path.clone(), param.text.clone(), param.note.clone()));
                 }
             }
+            let next = reg
+                .versions()
+                .iter()
+                .filter(|w| w.id == v.id && w.effective > v.effective)
+                .map(|w| w.effective)
+                .min();
+            let beyond = match next {
+                Some(n) => beyond_validity(p, day_before(n), false),
+                None => beyond_validity(p, as_of(), true),
+            };
             Fidelity {
                 id: v.id.clone(),
                 effective: v.effective,
                 date_provenance: p.effective_provenance.provenance.name().to_string(),
                 counts,
                 placeholders,
+                known_until: p
+                    .validity
+                    .iter()
+                    .filter(|x| x.layers.is_empty())
+                    .map(|x| (x.kind.keyword().to_string(), x.until))
+                    .collect(),
+                layers_known_until: p
+                    .validity
+                    .iter()
+                    .filter(|x| !x.layers.is_empty())
+                    .map(|x| {
+                        (
+                            x.kind.keyword().to_string(),
+                            x.until,
+                            x.layers.iter().map(|l| l.to_string()).collect(),
+                        )
+                    })
+                    .collect(),
+                beyond_validity: beyond,
             }
         })
         .collect()
 }
 
-/// The fidelity report as Markdown: a table of every version, then the placeholders of each
-/// policy's latest version.
+fn city_zh(region: &str) -> &str {
+    match region {
+        "beijing" => "北京",
+        "tianjin" => "天津",
+        "guangzhou" => "广州",
+        "huzhou" => "湖州",
+        "ziyang" => "资阳",
+        other => other,
+    }
+}
+
+/// The fidelity report as Markdown: a summary per city a citizen can read, a table of every
+/// version, then the placeholders of each policy's latest version.
 pub fn fidelity_markdown(reg: &Registry) -> String {
     let rows = fidelity(reg);
     let kinds = [
@@ -826,29 +926,117 @@ pub fn fidelity_markdown(reg: &Registry) -> String {
         "placeholder",
         "unspecified",
     ];
-    let mut out = String::from(
-        "# Fidelity of the bundled policies\n\nGenerated by `yibao check --provenance` (a test keeps this file current). Each number in a\npolicy carries its provenance; a result that relies on a `placeholder` says so.\n\n",
+    let mut out = format!(
+        "# Fidelity of the bundled policies\n\nGenerated by `yibao check --provenance` (a test keeps this file current). Each number in a\npolicy carries its provenance; a result that relies on a `placeholder` says so. Validity is\ncounted as of {} (the last review of the facts).\n\n",
+        as_of()
     );
-    out.push_str("| policy | version | date is | ");
-    out.push_str(&kinds.join(" | "));
-    out.push_str(" |\n|---|---|---|");
-    out.push_str(&"---:|".repeat(kinds.len()));
-    out.push('\n');
-    for r in &rows {
-        out.push_str(&format!(
-            "| {} | {} | {} |",
-            r.id, r.effective, r.date_provenance
-        ));
-        for k in kinds {
-            out.push_str(&format!(" {} |", r.counts.get(k).copied().unwrap_or(0)));
-        }
-        out.push('\n');
-    }
-    out.push_str("\n## Placeholders in each policy's latest version\n");
     let mut latest: BTreeMap<&str, &Fidelity> = BTreeMap::new();
     for r in &rows {
         latest.insert(&r.id, r);
     }
+    // Per city: the versions in force now (each scheme's newest).
+    out.push_str("## In short: the rules in force now, per city\n\n");
+    let mut cities: BTreeMap<&str, Vec<&Fidelity>> = BTreeMap::new();
+    for r in latest.values() {
+        let region = r.id.split('.').next().unwrap_or(&r.id);
+        if region == "fixture" {
+            continue;
+        }
+        cities.entry(region).or_default().push(r);
+    }
+    for (city, rs) in &cities {
+        let n = |k: &str| {
+            rs.iter()
+                .map(|r| r.counts.get(k).copied().unwrap_or(0))
+                .sum::<usize>()
+        };
+        let (o, s, sd, d) = (n("official"), n("secondary"), n("seed"), n("derived"));
+        let unverified = n("placeholder") + n("unspecified");
+        let beyond: usize = rs.iter().map(|r| r.beyond_validity).sum();
+        let known: Vec<String> = rs
+            .iter()
+            .map(|r| {
+                let scheme = r.id.split('.').nth(1).unwrap_or("");
+                let until = r
+                    .known_until
+                    .iter()
+                    .map(|(k, d)| {
+                        format!(
+                            "{} {d}",
+                            if k == "valid_until" {
+                                "有效至"
+                            } else {
+                                "核实至"
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("，");
+                let layers = r
+                    .layers_known_until
+                    .iter()
+                    .map(|(k, d, ls)| {
+                        format!(
+                            "，其中 {} {}{d}",
+                            ls.join("、"),
+                            if k == "valid_until" {
+                                "有效至 "
+                            } else {
+                                "核实至 "
+                            }
+                        )
+                    })
+                    .collect::<String>();
+                format!("{scheme} {} 版{until}{layers}", r.effective)
+            })
+            .collect();
+        out.push_str(&format!(
+            "- {}：{} 个数字已核实（官方 {o}，转述 {s}，规划 {sd}，推算 {d}），{unverified} 个为占位（未核实）；{beyond} 个已超出已知有效期（{}）。\n  {city}: {} figures sourced (official {o}, secondary {s}, seed {sd}, derived {d}), {unverified} placeholders (unverified); {beyond} beyond their known validity.\n",
+            city_zh(city),
+            o + s + sd + d,
+            known.join("；"),
+            o + s + sd + d,
+        ));
+    }
+    out.push_str("\n## Every version\n\n");
+    out.push_str("| policy | version | date is | known until | ");
+    out.push_str(&kinds.join(" | "));
+    out.push_str(" | beyond validity |\n|---|---|---|---|");
+    out.push_str(&"---:|".repeat(kinds.len() + 1));
+    out.push('\n');
+    for r in &rows {
+        let known = r
+            .known_until
+            .iter()
+            .map(|(k, d)| format!("{k} {d}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |",
+            r.id,
+            r.effective,
+            r.date_provenance,
+            {
+                let mut k = known;
+                for (kind, d, ls) in &r.layers_known_until {
+                    if !k.is_empty() {
+                        k.push_str("; ");
+                    }
+                    k.push_str(&format!("{kind} {d} ({})", ls.join(", ")));
+                }
+                if k.is_empty() {
+                    "—".to_string()
+                } else {
+                    k
+                }
+            }
+        ));
+        for k in kinds {
+            out.push_str(&format!(" {} |", r.counts.get(k).copied().unwrap_or(0)));
+        }
+        out.push_str(&format!(" {} |\n", r.beyond_validity));
+    }
+    out.push_str("\n## Placeholders in each policy's latest version\n");
     for (id, r) in latest {
         out.push_str(&format!("\n### {id} ({})\n\n", r.effective));
         if r.placeholders.is_empty() {
@@ -894,6 +1082,8 @@ pub struct BatchItem {
     pub person: Option<String>,
     pub settlement: Option<Settlement>,
     pub error: Option<ApiError>,
+    /// As `EstimateAnswer::notices`, for this claim (`claim` is its index in the batch).
+    pub notices: Vec<crate::Notice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -956,6 +1146,7 @@ pub fn estimate_batch_until(
                     person: claim.person.clone(),
                     settlement: None,
                     error: Some(e),
+                    notices: vec![],
                 });
                 continue;
             }
@@ -980,23 +1171,29 @@ pub fn estimate_batch_until(
             None => &mut scratch,
         };
         match settle_in_place(&policy, claim, state, &opts) {
-            Ok(s) => results.push(BatchItem {
-                index: i,
-                person: claim.person.clone(),
-                settlement: Some(s),
-                error: None,
-            }),
+            Ok(mut s) => {
+                let notices = crate::notice::annotate(reg, &policy, i, &mut s);
+                results.push(BatchItem {
+                    index: i,
+                    person: claim.person.clone(),
+                    settlement: Some(s),
+                    error: None,
+                    notices,
+                })
+            }
             Err(SettleError::Claim(c)) => results.push(BatchItem {
                 index: i,
                 person: claim.person.clone(),
                 settlement: None,
                 error: Some(ApiError::claim_of(i, true, c, claim, None)),
+                notices: vec![],
             }),
             Err(SettleError::Eval(ev)) => results.push(BatchItem {
                 index: i,
                 person: claim.person.clone(),
                 settlement: None,
                 error: Some(ApiError::new(ErrorKind::Policy, Some(path), ev.to_string())),
+                notices: vec![],
             }),
         }
     }

@@ -19,11 +19,13 @@
 
 mod api;
 pub mod diff;
+pub mod notice;
 pub mod sample;
 pub mod strict;
 pub mod vectors;
 
 pub use api::*;
+pub use notice::Notice;
 pub use yibao_compliance as compliance;
 pub use yibao_engine::{self as engine, Claim, Date, Money, Policy, Settlement, YtdState};
 pub use yibao_lang::{self as lang, Diagnostic, DiagnosticJson};

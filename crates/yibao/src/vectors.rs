@@ -79,6 +79,10 @@ pub struct Expect {
     /// Warning codes the result must carry (others may come too), e.g. `unknown_ratio`.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Codes of the notices the claim must get (`rules_stale`, `rules_expired`,
+    /// `known_deviation`), in any order; `[]` for none.
+    #[serde(default)]
+    pub notices: Option<Vec<String>>,
 }
 
 /// Reads a vector file's text.
@@ -170,6 +174,22 @@ pub fn run_vector(reg: &Registry, file: &str, v: &Vector) -> VectorResult {
                         let got: Vec<&str> = s.warnings.iter().map(|w| &*w.code).collect();
                         diffs.push(format!(
                             "claims[{i}].warnings: expected `{code}` among {got:?}"
+                        ));
+                    }
+                }
+                if let Some(want) = &vc.expect.notices {
+                    let mut got: Vec<String> = answer
+                        .notices
+                        .iter()
+                        .filter(|n| n.claim == i)
+                        .map(|n| n.code.to_string())
+                        .collect();
+                    let mut want = want.clone();
+                    got.sort();
+                    want.sort();
+                    if got != want {
+                        diffs.push(format!(
+                            "claims[{i}].notices: expected {want:?}, got {got:?}"
                         ));
                     }
                 }

@@ -66,7 +66,16 @@ fn malformed_json_and_wrong_fields_have_paths() {
 fn no_version_in_force_lists_the_versions() {
     let e = estimate_json(&reg(), r#"{"policy":"tianjin.resident","claim":{"date":"2010-01-01","care":"inpatient","amounts":{"total":"10"}}}"#).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert_eq!(e.allowed, vec!["2014-07-01", "2016-01-01", "2020-03-01"]);
+    assert_eq!(
+        e.allowed,
+        vec![
+            "2014-07-01",
+            "2016-01-01",
+            "2020-03-01",
+            "2020-04-01",
+            "2023-01-01"
+        ]
+    );
     let e = estimate_json(&reg(), r#"{"policy":"atlantis.resident","claim":{"date":"2020-01-01","care":"inpatient","amounts":{"total":"10"}}}"#).unwrap_err();
     assert!(e.allowed.contains(&"tianjin.resident".to_string()));
 }
@@ -95,9 +104,9 @@ fn a_new_year_starts_afresh() {
         .unwrap(),
     )
     .unwrap();
-    // Each year pays (30,000 − 20,000) × 50% = 5,000: the threshold is paid again in the new year.
-    assert_eq!(ans.settlements[0].layers[1].payment.to_string(), "5000.00");
-    assert_eq!(ans.settlements[1].layers[1].payment.to_string(), "5000.00");
+    // Each year pays (30,000 − 21,202) × 50% = 4,399: the threshold is paid again in the new year.
+    assert_eq!(ans.settlements[0].layers[1].payment.to_string(), "4399.00");
+    assert_eq!(ans.settlements[1].layers[1].payment.to_string(), "4399.00");
     assert_eq!(ans.state.year, Some(2025));
 }
 
@@ -135,7 +144,7 @@ fn yaml_files_hold_a_claim_a_list_or_a_request() {
 
 #[test]
 fn check_json_reports_lines_and_columns() {
-    let a = yibao::check_json("draft.policy", "policy x.y \"草稿\"\neffective 2024-01-01\ncare [inpatient]\nlayer basic \"统筹\" {\n  base in_scope\n  ratio 185% [placeholder]\n}\n");
+    let a = yibao::check_json("draft.policy", "policy x.y \"草稿\"\neffective 2024-01-01 confirmed 2024-12-31\ncare [inpatient]\nlayer basic \"统筹\" {\n  base in_scope\n  ratio 185% [placeholder]\n}\n");
     assert!(!a.ok);
     let d = &a.diagnostics[0];
     assert_eq!(
