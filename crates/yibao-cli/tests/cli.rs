@@ -303,11 +303,7 @@ fn every_vector_through_the_cli_matches_the_library_byte_for_byte() {
     }
     let written: usize = vectors
         .iter()
-        .map(|(_, t)| {
-            t.lines()
-                .filter(|l| l.starts_with("- id:") || l.starts_with("id:"))
-                .count()
-        })
+        .map(|(_, t)| yibao::vectors::count_written(t))
         .sum();
     assert_eq!(n, written, "every vector written ran through the CLI");
 }

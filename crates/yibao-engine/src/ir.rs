@@ -418,32 +418,43 @@ pub struct Layer {
     pub ratio_may_be_unknown: bool,
 }
 
+/// A leaf of a value: a constant or `none`, or `current` (the value a modifier modifies).
+#[derive(Debug, Clone, Copy)]
+pub enum Leaf<'a> {
+    Value(&'a Value),
+    Current,
+}
+
 impl Value {
-    /// Whether the value can evaluate to an unknown figure (`none [placeholder]`).
-    pub fn may_be_unknown(&self) -> bool {
-        fn expr(e: &Expr) -> bool {
+    /// Whether some leaf of the value — in any table entry or formula — satisfies `f`.
+    pub fn any_leaf(&self, f: &impl Fn(Leaf) -> bool) -> bool {
+        fn expr(e: &Expr, f: &impl Fn(Leaf) -> bool) -> bool {
             match e {
-                Expr::Current => false,
-                Expr::Value(v) => v.may_be_unknown(),
+                Expr::Current => f(Leaf::Current),
+                Expr::Value(v) => v.any_leaf(f),
                 Expr::Add(a, b)
                 | Expr::Sub(a, b)
                 | Expr::Mul(a, b)
                 | Expr::Div(a, b)
                 | Expr::Min(a, b)
-                | Expr::Max(a, b) => expr(a) || expr(b),
+                | Expr::Max(a, b) => expr(a, f) || expr(b, f),
             }
         }
         match self {
-            Value::Const { .. } => false,
-            Value::None { unknown, .. } => *unknown,
+            Value::Const { .. } | Value::None { .. } => f(Leaf::Value(self)),
             Value::Table {
                 entries, default, ..
             } => {
-                entries.iter().flatten().any(Value::may_be_unknown)
-                    || default.as_deref().is_some_and(Value::may_be_unknown)
+                entries.iter().flatten().any(|v| v.any_leaf(f))
+                    || default.as_deref().is_some_and(|v| v.any_leaf(f))
             }
-            Value::Expr(e) => expr(e),
+            Value::Expr(e) => expr(e, f),
         }
+    }
+
+    /// Whether the value can evaluate to an unknown figure (`none [placeholder]`).
+    pub fn may_be_unknown(&self) -> bool {
+        self.any_leaf(&|l| matches!(l, Leaf::Value(Value::None { unknown: true, .. })))
     }
 }
 

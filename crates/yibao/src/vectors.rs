@@ -85,6 +85,14 @@ pub struct Expect {
     pub notices: Option<Vec<String>>,
 }
 
+/// How many vectors a file's text holds, counted from the text itself (a `- id:` line per vector
+/// in a list, or a top-level `id:`): tests compare it with what ran.
+pub fn count_written(text: &str) -> usize {
+    text.lines()
+        .filter(|l| l.starts_with("- id:") || l.starts_with("id:"))
+        .count()
+}
+
 /// Reads a vector file's text.
 pub fn parse_vectors(text: &str) -> Result<Vec<Vector>, String> {
     let value: serde_norway::Value = serde_norway::from_str(text).map_err(|e| e.to_string())?;

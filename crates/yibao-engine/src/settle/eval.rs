@@ -103,28 +103,7 @@ pub(super) fn eval_expr(
 
 /// Whether a value refers to the value it replaces (`deductible × 50%`).
 pub(super) fn refers_to_current(v: &Value) -> bool {
-    pub(super) fn expr(e: &Expr) -> bool {
-        match e {
-            Expr::Current => true,
-            Expr::Value(v) => refers_to_current(v),
-            Expr::Add(a, b)
-            | Expr::Sub(a, b)
-            | Expr::Mul(a, b)
-            | Expr::Div(a, b)
-            | Expr::Min(a, b)
-            | Expr::Max(a, b) => expr(a) || expr(b),
-        }
-    }
-    match v {
-        Value::Const { .. } | Value::None { .. } => false,
-        Value::Table {
-            entries, default, ..
-        } => {
-            entries.iter().flatten().any(refers_to_current)
-                || default.as_deref().is_some_and(refers_to_current)
-        }
-        Value::Expr(e) => expr(e),
-    }
+    v.any_leaf(&|l| matches!(l, Leaf::Current))
 }
 
 /// Adds the parameters a clause used to the result's list.
