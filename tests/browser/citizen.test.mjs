@@ -59,6 +59,23 @@ test('the Guangzhou result names the layer that paid, in both languages', async 
   }
 });
 
+test('rules older than the claim are said in the page’s language: a 2026 Beijing employee admission', async () => {
+  const state = 'region=beijing&scheme=employee&date=2026-06-01&care=inpatient&level=3&total=30000';
+  const zh = await at(state, 'zh');
+  await zh.waitForSelector('#result:not([hidden])');
+  const warnZh = await zh.textContent('#unverified');
+  assert.match(warnZh, /本工具已知的最新规定为 2010-05-01 版/);
+  assert.doesNotMatch(warnZh, /the newest rules known here/);
+  const en = await at(state, 'en');
+  await en.waitForSelector('#result:not([hidden])');
+  const warnEn = await en.textContent('#unverified');
+  assert.match(warnEn, /2010-05-01/);
+  assert.doesNotMatch(warnEn, CJK);
+  assert.deepEqual([...zh.errors, ...en.errors], []);
+  await zh.close();
+  await en.close();
+});
+
 test('English mode is English: policy, options, layers, answer, warnings', async () => {
   for (const state of [STATES.tianjin, STATES.beijing, STATES.guangzhou]) {
     const page = await at(state, 'en');
