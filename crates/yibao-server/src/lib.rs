@@ -29,6 +29,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use yibao::{ApiError, BatchRequest, CheckAnswer, ErrorKind, EstimateRequest, Registry};
 
+mod examples;
 mod layers;
 mod net;
 
@@ -422,7 +423,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
 async fn openapi_json() -> Response {
     json_response(
         StatusCode::OK,
-        ApiDoc::openapi().to_json().unwrap_or_default(),
+        serde_json::to_string(examples::document()).unwrap_or_default(),
     )
 }
 
@@ -815,76 +816,7 @@ async fn index() -> Html<&'static str> {
 
 /// A readable page of the API, rendered from the OpenAPI document (no scripts, no CDN).
 async fn docs() -> Response {
-    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
-    let mut html = String::from(
-        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>yibao API</title>\
-         <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
-         code{background:#f3f3f3;padding:0 .2em}section{border-top:1px solid #ddd;padding:.5rem 0}\
-         .m{font-weight:bold;text-transform:uppercase;margin-right:.5em}</style><body><h1>yibao 医保 API</h1>",
-    );
-    if let Some(d) = doc.pointer("/info/description").and_then(|v| v.as_str()) {
-        html.push_str(&format!("<p>{}</p>", esc(d)));
-    }
-    html.push_str(
-        "<p>The machine-readable description: <a href=\"/openapi.json\">/openapi.json</a>.</p>",
-    );
-    if let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) {
-        for (path, ops) in paths {
-            for (method, op) in ops.as_object().into_iter().flatten() {
-                html.push_str(&format!(
-                    "<section><p><span class=\"m\">{}</span><code>{}</code></p>",
-                    esc(method),
-                    esc(path)
-                ));
-                if let Some(d) = op
-                    .get("description")
-                    .or_else(|| op.get("summary"))
-                    .and_then(|v| v.as_str())
-                {
-                    html.push_str(&format!("<p>{}</p>", esc(d)));
-                }
-                if let Some(r) = op
-                    .pointer("/requestBody/content")
-                    .and_then(|c| c.as_object())
-                {
-                    for (ct, c) in r {
-                        let schema = c
-                            .pointer("/schema/$ref")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or("")
-                            .rsplit('/')
-                            .next()
-                            .unwrap_or("");
-                        html.push_str(&format!(
-                            "<p>request: <code>{}</code> {}</p>",
-                            esc(ct),
-                            esc(schema)
-                        ));
-                    }
-                }
-                html.push_str("<ul>");
-                for (status, resp) in op
-                    .get("responses")
-                    .and_then(|r| r.as_object())
-                    .into_iter()
-                    .flatten()
-                {
-                    let d = resp
-                        .get("description")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("");
-                    html.push_str(&format!("<li><code>{}</code> {}</li>", esc(status), esc(d)));
-                }
-                html.push_str("</ul></section>");
-            }
-        }
-    }
-    html.push_str("</body></html>");
+    let html = examples::page();
     (
         [(
             header::CONTENT_SECURITY_POLICY,

@@ -164,14 +164,20 @@ async fn every_endpoint_answers_and_matches_the_openapi_description() {
         (Some(2), Some(2), Some(1))
     );
     // Person a's year continues: the 100 deductible was paid by the first claim.
-    assert_eq!(
-        v["results"][0]["settlement"]["layers"][1]["payment"],
-        "1045.00"
-    );
-    assert_eq!(
-        v["results"][2]["settlement"]["layers"][1]["payment"],
-        "1100.00"
-    );
+    let outpatient = v["results"][0]["settlement"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "outpatient")
+        .unwrap();
+    assert_eq!(outpatient["payment"], "1045.00");
+    let outpatient = v["results"][2]["settlement"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "outpatient")
+        .unwrap();
+    assert_eq!(outpatient["payment"], "1100.00");
     assert_eq!(v["results"][1]["error"]["path"], "claims[1].care");
 
     let (code, body) = s.get("/v1/policies").await;
@@ -211,6 +217,30 @@ async fn every_endpoint_answers_and_matches_the_openapi_description() {
     let (code, body) = s.get("/docs").await;
     assert_eq!(code, 200);
     assert!(body.contains("/v1/estimate/batch"));
+    // How to call each endpoint: its fields, an example request and the answer it gets.
+    assert!(body.contains("example request:"), "{body}");
+    assert!(body.contains("its answer (computed by the evaluator):"));
+    assert!(
+        body.contains("<td><code>claims</code>"),
+        "the request's field list"
+    );
+    for (path, schema) in [
+        ("/v1/estimate", "EstimateAnswer"),
+        ("/v1/estimate/batch", "BatchAnswer"),
+    ] {
+        let op = &doc["paths"][path]["post"];
+        let example = &op["responses"]["200"]["content"]["application/json"]["example"];
+        assert!(example.is_object(), "{path}: no example answer");
+        validate(&doc, schema, &example.to_string());
+        let request = &op["requestBody"]["content"]["application/json"]["example"];
+        let (code, live) = s.post(path, request.to_string()).await;
+        assert_eq!(code, 200, "{path}: {live}");
+        assert_eq!(
+            &serde_json::from_str::<Value>(&live).unwrap(),
+            example,
+            "{path}: the documented answer is the server's answer"
+        );
+    }
     s.shutdown().await;
 }
 

@@ -1,0 +1,272 @@
+//! The OpenAPI document with an example request and answer for each operation, and the `/docs`
+//! page rendered from it: field lists, examples, statuses. The answers are computed by the
+//! evaluator itself when the document is first asked for, so they cannot drift from the code.
+
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use utoipa::OpenApi;
+use yibao::{EstimateRequest, Registry};
+
+use crate::ApiDoc;
+
+/// A request a reader can paste: one Tianjin resident admission.
+fn estimate_request() -> Value {
+    json!({
+        "policy": "tianjin.resident",
+        "claim": {
+            "date": "2024-05-01",
+            "care": "inpatient",
+            "level": "3",
+            "amounts": { "total": "30000.00", "out_of_list": "2000.00" }
+        },
+        "trace": false
+    })
+}
+
+fn batch_request() -> Value {
+    json!({
+        "policy": "tianjin.resident",
+        "claims": [
+            { "id": "a1", "person": "p1", "date": "2024-03-01", "care": "inpatient",
+              "amounts": { "total": "12000.00" } },
+            { "id": "a2", "person": "p1", "date": "2024-08-01", "care": "inpatient",
+              "amounts": { "total": "8000.00" } }
+        ]
+    })
+}
+
+const CHECK_TEXT: &str = "policy demo.resident \"示例\" \"example\"\neffective 2024-01-01 [official SRC]\nconfirmed 2024-12-31 [official SRC]\nsource SRC \"an example\"\ncare [inpatient]\nlayer basic \"统筹基金\" \"basic fund\" {\n  base in_scope\n  deductible per_admission 800 [official SRC]\n  ratio 70% [official SRC]\n}\n";
+
+/// The examples as (path, method, request, answer), the answers computed now.
+fn examples(reg: &Registry) -> Vec<(&'static str, &'static str, Value, Value)> {
+    let mut out = vec![];
+    let est = estimate_request();
+    if let Ok(req) = serde_json::from_value::<EstimateRequest>(est.clone()) {
+        if let Ok(ans) = yibao::estimate(reg, &req) {
+            out.push((
+                "/v1/estimate",
+                "post",
+                est,
+                serde_json::to_value(ans).unwrap_or_default(),
+            ));
+        }
+    }
+    let batch = batch_request();
+    if let Ok(req) = serde_json::from_value::<yibao::BatchRequest>(batch.clone()) {
+        if let Ok(ans) = yibao::estimate_batch(reg, &req) {
+            out.push((
+                "/v1/estimate/batch",
+                "post",
+                batch,
+                serde_json::to_value(ans).unwrap_or_default(),
+            ));
+        }
+    }
+    out.push((
+        "/v1/check",
+        "post",
+        Value::String(CHECK_TEXT.into()),
+        serde_json::to_value(yibao::check_json("draft.policy", CHECK_TEXT)).unwrap_or_default(),
+    ));
+    out
+}
+
+/// The OpenAPI document with its examples, built once.
+pub(crate) fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let reg = Registry::bundled();
+        for (path, method, request, answer) in examples(&reg) {
+            let Some(op) = doc
+                .get_mut("paths")
+                .and_then(|p| p.get_mut(path))
+                .and_then(|p| p.get_mut(method))
+            else {
+                continue;
+            };
+            if let Some(content) = op
+                .pointer_mut("/requestBody/content")
+                .and_then(Value::as_object_mut)
+            {
+                for c in content.values_mut() {
+                    if let Some(c) = c.as_object_mut() {
+                        c.insert("example".into(), request.clone());
+                    }
+                }
+            }
+            if let Some(c) = op
+                .pointer_mut("/responses/200/content/application~1json")
+                .and_then(Value::as_object_mut)
+            {
+                c.insert("example".into(), answer);
+            }
+        }
+        doc
+    })
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Escaped text with `code` spans for backticks.
+fn prose(s: &str) -> String {
+    esc(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A schema's fields as a list: name, type and description, one level deep.
+fn fields(doc: &Value, schema: &Value) -> String {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(schema),
+        None => schema,
+    };
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return String::new();
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut html = String::from("<table><tr><th>field</th><th>type</th><th>meaning</th></tr>");
+    for (name, p) in props {
+        let ty = p
+            .get("type")
+            .map(|t| match t {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" | "),
+                other => other.as_str().unwrap_or("").to_string(),
+            })
+            .filter(|t| !t.is_empty())
+            .or_else(|| {
+                p.get("$ref")
+                    .and_then(Value::as_str)
+                    .map(|r| r.rsplit('/').next().unwrap_or("").to_string())
+            })
+            .unwrap_or_else(|| "object".into());
+        let desc = p.get("description").and_then(Value::as_str).unwrap_or("");
+        html.push_str(&format!(
+            "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(name),
+            if required.contains(&name.as_str()) {
+                " (required)"
+            } else {
+                ""
+            },
+            esc(&ty),
+            prose(desc)
+        ));
+    }
+    html.push_str("</table>");
+    html
+}
+
+fn pretty(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    }
+}
+
+/// The `/docs` page: every operation with what it does, its request's fields, an example
+/// request and answer, and every status it can answer.
+pub(crate) fn page() -> String {
+    let doc = document();
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>yibao API</title>\
+         <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}\
+         code{background:#f3f3f3;padding:0 .2em}section{border-top:1px solid #ddd;padding:.5rem 0}\
+         pre{background:#f6f6f6;padding:.5rem;overflow:auto;max-height:24rem}table{border-collapse:collapse}\
+         td,th{border-bottom:1px solid #eee;padding:.2rem .5rem;text-align:left;vertical-align:top}\
+         .m{font-weight:bold;text-transform:uppercase;margin-right:.5em}</style><body><h1>yibao 医保 API</h1>",
+    );
+    if let Some(d) = doc.pointer("/info/description").and_then(Value::as_str) {
+        html.push_str(&format!("<p>{}</p>", prose(d)));
+    }
+    html.push_str(
+        "<p>The machine-readable description: <a href=\"/openapi.json\">/openapi.json</a>.</p>",
+    );
+    for (path, ops) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for (method, op) in ops.as_object().into_iter().flatten() {
+            html.push_str(&format!(
+                "<section><h2><span class=\"m\">{}</span><code>{}</code></h2>",
+                esc(method),
+                esc(path)
+            ));
+            if let Some(d) = op
+                .get("description")
+                .or_else(|| op.get("summary"))
+                .and_then(Value::as_str)
+            {
+                html.push_str(&format!("<p>{}</p>", prose(d)));
+            }
+            for (ct, c) in op
+                .pointer("/requestBody/content")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                html.push_str(&format!("<p>request body: <code>{}</code></p>", esc(ct)));
+                if let Some(s) = c.get("schema") {
+                    html.push_str(&fields(doc, s));
+                }
+                if let Some(e) = c.get("example") {
+                    html.push_str(&format!(
+                        "<p>example request:</p><pre>{}</pre>",
+                        esc(&pretty(e))
+                    ));
+                }
+            }
+            if let Some(e) = op.pointer("/responses/200/content/application~1json/example") {
+                html.push_str(&format!(
+                    "<p>its answer (computed by the evaluator):</p><pre>{}</pre>",
+                    esc(&pretty(e))
+                ));
+            }
+            html.push_str("<p>statuses:</p><ul>");
+            for (status, resp) in op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let d = resp
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                html.push_str(&format!(
+                    "<li><code>{}</code> {}</li>",
+                    esc(status),
+                    prose(d)
+                ));
+            }
+            html.push_str("</ul></section>");
+        }
+    }
+    html.push_str("</body></html>");
+    html
+}
