@@ -9,7 +9,7 @@ const T = {
     'care-legend': '就医情况', care: '就医类型', level: '医院等级', place: '就医地', disease: '病种', referral: '由上一家医院转诊而来',
     bill: '账单金额（元）', total: '医疗费总额', out_of_list: '全自费', pre_self_pay: '先行自付', over_limit: '超限价自付',
     'total-help': '结算单上的“医疗费总额”。', 'ool-help': '医保目录外的药品和项目，全部由您支付。', 'pre-help': '乙类药品、项目中先由您支付的部分。', 'over-help': '价格超过医保支付标准的部分。',
-    estimate: '估算', 'you-pay': '您需自付', yuan: '元', layer: '保障层', base: '计算基数', deductible: '起付线（本次计入）', payment: '支付', toward: (t, d) => `${t}（计入 ${d}）`,
+    estimate: '估算', 'you-pay': '您需自付', yuan: '元', layer: '保障层', base: '计算基数', deductible: '起付线（本次计入）', payment: '支付', toward: (d) => `本次计入 ${d}`,
     'layers-title': '各保障层支付', details: '计算详情（供核对）', you: '您自付', none: '（无）',
     fund: (total, parts) => `医保基金支付 ${total} 元${parts.length ? `：${parts.join('，')}` : ''}。`,
     'fund-part': (name, v) => `${name} ${v} 元`,
@@ -70,7 +70,7 @@ const T = {
     'care-legend': 'Care', care: 'Type of care', level: 'Hospital level', place: 'Where', disease: 'Disease', referral: 'Referred from another hospital',
     bill: 'Bill (yuan)', total: 'Total bill', out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit',
     'total-help': 'The total on the settlement form.', 'ool-help': 'Drugs and items outside the insurance list: all yours to pay.', 'pre-help': 'The share of class-B items you pay first.', 'over-help': 'The part of prices above the payment standard.',
-    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible (counted now)', payment: 'Pays', toward: (t, d) => `${t} (${d} now)`,
+    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible (counted now)', payment: 'Pays', toward: (d) => `${d} counted now`,
     'layers-title': 'What each layer pays', details: 'Calculation details (for checking)', you: 'You', none: '(none)',
     fund: (total, parts) => `The insurance funds pay ${total} yuan${parts.length ? `: ${parts.join(', ')}` : ''}.`,
     'fund-part': (name, v) => `${name} ${v}`,
@@ -438,7 +438,9 @@ function render(s) {
   $('layers').tBodies[0].replaceChildren(...applied.map((l) => el('tr', {},
     el('th', { scope: 'row', textContent: layerName(l) }),
     el('td', { className: 'num', textContent: fmt(l.base) }),
-    el('td', { className: 'num', textContent: l.threshold ? T[lang]['toward'](fmt(l.threshold), fmt(l.deductible)) : fmt(l.deductible) }),
+    l.threshold
+      ? el('td', { className: 'num' }, fmt(l.threshold), el('br'), el('small', { textContent: T[lang]['toward'](fmt(l.deductible)) }))
+      : el('td', { className: 'num', textContent: fmt(l.deductible) }),
     el('td', { className: 'num', textContent: fmt(l.payment) }))));
   const skipped = s.layers.filter((l) => !l.applied).map(layerName);
   $('not-applied').textContent = skipped.length ? T[lang]['not-applied'](skipped) : '';

@@ -116,7 +116,7 @@ test('the person’s own figure: typed in, used, marked as theirs, kept in the U
   assert.equal(await again.inputValue('#own-fields input[data-path="basic.deductible"]'), '800');
   // The layer table shows the deductible itself and what this claim counted toward it.
   const basicRow = await again.$$eval('#layers tbody tr', (rs) => rs.map((r) => r.textContent).find((t) => t.includes('统筹基金')));
-  assert.match(basicRow, /800(\.00)?（计入 800(\.00)?）/);
+  assert.match(basicRow, /800(\.00)?\s*本次计入 800(\.00)?/);
   // A figure that is not a number is refused in words, next to the inputs, the result kept.
   await again.fill('#own-fields input[data-path="basic.deductible"]', '八百');
   await again.click('#own-go');

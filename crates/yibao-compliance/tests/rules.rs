@@ -598,6 +598,16 @@ fn bundled_policies_have_no_unexplained_findings() {
             k.policy,
             k.rule
         );
+        // The English reason is what the page shows in English: no Chinese in it.
+        assert!(
+            !k.reason
+                .chars()
+                .any(|c| ('\u{3400}'..='\u{9fff}').contains(&c)),
+            "{}:{} has Chinese in its English reason: {}",
+            k.policy,
+            k.rule,
+            k.reason
+        );
         let key = format!("{}:{}", k.policy, k.rule);
         assert!(
             seen.contains(&key),
