@@ -70,7 +70,7 @@ const T = {
     'care-legend': 'Care', care: 'Type of care', level: 'Hospital level', place: 'Where', disease: 'Disease', referral: 'Referred from another hospital',
     bill: 'Bill (yuan)', total: 'Total bill', out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit',
     'total-help': 'The total on the settlement form.', 'ool-help': 'Drugs and items outside the insurance list: all yours to pay.', 'pre-help': 'The share of class-B items you pay first.', 'over-help': 'The part of prices above the payment standard.',
-    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible (counted now)', payment: 'Pays', toward: (d) => `${d} counted now`,
+    estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible (this claim)', payment: 'Pays', toward: (d) => `${d} now`,
     'layers-title': 'What each layer pays', details: 'Calculation details (for checking)', you: 'You', none: '(none)',
     fund: (total, parts) => `The insurance funds pay ${total} yuan${parts.length ? `: ${parts.join(', ')}` : ''}.`,
     'fund-part': (name, v) => `${name} ${v}`,
@@ -439,7 +439,7 @@ function render(s) {
     el('th', { scope: 'row', textContent: layerName(l) }),
     el('td', { className: 'num', textContent: fmt(l.base) }),
     l.threshold
-      ? el('td', { className: 'num' }, fmt(l.threshold), el('br'), el('small', { textContent: T[lang]['toward'](fmt(l.deductible)) }))
+      ? el('td', { className: 'num' }, fmt(l.threshold), el('small', { textContent: T[lang]['toward'](fmt(l.deductible)) }))
       : el('td', { className: 'num', textContent: fmt(l.deductible) }),
     el('td', { className: 'num', textContent: fmt(l.payment) }))));
   const skipped = s.layers.filter((l) => !l.applied).map(layerName);
