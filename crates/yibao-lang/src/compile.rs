@@ -425,20 +425,11 @@ impl Compiler<'_> {
             name: file.header.name.node.as_str().into(),
             name_en: file.header.name_en.as_ref().map(|s| s.node.clone()),
             effective: effective.map(|d| d.node).unwrap_or(yibao_engine::Date::MIN),
-            effective_provenance: match effective_prov {
-                Some(p) => {
+            effective_provenance: {
+                if let Some(p) = effective_prov {
                     self.check_source(p);
-                    ir::DateProvenance {
-                        provenance: p.kind,
-                        source: p.source.as_ref().map(|s| s.node.clone()),
-                        note: p.note.clone(),
-                    }
                 }
-                None => ir::DateProvenance {
-                    provenance: ir::Provenance::Unspecified,
-                    source: None,
-                    note: None,
-                },
+                date_provenance(effective_prov)
             },
             validity,
             content_hash: content_hash.into(),
@@ -1626,18 +1617,7 @@ impl Compiler<'_> {
             out.push(ir::Validity {
                 kind: v.kind.node,
                 until: v.date.node,
-                provenance: match &v.prov {
-                    Some(p) => ir::DateProvenance {
-                        provenance: p.kind,
-                        source: p.source.as_ref().map(|s| s.node.clone()),
-                        note: p.note.clone(),
-                    },
-                    None => ir::DateProvenance {
-                        provenance: ir::Provenance::Unspecified,
-                        source: None,
-                        note: None,
-                    },
-                },
+                provenance: date_provenance(v.prov.as_ref()),
                 layers: names,
             });
         }
@@ -1968,6 +1948,22 @@ impl Restrict {
 }
 
 /// Folds an expression without `current` to a constant, with the parameters it used.
+/// A date's provenance as written (or `Unspecified`).
+fn date_provenance(p: Option<&Prov>) -> ir::DateProvenance {
+    match p {
+        Some(p) => ir::DateProvenance {
+            provenance: p.kind,
+            source: p.source.as_ref().map(|s| s.node.clone()),
+            note: p.note.clone(),
+        },
+        None => ir::DateProvenance {
+            provenance: ir::Provenance::Unspecified,
+            source: None,
+            note: None,
+        },
+    }
+}
+
 pub(crate) fn fold(e: &ir::Expr) -> Option<(Decimal, Vec<ParamId>)> {
     match e {
         ir::Expr::Value(ir::Value::Const { value, params, .. }) => Some((*value, params.clone())),

@@ -56,6 +56,14 @@ impl Notice {
     }
 }
 
+/// Whether the layer would have applied but its ratio is unknown (the rule for unknown figures
+/// leaves it unapplied): a validity or deviation about it still concerns the claim.
+fn unknown_ratio(s: &Settlement, layer: &str) -> bool {
+    s.warnings
+        .iter()
+        .any(|w| w.code == "unknown_ratio" && w.layer.as_deref() == Some(layer))
+}
+
 fn deviations() -> &'static [KnownDeviation] {
     static KNOWN: OnceLock<Vec<KnownDeviation>> = OnceLock::new();
     KNOWN.get_or_init(yibao_compliance::known_deviations)
@@ -113,10 +121,7 @@ pub fn annotate(reg: &Registry, policy: &Policy, index: usize, s: &mut Settlemen
         v.layers
             .iter()
             .filter(|id| {
-                s.layers.iter().any(|l| *l.id == ***id && l.applied)
-                    || s.warnings
-                        .iter()
-                        .any(|w| w.code == "unknown_ratio" && w.layer.as_deref() == Some(&***id))
+                s.layers.iter().any(|l| *l.id == ***id && l.applied) || unknown_ratio(s, id)
             })
             .cloned()
             .collect()
@@ -209,9 +214,7 @@ pub fn annotate(reg: &Registry, policy: &Policy, index: usize, s: &mut Settlemen
                     s.layers
                         .iter()
                         .any(|l| *l.id == ***id && l.applied && l.base.get() > Decimal::ZERO)
-                        || s.warnings.iter().any(|w| {
-                            w.code == "unknown_ratio" && w.layer.as_deref() == Some(&***id)
-                        })
+                        || unknown_ratio(s, id)
                 })
                 .cloned()
                 .collect();
