@@ -53,7 +53,7 @@ pub trait Rows: Send {
 }
 
 /// The CSV columns a claim can have. Aliases are the national platform's names.
-const COLUMNS: &[(&str, Col)] = &[
+pub(crate) const COLUMNS: &[(&str, Col)] = &[
     ("id", Col::Id),
     ("person", Col::Person),
     ("psn_no", Col::Person),
@@ -86,7 +86,7 @@ pub fn csv_columns() -> Vec<&'static str> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Col {
+pub(crate) enum Col {
     Id,
     Person,
     Region,

@@ -22,6 +22,7 @@ use yibao::engine::ir::{Component, LayerKind};
 use yibao::engine::{Outcome, SettleError, Settler};
 use yibao::{Claim, Date, Money, Policy, PolicyCache, Registry, YtdState};
 
+pub mod arrow;
 pub mod gen;
 mod input;
 mod persons;
@@ -42,6 +43,9 @@ pub enum BatchError {
     /// Claims out of person or date order (and the input is not being sorted).
     #[error("{0}")]
     Order(String),
+    /// A table's column is unknown, repeated or missing (Arrow and Parquet input).
+    #[error("column `{column}`: {message}")]
+    Column { column: String, message: String },
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
     /// The temporary files that hold the persons seen cannot be written or read.
@@ -100,6 +104,8 @@ pub struct Options {
     /// The most rows a chunk holds: a person with more claims is cut into chunks settled one
     /// after another (the state passed on), so memory stays bounded even then.
     pub max_chunk_rows: usize,
+    /// Also one output column per layer id (`layer_<id>`), after the columns by kind of layer.
+    pub layer_columns: bool,
 }
 
 impl Default for Options {
@@ -113,6 +119,7 @@ impl Default for Options {
             chunk_rows: 4096,
             persons_in_memory: PersonLog::DEFAULT_LIMIT,
             max_chunk_rows: 8_192,
+            layer_columns: false,
         }
     }
 }
@@ -357,6 +364,7 @@ fn push_fen(out: &mut Vec<u8>, f: i128) {
 }
 
 /// Writes one settled row.
+#[allow(clippy::too_many_arguments)]
 fn write_row(
     out: &mut Vec<u8>,
     format: Format,
@@ -365,6 +373,7 @@ fn write_row(
     p: &Policy,
     n: &Numbers,
     flagged: bool,
+    layers: &[(Arc<str>, Option<i128>)],
 ) {
     let texts = [
         claim.id.as_deref().unwrap_or(""),
@@ -385,7 +394,14 @@ fn write_row(
                 out.push(b',');
                 push_fen(out, f);
             }
-            out.extend_from_slice(if flagged { b",true\n" } else { b",false\n" });
+            out.extend_from_slice(if flagged { b",true" } else { b",false" });
+            for (_, v) in layers {
+                out.push(b',');
+                if let Some(f) = v {
+                    push_fen(out, *f);
+                }
+            }
+            out.push(b'\n');
         }
         Format::Jsonl => {
             out.extend_from_slice(b"{\"line\":");
@@ -404,7 +420,19 @@ fn write_row(
                 push_fen(out, f);
                 out.push(b'"');
             }
-            let _ = writeln!(out, ",\"unverified\":{flagged}}}");
+            let _ = write!(out, ",\"unverified\":{flagged}");
+            for (id, v) in layers {
+                let _ = write!(out, ",\"layer_{id}\":");
+                match v {
+                    Some(f) => {
+                        out.push(b'"');
+                        push_fen(out, *f);
+                        out.push(b'"');
+                    }
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            out.extend_from_slice(b"}\n");
         }
     }
 }
@@ -422,6 +450,57 @@ fn csv_field(out: &mut Vec<u8>, t: &str) {
 /// The output's first line (CSV header), if the format has one.
 pub fn output_header(format: Format) -> Option<String> {
     (format == Format::Csv).then(|| OUTPUT_COLUMNS.join(",") + "\n")
+}
+
+/// Every layer id of the registry's policies, in the order met (policies by id, versions by
+/// date, layers in policy order): the per-layer output columns are `layer_<id>`. A row whose
+/// policy has no such layer leaves the column empty (null).
+pub fn layer_ids(reg: &Registry) -> Vec<Arc<str>> {
+    let mut ids: Vec<Arc<str>> = Vec::new();
+    for v in reg.versions() {
+        if let Some(p) = &v.policy {
+            for l in &p.layers {
+                if !ids.contains(&l.id) {
+                    ids.push(Arc::clone(&l.id));
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// The output columns of a run with `opts` (the CSV header's names, in order).
+pub fn output_columns(reg: &Registry, opts: &Options) -> Vec<String> {
+    let mut cols: Vec<String> = OUTPUT_COLUMNS.iter().map(|c| c.to_string()).collect();
+    if opts.layer_columns {
+        cols.extend(layer_ids(reg).iter().map(|l| format!("layer_{l}")));
+    }
+    cols
+}
+
+/// The Arrow schema of a run's results (`arrow::schema` with this registry's layer ids when
+/// `opts.layer_columns`).
+pub fn output_schema(reg: &Registry, opts: &Options) -> arrow_schema::SchemaRef {
+    if opts.layer_columns {
+        arrow::schema(&layer_ids(reg))
+    } else {
+        arrow::schema(&[])
+    }
+}
+
+/// Where a run's results go.
+pub enum Target<'a> {
+    /// CSV or JSON Lines bytes.
+    Text(&'a mut (dyn Write + Send), Format),
+    /// Arrow record batches, one per chunk, in input order.
+    Arrow(&'a mut dyn arrow::BatchSink),
+}
+
+/// What every worker needs to shape a chunk's results.
+struct Shape {
+    format: Option<Format>,
+    layers: Vec<Arc<str>>,
+    schema: Option<arrow_schema::SchemaRef>,
 }
 
 /// A rejected row: the original row and why.
@@ -451,6 +530,7 @@ type Carry = (Option<String>, YtdState);
 
 struct Done {
     out: Vec<u8>,
+    batch: Option<arrow_array::RecordBatch>,
     rejects: Vec<Reject>,
     tally: Tally,
     fatal: Option<BatchError>,
@@ -461,6 +541,7 @@ impl Done {
     fn empty(fatal: Option<BatchError>) -> Done {
         Done {
             out: Vec::new(),
+            batch: None,
             rejects: Vec::new(),
             tally: Tally::default(),
             fatal,
@@ -485,6 +566,25 @@ pub fn run(
     opts: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Summary, BatchError> {
+    run_to(
+        reg,
+        rows,
+        Target::Text(out, out_format),
+        rejects,
+        opts,
+        progress,
+    )
+}
+
+/// [`run`] with results as text or as Arrow record batches (schema: [`output_schema`]).
+pub fn run_to(
+    reg: &Registry,
+    rows: &mut dyn Rows,
+    target: Target<'_>,
+    rejects: Option<RejectSink<'_>>,
+    opts: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Summary, BatchError> {
     let overrides =
         yibao::parse_overrides(&opts.overrides).map_err(|e| BatchError::Request(e.to_string()))?;
     if let Some(id) = &opts.policy {
@@ -503,9 +603,44 @@ pub fn run(
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Done)>(threads * 2);
 
-    if let Some(h) = output_header(out_format) {
-        out.write_all(h.as_bytes())?;
+    let layers = if opts.layer_columns {
+        layer_ids(reg)
+    } else {
+        Vec::new()
+    };
+    let (mut text_out, mut arrow_out, shape) = match target {
+        Target::Text(w, f) => (
+            Some(w),
+            None,
+            Shape {
+                format: Some(f),
+                layers,
+                schema: None,
+            },
+        ),
+        Target::Arrow(sink) => {
+            let schema = arrow::schema(&layers);
+            (
+                None,
+                Some(sink),
+                Shape {
+                    format: None,
+                    layers,
+                    schema: Some(schema),
+                },
+            )
+        }
+    };
+    if let (Some(w), Some(Format::Csv)) = (&mut text_out, shape.format) {
+        let mut cols = OUTPUT_COLUMNS.join(",");
+        for l in &shape.layers {
+            cols.push_str(",layer_");
+            cols.push_str(l);
+        }
+        cols.push('\n');
+        w.write_all(cols.as_bytes())?;
     }
+    let shape = &shape;
     let mut rejects = rejects;
     if let Some(r) = &mut rejects {
         if let (Format::Csv, Some(h)) = (r.format, &header) {
@@ -544,7 +679,7 @@ pub fn run(
                             Done::empty(None)
                         }
                         Work::Rows(chunk) => {
-                            settle_chunk(&mut cache, &mut settlers, chunk, out_format, opts)
+                            settle_chunk(&mut cache, &mut settlers, chunk, shape, opts)
                         }
                     };
                     if tx.send((seq, done)).is_err() {
@@ -570,7 +705,12 @@ pub fn run(
                         continue;
                     }
                     let written = (|| -> Result<(), BatchError> {
-                        out.write_all(&d.out)?;
+                        if let Some(w) = &mut text_out {
+                            w.write_all(&d.out)?;
+                        }
+                        if let (Some(sink), Some(b)) = (&mut arrow_out, &d.batch) {
+                            sink.write(b)?;
+                        }
                         if let Some(r) = &mut rejects {
                             write_rejects(r, &d.rejects)?;
                         }
@@ -587,7 +727,9 @@ pub fn run(
                     }
                 }
             }
-            out.flush()?;
+            if let Some(w) = &mut text_out {
+                w.flush()?;
+            }
             if let Some(r) = &mut rejects {
                 r.writer.flush()?;
             }
@@ -866,7 +1008,7 @@ fn settle_chunk(
     cache: &mut PolicyCache<'_>,
     settlers: &mut Settlers,
     chunk: Chunk,
-    format: Format,
+    shape: &Shape,
     opts: &Options,
 ) -> Done {
     let Chunk {
@@ -874,7 +1016,18 @@ fn settle_chunk(
         from_previous,
         to_next,
     } = chunk;
-    let mut out = Vec::with_capacity(rows.len() * 200);
+    let mut out = Vec::with_capacity(if shape.format.is_some() {
+        rows.len() * 200
+    } else {
+        0
+    });
+    let mut batch = shape
+        .schema
+        .as_ref()
+        .map(|s| arrow::BatchBuilder::new(Arc::clone(s), shape.layers.len(), rows.len()));
+    // Each policy's layer for each layer column, for the policies this chunk met.
+    let mut maps: Vec<(Arc<Policy>, Vec<Option<usize>>)> = Vec::new();
+    let mut layer_values: Vec<(Arc<str>, Option<i128>)> = Vec::new();
     let mut rejects = Vec::new();
     let mut tally = Tally::default();
     // A chunk cut inside a person starts from the state the previous chunk left; when that chunk
@@ -899,7 +1052,47 @@ fn settle_chunk(
                 settle_row(cache, settlers, claim, line, &mut state, opts).map(|(p, o)| {
                     let n = Numbers::of(&p, claim, &o);
                     let flagged = o.relies_on_flagged();
-                    write_row(&mut out, format, line, claim, &p, &n, flagged);
+                    layer_values.clear();
+                    if !shape.layers.is_empty() {
+                        let map = match maps.iter().position(|(q, _)| Arc::ptr_eq(q, &p)) {
+                            Some(i) => &maps[i].1,
+                            None => {
+                                let m = shape
+                                    .layers
+                                    .iter()
+                                    .map(|id| p.layers.iter().position(|l| l.id == *id))
+                                    .collect();
+                                maps.push((Arc::clone(&p), m));
+                                &maps[maps.len() - 1].1
+                            }
+                        };
+                        for (id, i) in shape.layers.iter().zip(map) {
+                            layer_values.push((Arc::clone(id), i.map(|i| fen(o.payment(i)))));
+                        }
+                    }
+                    if let Some(format) = shape.format {
+                        write_row(
+                            &mut out,
+                            format,
+                            line,
+                            claim,
+                            &p,
+                            &n,
+                            flagged,
+                            &layer_values,
+                        );
+                    }
+                    if let Some(b) = &mut batch {
+                        b.push(
+                            line,
+                            claim,
+                            &p.id,
+                            p.effective,
+                            &n.0,
+                            flagged,
+                            layer_values.iter().map(|(_, v)| *v),
+                        );
+                    }
                     tally.add(&n, flagged);
                 })
             }
@@ -921,8 +1114,17 @@ fn settle_chunk(
         // The next chunk may be gone already (the run is stopping): nothing to hand over then.
         let _ = tx.send((person, state));
     }
+    let batch = match batch.map(arrow::BatchBuilder::finish) {
+        None => None,
+        Some(Ok(b)) => Some(b),
+        Some(Err(e)) => {
+            fatal = fatal.or(Some(e));
+            None
+        }
+    };
     Done {
         out,
+        batch,
         rejects,
         tally,
         fatal,

@@ -3,8 +3,9 @@ use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use comfy_table::{presets, Table};
+use yibao_batch::arrow::{IpcSink, ParquetSink};
 use yibao_batch::{
-    BatchError, CsvRows, Format, JsonlRows, Options, Progress, RejectSink, Rows, Summary,
+    BatchError, CsvRows, Format, JsonlRows, Options, Progress, RejectSink, Rows, Summary, Target,
 };
 
 use crate::Exit;
@@ -14,18 +15,23 @@ use crate::Exit;
     after_help = "Examples:\n  yibao gen --persons 100000 --output claims.csv\n  yibao batch --input claims.csv --output settled.csv\n  yibao batch --input claims.jsonl --output settled.jsonl --skip-invalid --summary-json summary.json\n  yibao batch --input claims.csv --output reform.csv --set basic.ratio=80%   # a drafter's what-if\n\nInput: CSV with a header (columns: id, person, region, scheme, date, group, categories\n(separated by ;), care, level, place, referral, disease, case_code, total, out_of_list,\npre_self_pay, over_limit — the platform names psn_no, setl_time, med_type, medfee_sumamt,\nfulamt_ownpay_amt, preselfpay_amt, overlmt_selfpay also work), or JSON Lines with one claim\nobject per line (the `estimate` claim format).\n\nA person's claims must be together and in date order (each person's year folds one state);\notherwise the run stops at the first row out of order, unless --sort is given (which reads the\nwhole input into memory). A person whose claims come back after other persons is caught at the\nrow when they were among the last 131,072 persons, otherwise at the end of the input (earlier\npersons are kept in temporary files, so memory does not grow with the input); either way the\nerror names both lines and nothing is moved into place. A person with very many claims is\nsettled in several chunks, one after another. A row that cannot be settled stops the run with\nits line number, or with --skip-invalid is written with the reason to the reject file. The\noutput is written to a temporary file and moved into place only when the run succeeds."
 )]
 pub struct Args {
-    /// Claims: a .csv or .jsonl file, or `-` for standard input.
+    /// Claims: a .csv, .jsonl, .parquet or .arrow file, or `-` for standard input (CSV, JSON
+    /// Lines).
     #[arg(long, short)]
     input: PathBuf,
-    /// Results: a .csv or .jsonl file, or `-` for standard output.
+    /// Results: a .csv, .jsonl, .parquet or .arrow file, or `-` for standard output.
     #[arg(long, short)]
     output: PathBuf,
-    /// Input format (csv, jsonl); by default from the input's extension.
+    /// Input format (csv, jsonl, parquet, arrow); by default from the input's extension.
     #[arg(long)]
     input_format: Option<String>,
-    /// Output format (csv, jsonl); by default from the output's extension.
+    /// Output format (csv, jsonl, parquet, arrow); by default from the output's extension.
     #[arg(long)]
     output_format: Option<String>,
+    /// Also one output column per layer id (`layer_<id>`: what each layer of the row's policy
+    /// paid; empty where the policy has no such layer).
+    #[arg(long)]
+    layer_columns: bool,
     /// The policy (`region.scheme`) for rows that do not give region and scheme.
     #[arg(long)]
     policy: Option<String>,
@@ -68,10 +74,43 @@ pub fn format_of(flag: Option<&str>, path: Option<&Path>) -> Result<Format, Stri
     }
 }
 
+/// A batch file format: text, or Arrow's columnar ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Io {
+    Text(Format),
+    Parquet,
+    Arrow,
+}
+
+/// The batch format named by `flag`, or by the path's extension (`.parquet`, `.arrow`, `.ipc`,
+/// `.feather`), else as [`format_of`].
+fn io_of(flag: Option<&str>, path: &Path) -> Result<Io, String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match (flag, ext.as_deref()) {
+        (Some("parquet"), _) | (None, Some("parquet")) => Ok(Io::Parquet),
+        (Some("arrow"), _) | (None, Some("arrow" | "arrows" | "ipc" | "feather")) => Ok(Io::Arrow),
+        (Some(f), _) if !matches!(f, "csv" | "jsonl" | "ndjson") => Err(format!(
+            "unknown format `{f}` (csv, jsonl, parquet or arrow)"
+        )),
+        _ => format_of(flag, Some(path)).map(Io::Text),
+    }
+}
+
 fn ext(f: Format) -> &'static str {
     match f {
         Format::Csv => "csv",
         Format::Jsonl => "jsonl",
+    }
+}
+
+/// The format of the reject file: the input's, CSV for Parquet and Arrow input.
+fn text_of(io: Io) -> Format {
+    match io {
+        Io::Text(f) => f,
+        Io::Parquet | Io::Arrow => Format::Csv,
     }
 }
 
@@ -92,8 +131,9 @@ fn usage(msg: impl Into<String>) -> Failure {
 }
 
 fn run_inner(a: Args) -> Result<Exit, Failure> {
-    let in_format = format_of(a.input_format.as_deref(), Some(&a.input)).map_err(usage)?;
-    let out_format = format_of(a.output_format.as_deref(), Some(&a.output)).map_err(usage)?;
+    let in_io = io_of(a.input_format.as_deref(), &a.input).map_err(usage)?;
+    let out_io = io_of(a.output_format.as_deref(), &a.output).map_err(usage)?;
+    let in_format = text_of(in_io);
     let mut overrides = BTreeMap::new();
     for s in &a.overrides {
         let Some((k, v)) = super::split_override(s) else {
@@ -111,11 +151,17 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
         skip_invalid: a.skip_invalid,
         sort: a.sort,
         threads: a.threads.unwrap_or_else(|| Options::default().threads),
+        layer_columns: a.layer_columns,
         ..Options::default()
     };
 
     // Input.
     let stdin_input = a.input.as_os_str() == "-";
+    if stdin_input && !matches!(in_io, Io::Text(_)) {
+        return Err(usage(
+            "Parquet and Arrow input must be a file (it is read by row group), not `-`",
+        ));
+    }
     let size = if stdin_input {
         None
     } else {
@@ -129,13 +175,26 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
                 .map_err(|e| usage(format!("cannot read {}: {e}", a.input.display())))?,
         )
     };
-    let buffered = BufReader::with_capacity(1 << 20, reader);
     let keep_raw = a.skip_invalid;
-    let mut rows: Box<dyn Rows> = match in_format {
-        Format::Csv => {
-            Box::new(CsvRows::new(buffered, keep_raw).map_err(|e| (Exit::Findings, e.to_string()))?)
+    let findings = |e: BatchError| (Exit::Findings, e.to_string());
+    let mut rows: Box<dyn Rows> = match in_io {
+        Io::Text(Format::Csv) => Box::new(
+            CsvRows::new(BufReader::with_capacity(1 << 20, reader), keep_raw).map_err(findings)?,
+        ),
+        Io::Text(Format::Jsonl) => Box::new(JsonlRows::new(
+            BufReader::with_capacity(1 << 20, reader),
+            keep_raw,
+        )),
+        Io::Parquet | Io::Arrow => {
+            drop(reader);
+            let file = std::fs::File::open(&a.input)
+                .map_err(|e| usage(format!("cannot read {}: {e}", a.input.display())))?;
+            if in_io == Io::Parquet {
+                Box::new(yibao_batch::arrow::parquet_rows(file, 8_192).map_err(findings)?)
+            } else {
+                Box::new(yibao_batch::arrow::ipc_rows(file).map_err(findings)?)
+            }
         }
-        Format::Jsonl => Box::new(JsonlRows::new(buffered, keep_raw)),
     };
 
     // Output: a temporary file beside the target, moved into place on success.
@@ -214,15 +273,39 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
             writer: w as &mut (dyn Write + Send),
             format: in_format,
         });
-        let r = yibao_batch::run(
-            &reg,
-            rows.as_mut(),
-            &mut out_w,
-            out_format,
-            sink,
-            &opts,
-            &progress,
-        );
+        let r = match out_io {
+            Io::Text(f) => {
+                yibao_batch::run(&reg, rows.as_mut(), &mut out_w, f, sink, &opts, &progress)
+            }
+            Io::Parquet => {
+                let schema = yibao_batch::output_schema(&reg, &opts);
+                ParquetSink::new(&mut out_w, schema).and_then(|mut p| {
+                    let r = yibao_batch::run_to(
+                        &reg,
+                        rows.as_mut(),
+                        Target::Arrow(&mut p),
+                        sink,
+                        &opts,
+                        &progress,
+                    );
+                    r.and_then(|s| p.finish().map(|_| s))
+                })
+            }
+            Io::Arrow => {
+                let schema = yibao_batch::output_schema(&reg, &opts);
+                IpcSink::file(&mut out_w, &schema).and_then(|mut p| {
+                    let r = yibao_batch::run_to(
+                        &reg,
+                        rows.as_mut(),
+                        Target::Arrow(&mut p),
+                        sink,
+                        &opts,
+                        &progress,
+                    );
+                    r.and_then(|s| p.finish().map(|_| s))
+                })
+            }
+        };
         let flushed = out_w.flush().and_then(|_| match &mut rej_w {
             Some(w) => w.flush(),
             None => Ok(()),
@@ -236,7 +319,10 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
         Ok(s) => s,
         Err(e) => {
             let exit = match e {
-                BatchError::Row(_) | BatchError::Order(_) | BatchError::Input(_) => Exit::Findings,
+                BatchError::Row(_)
+                | BatchError::Order(_)
+                | BatchError::Input(_)
+                | BatchError::Column { .. } => Exit::Findings,
                 _ => Exit::Usage,
             };
             let mut msg = e.to_string();
