@@ -46,6 +46,8 @@ def settle(batches: Iterator[pa.RecordBatch], policy: Optional[str] = None,
     if table.num_rows == 0:
         return
     out = yibao.settle_table(table, policy, overrides, threads=1)
+    # Spark's schema has every field nullable.
+    out = out.cast(pa.schema([f.with_nullable(True) for f in out.schema]))
     for b in out.to_batches():
         yield b
 
