@@ -107,6 +107,9 @@ pub(crate) fn mutants(args: &[String]) -> Result<(), String> {
             "yibao-engine",
             "--profile",
             "mutants",
+            // Build and run the money test binary only: one engine build and one small test
+            // crate per mutant (`-- ARGS` would go to the test binary as a name filter).
+            "--cargo-arg=--test=money",
             "--jobs",
             &jobs,
             "--timeout",
@@ -122,8 +125,6 @@ pub(crate) fn mutants(args: &[String]) -> Result<(), String> {
     if let Some(s) = &shard {
         cmd.extend(["--shard".into(), s.clone()]);
     }
-    // The money test binary only: one engine build and one small test crate per mutant.
-    cmd.extend(["--", "--test", "money"].iter().map(|s| s.to_string()));
     eprintln!(
         "==> mutation testing, at most {minutes} minutes: cargo {}",
         cmd.join(" ")

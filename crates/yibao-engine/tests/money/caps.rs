@@ -342,3 +342,33 @@ fn money_figures_are_bounded_whole_cents() {
     let e = run("100000000000000000000000").unwrap_err().to_string();
     assert!(e.contains("overflow") || e.contains("beyond"), "{e}");
 }
+
+/// Two caps leaving the same amount: the first one written is the one that applied.
+#[test]
+fn of_equal_caps_the_first_applies() {
+    let mut p = P::new();
+    let pool = p.pool("fund");
+    let mut a = layer("basic");
+    a.bands = flat(p.fig("basic.ratio", "0.5"));
+    let mut second = cap(year(pool), p.fig("basic.cap.year", "1000"));
+    second.cite = cite("cap per year");
+    a.caps = vec![cap(CapPer::Claim, p.fig("basic.cap", "1000")), second];
+    p.add(a);
+    let s = one(&p.build(), claim("2024-05-01", "5000"));
+    // 5,000 × 50% = 2,500 → 1,000 by either cap.
+    assert_eq!(pay(&s, 0), "1000.00");
+    let caps: Vec<_> = s
+        .trace
+        .iter()
+        .filter(|t| t.kind == yibao_engine::settlement::StepKind::Cap)
+        .filter(|t| t.zh.starts_with("最高支付限额"))
+        .collect();
+    assert_eq!(caps.len(), 1);
+    assert_eq!(caps[0].cite.as_ref().unwrap().text, "cap");
+    let paid = s
+        .trace
+        .iter()
+        .find(|t| t.kind == yibao_engine::settlement::StepKind::Payment)
+        .unwrap();
+    assert_eq!(paid.cite.as_ref().unwrap().text, "cap");
+}

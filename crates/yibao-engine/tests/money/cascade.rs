@@ -124,6 +124,41 @@ fn beyond_the_last_band() {
     assert!(!s.trace.iter().any(|t| t.kind == StepKind::Uncovered));
 }
 
+/// A claim that ends exactly at a band's edge does not reach the next band: no line for it, and
+/// its (placeholder) ratio is not relied on.
+#[test]
+fn a_claim_at_a_band_edge() {
+    let mut p = P::new();
+    let mut a = layer("basic");
+    a.bands = bands(
+        false,
+        vec![
+            (Some(p.fig("basic.upto", "1000")), p.fig("basic.r1", "0.9")),
+            (None, p.ph("basic.r2", "0.5")),
+        ],
+    );
+    p.add(a);
+    let policy = p.build();
+    let (s, _) = all(
+        &policy,
+        &[claim("2024-05-01", "1000"), claim("2024-05-02", "1000.01")],
+    );
+    assert_eq!(pay(&s[0], 0), "900.00");
+    assert_eq!(s[0].layers[0].bands.len(), 1);
+    assert!(s[0].unverified.is_empty() && codes(&s[0]).is_empty());
+    assert_eq!(
+        s[0].trace
+            .iter()
+            .filter(|t| t.kind == StepKind::Band)
+            .count(),
+        1
+    );
+    // A cent more: 900 + 0.01 × 50% = 900.005 → 900.01, and the placeholder is named.
+    assert_eq!(pay(&s[1], 0), "900.01");
+    assert_eq!(s[1].layers[0].bands.len(), 2);
+    assert_eq!(s[1].unverified[0].path(), "basic.r2");
+}
+
 /// Each layer's payment goes to its national platform field; two layers on one field add up; a
 /// field the platform does not have is left out.
 #[test]

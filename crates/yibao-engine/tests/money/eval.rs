@@ -72,6 +72,10 @@ fn formulas_in_for_blocks() {
     assert!(m.zh.contains("调整支付比例：80% → 85%"), "{}", m.zh);
     let b = s.trace.iter().find(|t| t.kind == StepKind::Band).unwrap();
     assert_eq!(b.zh, "按比例支付：10000.00 × 85% = 8500.00");
+    // A block that leaves the ratio as it was is not explained.
+    let s = with_ratio_block(|c| Expr::Max(bx(c), bx(k("0.5")))).unwrap();
+    assert_eq!(pay(&s, 0), "8000.00");
+    assert!(!s.trace.iter().any(|t| t.kind == StepKind::Modifier));
 }
 
 #[test]
