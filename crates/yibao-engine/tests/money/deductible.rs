@@ -158,6 +158,38 @@ fn an_unknown_deductible_is_taken_as_zero_and_said() {
     assert!(why.en.contains("taken as 0"), "{}", why.en);
 }
 
+/// `none` is no deductible (not an unknown one): nothing is said; a later figure of `none`
+/// leaves the first in force.
+#[test]
+fn a_deductible_of_none_is_not_unknown() {
+    let mut p = P::new();
+    let mut a = basic(&mut p, DeductiblePer::Admission);
+    a.deductible.as_mut().unwrap().value = p.none("basic.deductible");
+    p.add(a);
+    let s = one(&p.build(), claim("2024-01-10", "1000"));
+    // 1,000 × 90% = 900, no deductible.
+    assert_eq!(pay(&s, 0), "900.00");
+    assert_eq!(s.layers[0].threshold.map(y), Some("0.00".into()));
+    assert!(codes(&s).is_empty());
+
+    let mut p = P::new();
+    let mut a = basic(&mut p, DeductiblePer::Admission);
+    let later = p.none("basic.deductible.second");
+    a.deductible.as_mut().unwrap().later = Some((2, later, cite("later")));
+    p.add(a);
+    let (s, _) = all(
+        &p.build(),
+        &[claim("2024-01-10", "3000"), claim("2024-02-10", "3000")],
+    );
+    // Both (3,000 − 1,000) × 90% = 1,800: the second admission's `none` changes nothing.
+    assert_eq!(
+        (pay(&s[0], 0), pay(&s[1], 0)),
+        ("1800.00".into(), "1800.00".into())
+    );
+    assert!(codes(&s[1]).is_empty());
+    assert_eq!(s[1].layers[0].threshold.map(y), Some("1000.00".into()));
+}
+
 /// `for` blocks on the deductible, by group and by level table; a result below zero is zero;
 /// a claim without a level under a policy with several takes the first and says so.
 #[test]
