@@ -139,7 +139,7 @@ fn a_band_without_a_ratio_for_the_claim() {
     a.bands = bands(
         false,
         vec![
-            (Some(p.fig("basic.upto", "5000")), r1),
+            (Some(p.ph("basic.upto", "5000")), r1),
             (None, p.fig("basic.r2", "0.5")),
         ],
     );
