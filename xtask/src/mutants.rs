@@ -215,8 +215,8 @@ fn table(per: &BTreeMap<String, [u32; 4]>) -> String {
     };
     for (f, c) in per {
         out += &row(f, c);
-        for i in 0..4 {
-            total[i] += c[i];
+        for (t, x) in total.iter_mut().zip(c) {
+            *t += x;
         }
     }
     out += &row("all", &total);

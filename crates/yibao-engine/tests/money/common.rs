@@ -46,6 +46,12 @@ pub struct P {
     pub policy: Policy,
 }
 
+impl Default for P {
+    fn default() -> P {
+        P::new()
+    }
+}
+
 impl P {
     pub fn new() -> P {
         let mut policy = Policy::example_flat("money", Decimal::ZERO, Decimal::ONE);

@@ -3,6 +3,13 @@
 //! must agree on every number, warning and state. `cargo xtask mutants` runs cargo-mutants on the
 //! money code with this binary (see `crates/yibao-engine/MUTANTS.md`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail loudly"
+)]
+
 mod common;
 
 mod caps;
