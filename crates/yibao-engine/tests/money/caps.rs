@@ -372,3 +372,25 @@ fn of_equal_caps_the_first_applies() {
         .unwrap();
     assert_eq!(paid.cite.as_ref().unwrap().text, "cap");
 }
+
+/// The tightest cap applies, whichever is written first.
+#[test]
+fn the_tightest_cap_applies() {
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let mut p = P::new();
+        let pool = p.pool("fund");
+        let mut a = layer("basic");
+        a.bands = flat(p.fig("basic.ratio", "0.5"));
+        let all_caps = [
+            cap(CapPer::Claim, p.fig("basic.cap.claim", "1000")),
+            cap(CapPer::Month, p.fig("basic.cap.month", "300")),
+            cap(year(pool), p.fig("basic.cap.year", "700")),
+        ];
+        a.caps = order.iter().map(|i| all_caps[*i].clone()).collect();
+        p.add(a);
+        let s = one(&p.build(), claim("2024-05-01", "5000"));
+        // 5,000 × 50% = 2,500; the caps leave 1,000, 300 and 700: 300.
+        assert_eq!(pay(&s, 0), "300.00", "{order:?}");
+        assert_eq!(y(s.layers[0].cap_remaining.unwrap()), "300.00");
+    }
+}
