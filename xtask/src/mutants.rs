@@ -238,7 +238,7 @@ mod tests {
         count_lines("a.rs:5:5: d\n\n", 1, &mut per);
         count_lines("b.rs:7:7: e\n", 2, &mut per);
         let t = table(&per);
-        assert!(t.contains("a.rs | 2 | 1 | 0 | 0 | 66.7%"), "{t}");
+        assert!(t.contains("a.rs | 2 | 1 | 0 | 0 | 66.6%"), "{t}");
         assert!(t.contains("b.rs | 1 | 0 | 1 | 0 | 100.0%"), "{t}");
         assert!(t.contains("all | 3 | 1 | 1 | 0 | 75.0%"), "{t}");
     }
