@@ -276,7 +276,7 @@ fn the_settler_tells_every_situation_apart() {
     p.add(a);
     let policy = p.build();
     let base = claim("2024-05-01", "1000000");
-    let vary: Vec<Box<dyn Fn(&mut yibao_engine::Claim)>> = vec![
+    let vary: Vec<Edit> = vec![
         Box::new(|_: &mut yibao_engine::Claim| {}),
         Box::new(|c: &mut yibao_engine::Claim| c.group = Some("retired".into())),
         Box::new(|c: &mut yibao_engine::Claim| c.care = "outpatient".into()),
@@ -289,9 +289,19 @@ fn the_settler_tells_every_situation_apart() {
         Box::new(|c: &mut yibao_engine::Claim| c.disease = Some("cancer".into())),
         Box::new(|_: &mut yibao_engine::Claim| {}),
     ];
-    let claims: Vec<_> = vary.iter().map(|f| with(base.clone(), |c| f(c))).collect();
+    // Each claim differs from the one before in one dimension only: the base claim between
+    // every two changes.
+    let claims: Vec<_> = vary
+        .iter()
+        .flat_map(|f| [base.clone(), with(base.clone(), |c| f(c))])
+        .collect();
     let (s, _) = all(&policy, &claims);
-    let deds: Vec<String> = s.iter().map(|x| y(x.layers[0].deductible)).collect();
+    let deds: Vec<String> = s
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(|x| y(x.layers[0].deductible))
+        .collect();
     // No category: the table's default 0; min_allowance 20,000; with destitute (declared
     // first) 10,000 whatever the order listed.
     assert_eq!(
@@ -308,6 +318,10 @@ fn the_settler_tells_every_situation_apart() {
             "0.00"
         ]
     );
+    assert!(s
+        .iter()
+        .step_by(2)
+        .all(|x| y(x.layers[0].deductible) == "0.00"));
     // The same claims one by one, each from a fresh settler, give the same.
     for (c, want) in claims.iter().zip(&s) {
         let alone = one(&policy, c.clone());

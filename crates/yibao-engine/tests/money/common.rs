@@ -258,6 +258,9 @@ pub fn claim(date: &str, total: &str) -> Claim {
     c
 }
 
+/// A change to a claim.
+pub type Edit = Box<dyn Fn(&mut Claim)>;
+
 pub fn with(mut c: Claim, f: impl FnOnce(&mut Claim)) -> Claim {
     f(&mut c);
     c

@@ -343,7 +343,7 @@ fn conditions_on_every_dimension() {
         names(&one(&policy, twice).situation.categories),
         ["destitute", "min_allowance"]
     );
-    let off: Vec<Box<dyn Fn(&mut yibao_engine::Claim)>> = vec![
+    let off: Vec<Edit> = vec![
         Box::new(|c: &mut yibao_engine::Claim| c.group = Some("in_service".into())),
         Box::new(|c: &mut yibao_engine::Claim| c.categories = vec!["destitute".into()]),
         Box::new(|c: &mut yibao_engine::Claim| c.categories = vec![]),
