@@ -30,7 +30,7 @@ mod settle;
 pub mod settlement;
 pub mod state;
 
-pub use claim::{Amounts, Claim};
+pub use claim::{Amounts, CareCosts, CareMonth, Claim};
 pub use date::Date;
 pub use err::{ClaimError, EvalError, SettleError};
 pub use ir::Policy;

@@ -29,6 +29,7 @@ use crate::money::{fmt_decimal, fmt_money, Money};
 use crate::settlement::*;
 use crate::state::{Chain, LayerYtd, YtdState};
 
+mod care;
 mod caps;
 mod deductible;
 mod eval;
@@ -392,6 +393,9 @@ fn run(
     out: &mut Outcome,
     deltas: &mut Deltas,
 ) -> Result<(), SettleError> {
+    if policy.is_care() {
+        return care::run(policy, claim, r, state, rec, out, deltas);
+    }
     let a = &claim.amounts;
     let (in_scope, mut burden) = split_bill(claim);
     let mut fund_total: Fen = 0;
