@@ -104,7 +104,11 @@ fn the_long_term_care_commands_estimate_the_same_month() {
             .current_dir(ROOT)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["settlements"][0]["fund_total"], "1255.00", "{args:?}");
         outs.push(v["settlements"][0]["layers"].clone());

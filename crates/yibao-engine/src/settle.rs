@@ -29,8 +29,8 @@ use crate::money::{fmt_decimal, fmt_money, Money};
 use crate::settlement::*;
 use crate::state::{Chain, LayerYtd, YtdState};
 
-mod care;
 mod caps;
+mod care;
 mod deductible;
 mod eval;
 mod explain;

@@ -99,7 +99,7 @@ fn each_care_rule_underlines_its_cause() {
 #[test]
 fn care_clauses_lower_to_a_care_rule() {
     let text = format!(
-        "{HEAD}layer c \"c\" {{ base cost [nursing, supplies] ratio 70% [placeholder] limit per_day 60 [placeholder] require visits >= by group {{ employee: 12  resident: none }} [placeholder] require months_used < 24 [placeholder] cap per_month 300 [placeholder] cap per_month 1000 pool n [placeholder] }}"
+        "{HEAD}layer c \"c\" kind basic {{ base cost [nursing, supplies] ratio 70% [placeholder] limit per_day 60 [placeholder] require visits >= by group {{ employee: 12  resident: none }} [placeholder] require months_used < 24 [placeholder] cap per_month 300 [placeholder] cap per_month 1000 pool n [placeholder] }}"
     );
     let out = yibao_lang::compile_text("t.policy", &text);
     assert!(
@@ -115,7 +115,10 @@ fn care_clauses_lower_to_a_care_rule() {
     let facts: Vec<(CareFact, CmpOp)> = rule.requires.iter().map(|r| (r.fact, r.op)).collect();
     assert_eq!(
         facts,
-        vec![(CareFact::Visits, CmpOp::Ge), (CareFact::MonthsUsed, CmpOp::Lt)]
+        vec![
+            (CareFact::Visits, CmpOp::Ge),
+            (CareFact::MonthsUsed, CmpOp::Lt)
+        ]
     );
     let pools: Vec<Option<&str>> = rule.caps.iter().map(|c| c.pool.as_deref()).collect();
     assert_eq!(pools, vec![None, Some("n")]);
@@ -137,12 +140,18 @@ fn care_clauses_lower_to_a_care_rule() {
 #[test]
 fn care_clauses_format_canonically_and_keep_their_meaning() {
     let messy = format!(
-        "{HEAD}layer c \"c\" {{ base cost [ nursing ,supplies ] ratio 70% [placeholder]\n limit   per_month 2100 [placeholder]\n require hours>=28 [placeholder] cap per_month 1000  pool   n [placeholder] }}\n"
+        "{HEAD}layer c \"c\" kind basic {{ base cost [ nursing ,supplies ] ratio 70% [placeholder]\n limit   per_month 2100 [placeholder]\n require hours>=28 [placeholder] cap per_month 1000  pool   n [placeholder] }}\n"
     );
     let once = yibao_lang::fmt::format(&messy).unwrap();
     assert!(once.contains("  base cost [nursing, supplies]\n"), "{once}");
-    assert!(once.contains("  limit per_month 2100 [placeholder]\n"), "{once}");
-    assert!(once.contains("  require hours >= 28 [placeholder]\n"), "{once}");
+    assert!(
+        once.contains("  limit per_month 2100 [placeholder]\n"),
+        "{once}"
+    );
+    assert!(
+        once.contains("  require hours >= 28 [placeholder]\n"),
+        "{once}"
+    );
     assert!(
         once.contains("  cap per_month 1000 pool n [placeholder]\n"),
         "{once}"
@@ -150,17 +159,21 @@ fn care_clauses_format_canonically_and_keep_their_meaning() {
     assert_eq!(yibao_lang::fmt::format(&once).unwrap(), once);
     let a = yibao_lang::compile_text("a.policy", &messy).policy.unwrap();
     let b = yibao_lang::compile_text("a.policy", &once).policy.unwrap();
-    assert_eq!(a.layers[0].care, b.layers[0].care.map(|mut c| {
-        // Cites differ by layout; compare the rules' meaning.
-        for (x, y) in c.caps.iter_mut().zip(&a.layers[0].care.as_ref().unwrap().caps) {
-            x.cite = y.cite.clone();
-        }
-        if let (Some(l), Some(m)) = (c.limit.as_mut(), a.layers[0].care.as_ref().unwrap().limit.as_ref()) {
-            l.cite = m.cite.clone();
-        }
-        for (x, y) in c.requires.iter_mut().zip(&a.layers[0].care.as_ref().unwrap().requires) {
-            x.cite = y.cite.clone();
-        }
-        c
-    }));
+    // Cites differ by layout; the rules' meaning does not.
+    let meaning = |p: &yibao_engine::ir::Policy| {
+        let r = p.layers[0].care.as_deref().unwrap();
+        (
+            r.costs.clone(),
+            r.limit.as_ref().map(|l| (l.per, l.value.clone())),
+            r.requires
+                .iter()
+                .map(|q| (q.fact, q.op, q.value.clone()))
+                .collect::<Vec<_>>(),
+            r.caps
+                .iter()
+                .map(|c| (c.pool.clone(), c.value.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(meaning(&a), meaning(&b));
 }

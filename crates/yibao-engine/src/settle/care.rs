@@ -163,7 +163,11 @@ pub(super) fn run(
         tr.step(
             None,
             StepKind::Split,
-            format!("本月护理费用合计 {}：{}", claim.amounts.total, names.join("，")),
+            format!(
+                "本月护理费用合计 {}：{}",
+                claim.amounts.total,
+                names.join("，")
+            ),
             format!(
                 "care costs this month {}: {}",
                 claim.amounts.total,
