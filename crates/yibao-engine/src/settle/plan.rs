@@ -471,6 +471,7 @@ impl Names {
 }
 
 impl Settler {
+    /// A settler for `policy`, with no plan compiled yet.
     pub fn new(policy: Arc<Policy>) -> Settler {
         Settler {
             policy,
