@@ -42,31 +42,45 @@ pub enum Confidence {
 /// One finding: which rule, how bad, where in the policy, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// The rule's id.
     pub rule: &'static str,
+    /// How bad.
     pub severity: Severity,
+    /// How sure the rule's reading of the national text is.
     pub confidence: Confidence,
+    /// The finding in Chinese.
     pub message_zh: String,
+    /// The finding in English.
     pub message_en: String,
     /// The clause concerned.
     pub file: String,
+    /// The clause's line (1-based).
     pub line: u32,
+    /// The clause's column (1-based).
     pub column: u32,
+    /// The clause's text.
     pub clause: String,
     /// The national document (and article) the rule rests on.
     pub document: &'static str,
     /// The value found and the bound it was held against, when there is one.
     pub found: Option<String>,
+    /// The bound it was held against.
     pub bound: Option<String>,
 }
 
 /// A rule: data plus a small function.
 pub struct Rule {
+    /// A stable id (`deductible_max`).
     pub id: &'static str,
     /// When the rule took effect (year, month, day): it binds a version in force at any time since.
     pub since: (i32, u8, u8),
+    /// How sure its reading of the national text is.
     pub confidence: Confidence,
+    /// The national document (and article) it rests on.
     pub document: &'static str,
+    /// What it checks, in Chinese.
     pub summary_zh: &'static str,
+    /// What it checks, in English.
     pub summary_en: &'static str,
     check: fn(&Ctx, &Rule) -> Vec<Finding>,
 }
@@ -75,12 +89,17 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Indicator {
+    /// The city (`tianjin`).
     pub region: String,
+    /// The year it is for.
     pub year: i32,
+    /// Its name ([`INCOME_RESIDENT`], [`AVERAGE_WAGE`]).
     pub name: String,
     /// `None` when not known (a placeholder).
     pub value: Option<Decimal>,
+    /// How sure it is.
     pub provenance: String,
+    /// Where it comes from.
     pub source: String,
 }
 
@@ -90,19 +109,23 @@ pub struct Indicators(pub Vec<Indicator>);
 
 /// The indicator names the rules use.
 pub const INCOME_RESIDENT: &str = "per_capita_disposable_income_resident";
+/// The average employee wage indicator's name.
 pub const AVERAGE_WAGE: &str = "average_wage_employee";
 
 impl Indicators {
-    /// Parses the YAML list format of `policies/indicators.yaml`.
+    /// Parses the YAML list format of `policies/indicators.yaml` (feature `yaml`).
+    #[cfg(feature = "yaml")]
     pub fn from_yaml(text: &str) -> Result<Indicators, String> {
         let list: Option<Vec<Indicator>> =
             serde_norway::from_str(text).map_err(|e| format!("indicators: {e}"))?;
         Ok(Indicators(list.unwrap_or_default()))
     }
 
-    /// The bundled indicators (`policies/indicators.yaml`).
+    /// The bundled indicators (`policies/indicators.yaml`, turned into JSON by the build script).
     pub fn bundled() -> Indicators {
-        Indicators::from_yaml(include_str!("../../../policies/indicators.yaml")).unwrap_or_default()
+        let text = include_str!(concat!(env!("OUT_DIR"), "/indicators.json"));
+        let list: Option<Vec<Indicator>> = serde_json::from_str(text).unwrap_or_default();
+        Indicators(list.unwrap_or_default())
     }
 
     fn get(&self, region: &str, year: i32, name: &str) -> Option<&Indicator> {
@@ -114,7 +137,9 @@ impl Indicators {
 
 /// What a rule function sees.
 pub struct Ctx<'a> {
+    /// The policy checked.
     pub policy: &'a Policy,
+    /// The indicators the rules may need.
     pub indicators: &'a Indicators,
 }
 
@@ -1058,7 +1083,9 @@ pub fn check_rule(
 pub struct KnownDeviation {
     /// `region.scheme@YYYY-MM-DD`.
     pub policy: String,
+    /// The rule (`Finding::rule`).
     pub rule: String,
+    /// Why it is accepted.
     pub reason: String,
     /// The reason in Chinese, for what citizens see.
     #[serde(default, skip_serializing_if = "Option::is_none")]

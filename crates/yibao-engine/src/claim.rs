@@ -20,6 +20,7 @@ pub struct Claim {
     /// Region and scheme select the policy when the caller does not name one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The scheme (`resident`, `employee`); with `region`, names the policy when the request does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheme: Option<String>,
     /// Settlement (discharge) date: picks the version in force and the year.
@@ -55,6 +56,7 @@ pub struct Claim {
     /// Per-case (按病种) code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_code: Option<String>,
+    /// The bill: its total and the parts the policy does not cover.
     pub amounts: Amounts,
 }
 

@@ -32,12 +32,15 @@ impl Date {
         Some(Date { year, month, day })
     }
 
+    /// The year.
     pub fn year(self) -> i32 {
         self.year
     }
+    /// The month, 1–12.
     pub fn month(self) -> u8 {
         self.month
     }
+    /// The day of the month, 1–31.
     pub fn day(self) -> u8 {
         self.day
     }

@@ -8,12 +8,14 @@ use crate::ir::Cite;
 pub struct ClaimError {
     /// The field, e.g. `amounts.out_of_list` or `categories[1]`.
     pub path: String,
+    /// What was wrong.
     pub message: String,
     /// The values the field may take, where it is a choice.
     pub allowed: Vec<String>,
 }
 
 impl ClaimError {
+    /// An error about the field `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         ClaimError {
             path: path.into(),

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::date::Date;
 
@@ -21,9 +21,13 @@ pub type ParamId = u32;
 pub struct Policy {
     /// `region.scheme`, e.g. `tianjin.resident`.
     pub id: Arc<str>,
+    /// The region (`tianjin`).
     pub region: String,
+    /// The scheme (`resident`, `employee`, `ltc`).
     pub scheme: String,
+    /// The policy's name in Chinese.
     pub name: Arc<str>,
+    /// Its name in English, when given.
     pub name_en: Option<String>,
     /// The date this version takes effect; it is also the version's name.
     pub effective: Date,
@@ -34,28 +38,40 @@ pub struct Policy {
     pub validity: Vec<Validity>,
     /// SHA-256 of the source texts this version was compiled from (its own and its parents').
     pub content_hash: Arc<str>,
+    /// The values a claim may take along each dimension.
     pub dims: Dims,
+    /// The layers, in the order they pay.
     pub layers: Vec<Layer>,
     /// Year-to-date cap pools; layers refer to them by index.
     pub pools: Vec<Arc<str>>,
+    /// Every figure written in the policy, with its provenance.
     pub params: Vec<Arc<ParamInfo>>,
+    /// The sources the figures cite.
     pub sources: Vec<Source>,
+    /// The per-case (按病种) standards.
     pub cases: Vec<Case>,
 }
 
 /// The values a claim may take along each dimension, in declaration order.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dims {
+    /// Insured groups.
     pub groups: Vec<DimValue>,
+    /// Special categories.
     pub categories: Vec<DimValue>,
+    /// Care types.
     pub care: Vec<DimValue>,
+    /// Hospital levels.
     pub levels: Vec<DimValue>,
+    /// Places of care.
     pub places: Vec<DimValue>,
+    /// Diseases.
     pub diseases: Vec<DimValue>,
 }
 
 impl Dims {
+    /// The values declared along `dim`.
     pub fn get(&self, dim: Dim) -> &[DimValue] {
         match dim {
             Dim::Group => &self.groups,
@@ -69,12 +85,15 @@ impl Dims {
 }
 
 /// One declared value of a dimension, with its labels.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DimValue {
+    /// The value's id (`inpatient`).
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: Arc<str>,
+    /// Its label in Chinese.
     pub zh: String,
+    /// Its label in English.
     pub en: String,
 }
 
@@ -92,6 +111,7 @@ pub enum Dim {
 }
 
 impl Dim {
+    /// Every dimension.
     pub const ALL: [Dim; 6] = [
         Dim::Group,
         Dim::Category,
@@ -100,6 +120,7 @@ impl Dim {
         Dim::Place,
         Dim::Disease,
     ];
+    /// The dimension's name in the policy language.
     pub fn name(self) -> &'static str {
         match self {
             Dim::Group => "group",
@@ -160,7 +181,7 @@ pub enum Expr {
 }
 
 /// What kind of fund a layer is: decides its national platform field and its colour on the page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LayerKind {
@@ -172,6 +193,7 @@ pub enum LayerKind {
 }
 
 impl LayerKind {
+    /// Every kind.
     pub const ALL: [LayerKind; 5] = [
         LayerKind::Basic,
         LayerKind::SeriousIllness,
@@ -179,6 +201,7 @@ impl LayerKind {
         LayerKind::MedicalAid,
         LayerKind::Commercial,
     ];
+    /// The kind's name in the policy language.
     pub fn name(self) -> &'static str {
         match self {
             LayerKind::Basic => "basic",
@@ -201,11 +224,14 @@ impl LayerKind {
 }
 
 /// Where in the source a clause stands, for citing it in a trace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cite {
+    /// The file.
     pub file: String,
+    /// The line (1-based).
     pub line: u32,
+    /// The column (1-based).
     pub column: u32,
     /// The clause's source text (first line).
     pub text: String,
@@ -225,6 +251,7 @@ pub enum Component {
 }
 
 impl Component {
+    /// Every component, in index order.
     pub const ALL: [Component; 7] = [
         Component::OutOfList,
         Component::PreSelfPay,
@@ -241,6 +268,7 @@ impl Component {
         Component::Deductible,
         Component::NotCovered,
     ];
+    /// The component's name in the policy language.
     pub fn name(self) -> &'static str {
         match self {
             Component::OutOfList => "out_of_list",
@@ -252,6 +280,7 @@ impl Component {
             Component::NotCovered => "not_covered",
         }
     }
+    /// The component's index in burden arrays.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -280,6 +309,7 @@ pub enum Measure {
     YearCovered,
 }
 
+/// When a deductible is charged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeductiblePer {
@@ -289,13 +319,17 @@ pub enum DeductiblePer {
     Year,
 }
 
+/// A layer's deductible (起付线).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deductible {
+    /// When it is charged.
     pub per: DeductiblePer,
+    /// How much.
     pub value: Value,
     /// From the n-th claim of this layer in the year on, this value replaces `value`.
     /// It may refer to the first value as `current`.
     pub later: Option<(u32, Value, Cite)>,
+    /// The clause.
     pub cite: Cite,
 }
 
@@ -313,22 +347,28 @@ pub enum Referral {
     Difference,
 }
 
+/// One band of a layer: the ratio paid up to an edge.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Band {
     /// Upper edge on the measure (added to the deductible when the bands are relative);
     /// `None` is open-ended.
     pub upto: Option<Value>,
+    /// The ratio paid in the band.
     pub ratio: Value,
+    /// The clause.
     pub cite: Cite,
 }
 
+/// A layer's bands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bands {
     /// Edges are measured from the deductible (threshold) rather than from zero.
     pub relative: bool,
+    /// The bands, lowest first.
     pub bands: Vec<Band>,
 }
 
+/// What a cap limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "per")]
 pub enum CapPer {
@@ -341,25 +381,35 @@ pub enum CapPer {
     Month,
 }
 
+/// A cap (封顶线) on what a layer pays.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Cap {
+    /// What it limits.
     pub per: CapPer,
+    /// How much.
     pub value: Value,
+    /// The clause.
     pub cite: Cite,
 }
 
 /// Which claims a modifier or a `when` condition selects. An empty list selects everything.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Selector {
+    /// Selected insured groups (indices into `Dims::groups`).
     pub groups: Vec<u16>,
     /// Selected when the person has any of these categories.
     pub categories: Vec<u16>,
+    /// Selected care types.
     pub care: Vec<u16>,
+    /// Selected hospital levels.
     pub levels: Vec<u16>,
+    /// Selected places.
     pub places: Vec<u16>,
+    /// Selected diseases.
     pub diseases: Vec<u16>,
 }
 
+/// What a modifier changes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "target")]
 pub enum ModOp {
@@ -372,11 +422,14 @@ pub enum ModOp {
 /// claim the selector selects.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Modifier {
+    /// The claims it applies to.
     pub selector: Selector,
+    /// What it changes, in order.
     pub ops: Vec<ModOp>,
     /// Each op's source text (`ratio = 1 - 60% × (1 - ratio)`), for the explanation.
     #[serde(default)]
     pub op_texts: Vec<String>,
+    /// The clause.
     pub cite: Cite,
 }
 
@@ -384,34 +437,55 @@ pub struct Modifier {
 /// in-scope amount (up to its caps).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PerCase {
+    /// The patient's share of the standard fee.
     pub share: Value,
+    /// The clause.
     pub cite: Cite,
 }
 
+/// A per-case (按病种) standard fee.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Case {
+    /// The case code.
     pub code: String,
+    /// The case's name.
     pub name: String,
+    /// The standard fee.
     pub standard: Value,
 }
 
+/// One layer of payment (a fund), as compiled.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Layer {
+    /// The layer's id (`basic`).
     pub id: Arc<str>,
+    /// What kind of fund it is.
     pub kind: LayerKind,
+    /// Its name in Chinese.
     pub label: Arc<str>,
+    /// Its name in English, when given.
     pub label_en: Option<Arc<str>>,
+    /// The national platform field it pays into.
     pub platform_field: Arc<str>,
+    /// The claims it applies to.
     pub when: Selector,
+    /// What it works on.
     pub base: Base,
+    /// What its bands are placed over.
     pub measure: Measure,
+    /// Its deductible, if any.
     pub deductible: Option<Deductible>,
     /// `None`: the layer pays nothing beyond what `per_case` decides (or nothing at all).
     pub bands: Option<Bands>,
+    /// Its caps.
     pub caps: Vec<Cap>,
+    /// Its `for` blocks, in order.
     pub modifiers: Vec<Modifier>,
+    /// Its per-case rule (按病种), if any.
     pub per_case: Option<PerCase>,
+    /// How a referred admission's deductible counts.
     pub referral: Referral,
+    /// The clause that declares it.
     pub cite: Cite,
     /// Whether one of its band ratios can be an unknown figure (settle checks only such layers).
     #[serde(default)]
@@ -459,7 +533,7 @@ impl Value {
 }
 
 /// How sure we are of a number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Provenance {
@@ -473,6 +547,7 @@ pub enum Provenance {
 }
 
 impl Provenance {
+    /// Every provenance, surest first.
     pub const ALL: [Provenance; 6] = [
         Provenance::Official,
         Provenance::Secondary,
@@ -481,6 +556,7 @@ impl Provenance {
         Provenance::Placeholder,
         Provenance::Unspecified,
     ];
+    /// The provenance's name in the policy language.
     pub fn name(self) -> &'static str {
         match self {
             Provenance::Official => "official",
@@ -501,13 +577,16 @@ impl Provenance {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DateProvenance {
+    /// How sure the date is.
     pub provenance: Provenance,
+    /// Its source, when known.
     pub source: Option<String>,
+    /// A note on it.
     pub note: Option<String>,
 }
 
 /// What a validity statement says about its date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ValidityKind {
@@ -519,6 +598,7 @@ pub enum ValidityKind {
 }
 
 impl ValidityKind {
+    /// The keyword in the policy language.
     pub fn keyword(self) -> &'static str {
         match self {
             ValidityKind::ValidUntil => "valid_until",
@@ -531,9 +611,11 @@ impl ValidityKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Validity {
+    /// What the date says.
     pub kind: ValidityKind,
     /// Inclusive: the last day the figures are known to hold.
     pub until: Date,
+    /// How sure the date is.
     pub provenance: DateProvenance,
     /// The layers it covers; empty for the whole version.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
@@ -556,19 +638,28 @@ pub struct ParamInfo {
     pub path: String,
     /// The number as written (`85%`, `20000`).
     pub text: String,
+    /// The exact value (a ratio as a fraction).
     pub value: Decimal,
+    /// How sure it is.
     pub provenance: Provenance,
+    /// Its source, when known.
     pub source: Option<String>,
+    /// A note (why a placeholder, how derived).
     pub note: Option<String>,
+    /// The clause it is written in.
     pub cite: Cite,
     /// The policy's own value, when the caller overrode it with `value`.
     pub overridden: Option<Decimal>,
 }
 
+/// A source the figures cite.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Source {
+    /// Its id in the policy.
     pub id: String,
+    /// Its title.
     pub title: String,
+    /// Its address, when it has one.
     pub url: Option<String>,
 }
 

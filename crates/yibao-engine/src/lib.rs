@@ -21,13 +21,19 @@
 //! assert_eq!(s.out_of_pocket.total.to_string(), "3800.00");
 //! ```
 
+/// Claims: what was billed, where and for whom.
 pub mod claim;
+/// Calendar dates.
 pub mod date;
 mod err;
+/// The compiled policy (IR) the evaluator runs.
 pub mod ir;
+/// Exact money.
 pub mod money;
 mod settle;
+/// The result of settling one claim.
 pub mod settlement;
+/// The year-to-date state carried from claim to claim.
 pub mod state;
 
 pub use claim::{Amounts, Claim};

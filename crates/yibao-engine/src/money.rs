@@ -19,8 +19,10 @@ pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false,
 pub struct Money(pub Decimal);
 
 impl Money {
+    /// Zero yuan.
     pub const ZERO: Money = Money(Decimal::ZERO);
 
+    /// An amount from an exact decimal.
     pub fn new(d: Decimal) -> Money {
         Money(d)
     }
@@ -28,6 +30,7 @@ impl Money {
     pub fn is_zero(&self) -> bool {
         self.0.is_zero()
     }
+    /// The exact decimal.
     pub fn get(self) -> Decimal {
         self.0
     }

@@ -270,6 +270,7 @@ impl Outcome {
     pub fn relies_on_flagged(&self) -> bool {
         !self.flagged.is_empty()
     }
+    /// The warnings the settlement raised.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
     }

@@ -47,8 +47,10 @@ pub struct LayerYtd {
     /// The layer's base accumulated over the year.
     #[serde(default)]
     pub base: Money,
+    /// The deductible paid so far this year.
     #[serde(default)]
     pub deductible_paid: Money,
+    /// What the layer paid so far this year.
     #[serde(default)]
     pub paid: Money,
     /// The current referral chain (for 连续计算起付线).
@@ -58,6 +60,7 @@ pub struct LayerYtd {
     /// in that month.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub month: Option<u8>,
+    /// What the layer paid in that month.
     #[serde(default, skip_serializing_if = "Money::is_zero")]
     pub month_paid: Money,
 }
@@ -67,6 +70,7 @@ pub struct LayerYtd {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Chain {
+    /// The deductible paid so far in the chain.
     pub deductible_paid: Money,
     /// Whether the chain has already gone past the deductible into the fund.
     pub entered_fund: bool,

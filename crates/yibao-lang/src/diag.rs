@@ -7,7 +7,10 @@ use serde::Serialize;
 
 use crate::source::{SourceFile, SourceMap, Span};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// How bad a diagnostic is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
@@ -20,17 +23,24 @@ pub enum Severity {
 /// offers the fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// How bad.
     pub severity: Severity,
+    /// A stable code (`yibao::unknown-override`).
     pub code: &'static str,
+    /// What is wrong.
     pub message: String,
+    /// Where (none for a diagnostic about the whole request).
     pub span: Option<Span>,
+    /// A label for the span.
     pub label: Option<String>,
+    /// How to fix it.
     pub help: Option<String>,
     /// Other places that explain this one ("first declared here").
     pub related: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
+    /// An error.
     pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Self {
         Diagnostic {
             severity: Severity::Error,
@@ -42,28 +52,34 @@ impl Diagnostic {
             related: vec![],
         }
     }
+    /// A warning.
     pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message, span)
         }
     }
+    /// With a label on the span.
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
+    /// With help on how to fix it.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
+    /// With help, when there is some.
     pub fn with_help_opt(mut self, help: Option<String>) -> Self {
         self.help = help;
         self
     }
+    /// With a related span and its label.
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
     }
+    /// Whether it is an error.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
@@ -138,22 +154,34 @@ fn to_source_span(s: Span) -> SourceSpan {
 }
 
 /// A diagnostic as stable JSON (lines and columns 1-based; `start`/`end` are byte offsets).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiagnosticJson {
+    /// How bad.
     pub severity: Severity,
+    /// A stable code.
     pub code: String,
+    /// What is wrong.
     pub message: String,
+    /// The file.
     pub file: Option<String>,
+    /// The line where the span starts (1-based).
     pub line: Option<u32>,
+    /// The column where it starts (1-based).
     pub column: Option<u32>,
+    /// The line where it ends.
     pub end_line: Option<u32>,
+    /// The column where it ends.
     pub end_column: Option<u32>,
+    /// The byte offset where it starts.
     pub start: Option<u32>,
+    /// The byte offset where it ends.
     pub end: Option<u32>,
     /// The source text under the span.
     pub text: Option<String>,
+    /// A label for the span.
     pub label: Option<String>,
+    /// How to fix it.
     pub help: Option<String>,
 }
 

@@ -25,13 +25,21 @@
 //! assert_eq!(out.policy.unwrap().layers.len(), 1);
 //! ```
 
+/// The syntax tree.
 pub mod ast;
+/// Checking and lowering to the engine's IR.
 pub mod compile;
+/// Diagnostics.
 pub mod diag;
+/// The canonical text of a policy.
 pub mod fmt;
+/// `extends`: a version over its parent.
 pub mod merge;
+/// The parser.
 pub mod parse;
+/// Source files and spans.
 pub mod source;
+/// The vocabulary of known dimension values.
 pub mod vocab;
 
 pub use compile::{compile, compile_with, Compiled, Overrides};
@@ -42,8 +50,11 @@ pub use source::{SourceFile, SourceMap, Span};
 /// diagnostic, and the source map to render them with.
 #[derive(Debug)]
 pub struct TextResult {
+    /// The compiled policy, when there was no error.
     pub policy: Option<yibao_engine::Policy>,
+    /// Every diagnostic.
     pub diagnostics: Vec<Diagnostic>,
+    /// The source, for rendering the diagnostics.
     pub map: SourceMap,
 }
 

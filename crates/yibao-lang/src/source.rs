@@ -5,12 +5,16 @@ use std::sync::Arc;
 /// Where a node was written: a file of the [`SourceMap`] and a byte range in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Span {
+    /// The file's index in its source map.
     pub file: u32,
+    /// The byte offset where it starts.
     pub start: u32,
+    /// The byte offset where it ends.
     pub end: u32,
 }
 
 impl Span {
+    /// A span of `file` from `start` to `end`.
     pub fn new(file: u32, start: usize, end: usize) -> Span {
         let c = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
         Span {
@@ -19,12 +23,15 @@ impl Span {
             end: c(end),
         }
     }
+    /// Its length in bytes.
     pub fn len(&self) -> usize {
         self.end.saturating_sub(self.start) as usize
     }
+    /// Whether it is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Its byte range.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
@@ -33,7 +40,9 @@ impl Span {
 /// One policy text and the name it is reported under.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
+    /// The file's name.
     pub name: String,
+    /// Its text.
     pub text: Arc<str>,
     /// Where each line starts, built on the first position asked for: every lookup after that is
     /// a binary search, so reporting many positions stays linear in the text overall.
@@ -58,11 +67,14 @@ struct LineIndex {
 /// A location in human terms: 1-based line and column (columns count characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineCol {
+    /// The line (1-based).
     pub line: u32,
+    /// The column in characters (1-based).
     pub column: u32,
 }
 
 impl SourceFile {
+    /// A file named `name` with `text`.
     pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> SourceFile {
         SourceFile {
             name: name.into(),
@@ -122,6 +134,7 @@ impl SourceFile {
         self.line_starts().len()
     }
 
+    /// The line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = offset.min(self.text.len());
         let (line, line_start) = self.line_start(offset);
@@ -140,6 +153,7 @@ impl SourceFile {
         }
     }
 
+    /// The text under a span.
     pub fn slice(&self, span: Span) -> &str {
         self.text.get(span.range()).unwrap_or("")
     }
@@ -162,16 +176,20 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
+    /// An empty map.
     pub fn new() -> Self {
         SourceMap::default()
     }
+    /// Adds a file; returns its index.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> u32 {
         self.files.push(SourceFile::new(name, text));
         u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
     }
+    /// A file by index.
     pub fn get(&self, file: u32) -> Option<&SourceFile> {
         self.files.get(file as usize)
     }
+    /// Every file.
     pub fn files(&self) -> &[SourceFile] {
         &self.files
     }

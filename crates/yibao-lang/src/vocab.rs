@@ -92,6 +92,7 @@ pub fn known(dim: Dim) -> &'static [(&'static str, &'static str, &'static str)] 
     }
 }
 
+/// The Chinese and English labels of a known value of `dim`.
 pub fn lookup(dim: Dim, id: &str) -> Option<(&'static str, &'static str)> {
     known(dim)
         .iter()

@@ -8,15 +8,18 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+#[cfg(feature = "bundled")]
 use include_dir::{include_dir, Dir};
 use sha2::{Digest, Sha256};
 use yibao_engine::{Date, Policy};
 use yibao_lang::ast::{Item, PolicyFile};
 use yibao_lang::{compile_with, Diagnostic, Overrides, SourceMap, Span};
 
+#[cfg(feature = "bundled")]
 static BUNDLED: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../policies");
 
 /// The bundled policy files as `(path, text)`, path relative to `policies/`.
+#[cfg(feature = "bundled")]
 pub fn bundled_files() -> Vec<(String, String)> {
     let mut out = vec![];
     collect(&BUNDLED, &mut out);
@@ -24,6 +27,7 @@ pub fn bundled_files() -> Vec<(String, String)> {
     out
 }
 
+#[cfg(feature = "bundled")]
 fn collect(dir: &Dir, out: &mut Vec<(String, String)>) {
     for f in dir.files() {
         if f.path().extension().is_some_and(|e| e == "policy") {
@@ -43,12 +47,15 @@ fn collect(dir: &Dir, out: &mut Vec<(String, String)>) {
 /// One version of one policy.
 #[derive(Debug, Clone)]
 pub struct Version {
+    /// `region.scheme`.
     pub id: String,
+    /// The effective date.
     pub effective: Date,
     /// The file it was read from (a name in the registry's source map).
     pub file: String,
     /// The tree after `extends` was applied, kept to recompile with overrides.
     merged: Option<PolicyFile>,
+    /// The SHA-256 of the version's text.
     pub content_hash: String,
     /// The compiled policy, when the version has no error.
     pub policy: Option<Arc<Policy>>,
@@ -57,6 +64,7 @@ pub struct Version {
 /// All versions read, their diagnostics, and the sources to render them with.
 #[derive(Debug, Default)]
 pub struct Registry {
+    /// Every file read, for rendering diagnostics.
     pub map: SourceMap,
     versions: Vec<Version>,
     /// Diagnostics by file name, in the order the files were given.
@@ -114,9 +122,37 @@ impl std::fmt::Display for SelectError {
 impl std::error::Error for SelectError {}
 
 impl Registry {
-    /// The policies bundled in this build.
+    /// The policies bundled in this build (feature `bundled`, on by default).
+    #[cfg(feature = "bundled")]
     pub fn bundled() -> Registry {
         Registry::from_files(bundled_files())
+    }
+
+    /// Reads every `*.policy` file under `dir` (recursively; names relative to `dir`, with `/`)
+    /// and compiles them as [`Registry::from_files`] does. Only reading the folder can fail;
+    /// policy errors are in [`Registry::diagnostics`].
+    pub fn from_dir(dir: &std::path::Path) -> std::io::Result<Registry> {
+        fn walk(
+            root: &std::path::Path,
+            dir: &std::path::Path,
+            out: &mut Vec<(String, String)>,
+        ) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    walk(root, &path, out)?;
+                } else if path.extension().is_some_and(|e| e == "policy") {
+                    let name = path.strip_prefix(root).unwrap_or(&path);
+                    let name = name.to_string_lossy().replace('\\', "/");
+                    out.push((name, std::fs::read_to_string(&path)?));
+                }
+            }
+            Ok(())
+        }
+        let mut files = vec![];
+        walk(dir, dir, &mut files)?;
+        files.sort();
+        Ok(Registry::from_files(files))
     }
 
     /// Reads, resolves and compiles the given `(name, text)` files.
@@ -216,6 +252,7 @@ impl Registry {
         reg
     }
 
+    /// Whether any file has an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()
@@ -300,11 +337,31 @@ impl Registry {
         let c = compile_with(m, &self.map, v.content_hash.clone(), overrides);
         match c.policy {
             Some(p) => Ok(Arc::new(p)),
-            None => Err(c
-                .diagnostics
-                .into_iter()
-                .filter(Diagnostic::is_error)
-                .collect()),
+            None => {
+                // An unknown override is about the request, not a clause: cite the first line of
+                // this version's own file (the compiler has no span for it).
+                let own = self
+                    .map
+                    .files()
+                    .iter()
+                    .enumerate()
+                    .find(|(_, f)| f.name == v.file)
+                    .and_then(|(i, f)| {
+                        let end = f.text.find('\n').unwrap_or(f.text.len());
+                        Some(Span::new(u32::try_from(i).ok()?, 0, end))
+                    });
+                Err(c
+                    .diagnostics
+                    .into_iter()
+                    .filter(Diagnostic::is_error)
+                    .map(|mut d| {
+                        if d.code == "yibao::unknown-override" {
+                            d.span = own.or(d.span);
+                        }
+                        d
+                    })
+                    .collect())
+            }
         }
     }
 

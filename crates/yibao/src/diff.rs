@@ -16,32 +16,44 @@ use yibao_engine::{settle_outcome, Claim, Date, Money, Outcome, YtdState};
 /// One side of a parameter change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamSide {
+    /// The figure as written.
     pub text: String,
+    /// Its provenance (`official`, `secondary`, `seed`, `derived`, `placeholder`).
     pub provenance: &'static str,
+    /// Its source, when known.
     pub source: Option<String>,
+    /// The file it is written in.
     pub file: String,
+    /// The line it is written on (1-based).
     pub line: u32,
 }
 
 /// A parameter that differs between the versions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamChange {
+    /// The parameter's path (`basic.deductible.level.3`).
     pub path: String,
+    /// In the old version (`None`: added).
     pub old: Option<ParamSide>,
+    /// In the new version (`None`: removed).
     pub new: Option<ParamSide>,
 }
 
 /// A version, by id and effective date.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VersionRef {
+    /// `region.scheme`.
     pub id: String,
+    /// The effective date.
     pub version: Date,
 }
 
 /// The effect on a claim set.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Impact {
+    /// Claims in the set.
     pub claims: usize,
+    /// Distinct persons in the set.
     pub persons: usize,
     /// Claims settled under both versions (the statistics below are over these).
     pub settled: usize,
@@ -52,18 +64,29 @@ pub struct Impact {
     /// Out-of-pocket change (new − old) per claim: mean (rounded to the fen for display) and
     /// nearest-rank percentiles.
     pub mean_change: Money,
+    /// The smallest change.
     pub min_change: Money,
+    /// The 10th percentile of the change.
     pub p10_change: Money,
+    /// The median change.
     pub p50_change: Money,
+    /// The 90th percentile of the change.
     pub p90_change: Money,
+    /// The largest change.
     pub max_change: Money,
+    /// The policy-scope amount of the settled claims.
     pub in_scope: Money,
+    /// What the layers paid under the old version.
     pub fund_before: Money,
+    /// What the layers pay under the new version.
     pub fund_after: Money,
+    /// What the patients paid under the old version.
     pub out_of_pocket_before: Money,
+    /// What the patients pay under the new version.
     pub out_of_pocket_after: Money,
     /// 政策范围内报销比例: what the layers paid of the policy-scope amount ÷ that amount.
     pub policy_scope_ratio_before: Option<Decimal>,
+    /// The same ratio under the new version.
     pub policy_scope_ratio_after: Option<Decimal>,
     /// The claims with the largest changes (up to 10), for a look.
     pub largest: Vec<ClaimChange>,
@@ -72,22 +95,34 @@ pub struct Impact {
 /// One claim's change.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ClaimChange {
+    /// The claim's index in the set.
     pub index: usize,
+    /// The claim's `id`, when given.
     pub id: Option<String>,
+    /// The claim's `person`, when given.
     pub person: Option<String>,
+    /// The claim's care type.
     pub care: String,
+    /// The bill's total.
     pub total: Money,
+    /// The patient's share under the old version.
     pub out_of_pocket_before: Money,
+    /// The patient's share under the new version.
     pub out_of_pocket_after: Money,
+    /// New minus old.
     pub change: Money,
 }
 
 /// The whole report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiffReport {
+    /// The version compared against.
     pub old: VersionRef,
+    /// The version (or draft) compared.
     pub new: VersionRef,
+    /// Parameters added, removed or changed.
     pub params: Vec<ParamChange>,
+    /// The effect on the claims.
     pub impact: Impact,
 }
 
@@ -252,4 +287,28 @@ pub fn diff(old: &Policy, new: &Policy, claims: &[Claim]) -> DiffReport {
             largest: largest.into_iter().map(|(_, c)| c).collect(),
         },
     }
+}
+
+#[cfg(all(feature = "sample", feature = "bundled-policies"))]
+/// A draft against the bundled version in force on the draft's effective date (the version it
+/// replaces, or the one before it): changed parameters and the impact on a seeded sample of
+/// `persons` persons' claims.
+pub fn draft_diff(name: &str, text: &str, persons: u64) -> Result<DiffReport, crate::ApiError> {
+    let reg = crate::check::with_drafts(vec![(name.to_string(), text.to_string())]);
+    let draft = crate::check::draft_version(&reg, name)?;
+    let bundled = yibao_policies::Registry::bundled();
+    let base = bundled
+        .policy(&draft.id, draft.effective)
+        .map_err(|e| crate::ApiError::select(e, "effective"))?;
+    let opts = |year| crate::sample::SampleOptions {
+        persons,
+        seed: 1,
+        year,
+        policy: Some(draft.id.to_string()),
+    };
+    let claims: Vec<Claim> = crate::sample::sample(&bundled, &opts(draft.effective.year()))
+        .or_else(|_| crate::sample::sample(&bundled, &opts(draft.effective.year() + 1)))
+        .map_err(|e| crate::ApiError::new(crate::ErrorKind::Policy, None, e))?
+        .collect();
+    Ok(diff(&base, &draft, &claims))
 }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use yibao_compliance::KnownDeviation;
 use yibao_engine::ir::{Provenance, Validity, ValidityKind};
 use yibao_engine::settlement::Warning;
@@ -21,33 +21,112 @@ use yibao_policies::Registry;
 pub struct Notice {
     /// The claim's index in the request.
     pub claim: usize,
-    /// `rules_stale`, `rules_expired` or `known_deviation`.
+    /// `rules_stale`, `rules_expired` or `known_deviation` (one of [`NOTICE_CODES`]).
     pub code: &'static str,
+    /// `region.scheme`.
     pub policy: String,
     /// The version the claim was settled under (its effective date).
     pub version: Date,
     /// The date the figures are known to hold up to (`rules_stale`, `rules_expired`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<Date>,
     /// What that date is: `valid_until` (the document's own end) or `confirmed` (last confirmed
     /// by a source).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_kind: Option<ValidityKind>,
     /// How sure that date is, and its source.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_provenance: Option<Provenance>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The source of that date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until_source: Option<String>,
     /// Days from `until` to the claim's date.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_beyond: Option<i64>,
     /// The layers it concerns (empty: the whole version).
     pub layers: Vec<String>,
     /// The national rule a known deviation is about.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The notice in Chinese.
     pub zh: String,
+    /// The notice in English.
     pub en: String,
+}
+
+/// The codes a notice may carry.
+pub const NOTICE_CODES: [&str; 3] = ["rules_stale", "rules_expired", "known_deviation"];
+
+/// The JSON of a [`Notice`] as read (`code` checked against [`NOTICE_CODES`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoticeJson {
+    /// The claim's index in the request.
+    pub claim: usize,
+    /// `rules_stale`, `rules_expired` or `known_deviation` (one of [`NOTICE_CODES`]).
+    pub code: String,
+    /// `region.scheme`.
+    pub policy: String,
+    /// The version the claim was settled under (its effective date).
+    pub version: Date,
+    /// The date the figures are known to hold up to (`rules_stale`, `rules_expired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Date>,
+    /// What that date is: `valid_until` (the document's own end) or `confirmed` (last confirmed
+    /// by a source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_kind: Option<ValidityKind>,
+    /// How sure that date is, and its source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_provenance: Option<Provenance>,
+    /// The source of that date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_source: Option<String>,
+    /// Days from `until` to the claim's date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days_beyond: Option<i64>,
+    /// The layers it concerns (empty: the whole version).
+    pub layers: Vec<String>,
+    /// The national rule a known deviation is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// The notice in Chinese.
+    pub zh: String,
+    /// The notice in English.
+    pub en: String,
+}
+
+/// Reads the JSON a [`Notice`] writes.
+impl<'de> Deserialize<'de> for Notice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Notice::try_from(NoticeJson::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<NoticeJson> for Notice {
+    type Error = String;
+    fn try_from(n: NoticeJson) -> Result<Notice, String> {
+        let code = NOTICE_CODES
+            .iter()
+            .find(|k| **k == n.code)
+            .copied()
+            .ok_or_else(|| format!("unknown notice code `{}`", n.code))?;
+        Ok(Notice {
+            claim: n.claim,
+            code,
+            policy: n.policy,
+            version: n.version,
+            until: n.until,
+            until_kind: n.until_kind,
+            until_provenance: n.until_provenance,
+            until_source: n.until_source,
+            days_beyond: n.days_beyond,
+            layers: n.layers,
+            rule: n.rule,
+            zh: n.zh,
+            en: n.en,
+        })
+    }
 }
 
 impl Notice {

@@ -19,8 +19,11 @@ use yibao_policies::Registry;
 /// Sample settings.
 #[derive(Debug, Clone)]
 pub struct SampleOptions {
+    /// How many persons.
     pub persons: u64,
+    /// The seed: the same seed gives the same claims.
     pub seed: u64,
+    /// The year the claims fall in.
     pub year: i32,
     /// Restrict to one policy (`region.scheme`); by default every bundled city and scheme.
     pub policy: Option<String>,

@@ -24,38 +24,53 @@ use serde::{Deserialize, Serialize};
 use yibao_engine::{Claim, Date, Money, YtdState};
 use yibao_policies::Registry;
 
-use crate::api::{estimate, to_json, EstimateRequest};
+use crate::{estimate, to_json, EstimateRequest};
 
+/// One test vector: a request and what each claim must give.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Vector {
+    /// A stable id.
     pub id: String,
+    /// What it tests.
     pub title: String,
     /// `derived` (computed by hand from the policy's numbers) or `official` (a published example).
     pub provenance: VectorProvenance,
+    /// The document or example it comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// `region.scheme`.
     pub policy: String,
+    /// A pinned version, when the vector pins one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<Date>,
+    /// Overrides, as in a request.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, String>,
+    /// The year so far, before the first claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<YtdState>,
+    /// The claims, in order.
     pub claims: Vec<VectorClaim>,
 }
 
+/// Where a vector's expected numbers come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VectorProvenance {
+    /// Computed by hand from the policy's numbers.
     Derived,
+    /// A published example.
     Official,
 }
 
+/// A claim of a vector and what it must give.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct VectorClaim {
+    /// The claim.
     pub claim: Claim,
+    /// What it must give.
     pub expect: Expect,
 }
 
@@ -66,8 +81,10 @@ pub struct Expect {
     /// Payment per layer id.
     #[serde(default)]
     pub layers: BTreeMap<String, Money>,
+    /// The fund's total payment.
     #[serde(default)]
     pub fund_total: Option<Money>,
+    /// The patient's share.
     #[serde(default)]
     pub out_of_pocket: Option<Money>,
     /// Parts of the out-of-pocket amount (`deductible`, `co_pay`, `above_cap`, …).
@@ -110,9 +127,13 @@ pub fn parse_vectors(text: &str) -> Result<Vec<Vector>, String> {
 /// The outcome of one vector.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VectorResult {
+    /// The vector file.
     pub file: String,
+    /// The vector's id.
     pub id: String,
+    /// The vector's title.
     pub title: String,
+    /// Whether every expected number matched.
     pub passed: bool,
     /// What differed, one line per field: `claims[0].layers.basic: expected 1.00, got 2.00`.
     pub diffs: Vec<String>,

@@ -467,6 +467,7 @@ impl Names {
 }
 
 impl Settler {
+    /// A settler for `policy`, with no plan compiled yet.
     pub fn new(policy: Arc<Policy>) -> Settler {
         Settler {
             policy,
