@@ -162,7 +162,8 @@ function keep(sel, fill) {
 function fillPolicyPickers() {
   const regions = [...new Set(versions.map((v) => v.region))];
   keep($('region'), () => regions.forEach((r) => option($('region'), r, T[lang].regions[r] ?? r)));
-  const schemes = [...new Set(versions.filter((v) => v.region === $('region').value).map((v) => v.scheme))];
+  // Long-term care policies (`<region>.ltc`) settle months of care, not medical bills: not listed here.
+  const schemes = [...new Set(versions.filter((v) => v.region === $('region').value && v.scheme !== 'ltc').map((v) => v.scheme))];
   keep($('scheme'), () => schemes.forEach((s) => option($('scheme'), s, T[lang].schemes[s] ?? s)));
 }
 

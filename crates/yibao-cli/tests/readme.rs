@@ -88,3 +88,30 @@ fn the_extraction_sees_continuations_and_comments() {
         vec![vec!["a", "--b", "c"], vec!["d"]]
     );
 }
+
+/// The long-term care section's commands estimate a Guangzhou home-care month, from the example
+/// file and from flags, with the same answer (GZ-LTC-HOME-B-EMPLOYEE: the fund pays 1,255.00).
+#[test]
+fn the_long_term_care_commands_estimate_the_same_month() {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).unwrap();
+    let cmds = commands(&readme, "## Long-term care (长期护理保险)");
+    assert_eq!(cmds.len(), 2, "{cmds:?}");
+    let mut outs = vec![];
+    for args in &cmds {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_yibao"))
+            .args(args)
+            .arg("--json")
+            .current_dir(ROOT)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["settlements"][0]["fund_total"], "1255.00", "{args:?}");
+        outs.push(v["settlements"][0]["layers"].clone());
+    }
+    assert_eq!(outs[0], outs[1]);
+}

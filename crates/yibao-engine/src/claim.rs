@@ -58,6 +58,81 @@ pub struct Claim {
     pub case_code: Option<String>,
     /// The bill: its total and the parts the policy does not cover.
     pub amounts: Amounts,
+    /// A month of long-term care (长期护理保险): only for a care policy, which needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<CareMonth>,
+}
+
+/// One month of long-term care for one person: the facts a care policy's conditions test and
+/// the costs by kind. `amounts.total` must equal the sum of `costs`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CareMonth {
+    /// Days of care in the month (a per-day limit counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// Days of the month spent in hospital (住院) or emergency observation (急诊留观): care is
+    /// not paid on them, so a per-day limit counts `days - hospital_days`.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub hospital_days: u32,
+    /// Home-care visits in the month.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visits: Option<u32>,
+    /// Hours of home care in the month (at most two decimals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<Money>,
+    /// The person's age in years.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u32>,
+    /// Months of this care setting's benefit already used in the validity period before the
+    /// year's state (the state adds the months paid this year).
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub months_used: u32,
+    pub costs: CareCosts,
+}
+
+/// A month's care costs by kind (yuan).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CareCosts {
+    /// 生活照料.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub personal_care: Money,
+    /// 医疗护理, without its consumables.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub nursing: Money,
+    /// 耗材: the consumables of 医疗护理.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub supplies: Money,
+    /// 设备使用.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub equipment: Money,
+    /// 评估费.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub assessment: Money,
+    /// 亲情照护: what the family carer is paid for the month.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub family_care: Money,
+}
+
+impl CareCosts {
+    /// The costs in `CostKind` order.
+    pub fn by_kind(&self) -> [Money; 6] {
+        [
+            self.personal_care,
+            self.nursing,
+            self.supplies,
+            self.equipment,
+            self.assessment,
+            self.family_care,
+        ]
+    }
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A level: a string, or a non-negative JSON integer (read as its digits).
@@ -138,6 +213,7 @@ impl Claim {
                 pre_self_pay: Money::ZERO,
                 over_limit: Money::ZERO,
             },
+            month: None,
         }
     }
 }

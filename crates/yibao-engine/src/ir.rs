@@ -490,6 +490,167 @@ pub struct Layer {
     /// Whether one of its band ratios can be an unknown figure (settle checks only such layers).
     #[serde(default)]
     pub ratio_may_be_unknown: bool,
+    /// A long-term care layer (`base cost [..]`): settled by `settle/care.rs` on a month of care.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care: Option<Box<CareRule>>,
+}
+
+/// A kind of long-term care cost, as a month-of-care claim gives it (`month.costs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostKind {
+    /// 生活照料.
+    PersonalCare,
+    /// 医疗护理 without its consumables.
+    Nursing,
+    /// 耗材: the consumables inside 医疗护理.
+    Supplies,
+    /// 设备使用.
+    Equipment,
+    /// 评估费: the disability assessment.
+    Assessment,
+    /// 亲情照护: care by a family carer.
+    FamilyCare,
+}
+
+impl CostKind {
+    pub const ALL: [CostKind; 6] = [
+        CostKind::PersonalCare,
+        CostKind::Nursing,
+        CostKind::Supplies,
+        CostKind::Equipment,
+        CostKind::Assessment,
+        CostKind::FamilyCare,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            CostKind::PersonalCare => "personal_care",
+            CostKind::Nursing => "nursing",
+            CostKind::Supplies => "supplies",
+            CostKind::Equipment => "equipment",
+            CostKind::Assessment => "assessment",
+            CostKind::FamilyCare => "family_care",
+        }
+    }
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Whether a covered-cost limit is per day of care or per month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitPer {
+    Day,
+    Month,
+}
+
+/// A fact of a month of care that a condition can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CareFact {
+    /// Days of care in the month.
+    Days,
+    /// Home-care visits in the month.
+    Visits,
+    /// Hours of home care in the month.
+    Hours,
+    /// The person's age.
+    Age,
+    /// Months of this layer's benefit already used in the validity period.
+    MonthsUsed,
+}
+
+impl CareFact {
+    pub const ALL: [CareFact; 5] = [
+        CareFact::Days,
+        CareFact::Visits,
+        CareFact::Hours,
+        CareFact::Age,
+        CareFact::MonthsUsed,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            CareFact::Days => "days",
+            CareFact::Visits => "visits",
+            CareFact::Hours => "hours",
+            CareFact::Age => "age",
+            CareFact::MonthsUsed => "months_used",
+        }
+    }
+}
+
+/// How a condition compares a fact with its figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpOp {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+}
+
+impl CmpOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Ge => ">=",
+            CmpOp::Gt => ">",
+            CmpOp::Le => "<=",
+            CmpOp::Lt => "<",
+        }
+    }
+    pub fn holds(self, fact: Decimal, figure: Decimal) -> bool {
+        match self {
+            CmpOp::Ge => fact >= figure,
+            CmpOp::Gt => fact > figure,
+            CmpOp::Le => fact <= figure,
+            CmpOp::Lt => fact < figure,
+        }
+    }
+}
+
+/// `limit per_day|per_month V`: caps the cost that counts, before the ratio.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Limit {
+    pub per: LimitPer,
+    pub value: Value,
+    pub cite: Cite,
+}
+
+/// `require <fact> <op> V`: unmet, the layer pays nothing this month. A table without an entry
+/// for the claim sets no condition.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Require {
+    pub fact: CareFact,
+    pub op: CmpOp,
+    pub value: Value,
+    pub cite: Cite,
+}
+
+/// `cap per_month V [pool P]` on a care layer: caps what the fund pays in the month, the layer's
+/// own payments or (with a pool) those of every layer naming the pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CareCap {
+    pub pool: Option<Arc<str>>,
+    pub value: Value,
+    pub cite: Cite,
+}
+
+/// What makes a layer a long-term care layer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CareRule {
+    /// The cost kinds the layer pays from (`base cost [..]`).
+    pub costs: Vec<CostKind>,
+    pub limit: Option<Limit>,
+    pub requires: Vec<Require>,
+    pub caps: Vec<CareCap>,
+}
+
+impl Policy {
+    /// Whether this is a long-term care policy (its layers settle months of care).
+    pub fn is_care(&self) -> bool {
+        self.layers.iter().any(|l| l.care.is_some())
+    }
 }
 
 /// A leaf of a value: a constant or `none`, or `current` (the value a modifier modifies).
@@ -751,6 +912,7 @@ impl Policy {
                 referral: Referral::Separate,
                 cite,
                 ratio_may_be_unknown: false,
+                care: None,
             }],
             pools: vec![],
             params: vec![

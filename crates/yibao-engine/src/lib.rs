@@ -36,7 +36,7 @@ pub mod settlement;
 /// The year-to-date state carried from claim to claim.
 pub mod state;
 
-pub use claim::{Amounts, Claim};
+pub use claim::{Amounts, CareCosts, CareMonth, Claim};
 pub use date::Date;
 pub use err::{ClaimError, EvalError, SettleError};
 pub use ir::Policy;

@@ -30,6 +30,7 @@ use crate::settlement::*;
 use crate::state::{Chain, LayerYtd, YtdState};
 
 mod caps;
+mod care;
 mod deductible;
 mod eval;
 mod explain;
@@ -393,6 +394,9 @@ fn run(
     out: &mut Outcome,
     deltas: &mut Deltas,
 ) -> Result<(), SettleError> {
+    if policy.is_care() {
+        return care::run(policy, claim, r, state, rec, out, deltas);
+    }
     let a = &claim.amounts;
     let (in_scope, mut burden) = split_bill(claim);
     let mut fund_total: Fen = 0;

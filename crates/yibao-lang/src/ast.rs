@@ -2,7 +2,7 @@
 //! two trees that say the same thing compare equal wherever they were written.
 
 use rust_decimal::Decimal;
-use yibao_engine::ir::{Component, Dim, Provenance};
+use yibao_engine::ir::{CareFact, CmpOp, Component, CostKind, Dim, LimitPer, Provenance};
 use yibao_engine::Date;
 
 use crate::source::Span;
@@ -189,6 +189,8 @@ pub enum BaseSpec {
         components: Option<Vec<Spanned<Component>>>,
         after: Option<Spanned<String>>,
     },
+    /// Long-term care: the month's costs of these kinds.
+    Cost(Vec<Spanned<CostKind>>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +270,19 @@ pub enum Clause {
         prov: Option<Prov>,
     },
     Field(Spanned<String>),
+    /// Long-term care: `limit per_day|per_month V`, a covered-cost limit.
+    Limit {
+        per: LimitPer,
+        value: Value,
+        prov: Option<Prov>,
+    },
+    /// Long-term care: `require <fact> <op> V`.
+    Require {
+        fact: Spanned<CareFact>,
+        op: CmpOp,
+        value: Value,
+        prov: Option<Prov>,
+    },
 }
 
 impl Clause {
@@ -295,6 +310,10 @@ impl Clause {
                 ..
             } => "cap per_claim".into(),
             Clause::Cap {
+                per: CapPerDecl::Month { pool: Some(p), .. },
+                ..
+            } => format!("cap per_month pool {}", p.node),
+            Clause::Cap {
                 per: CapPerDecl::Month { .. },
                 ..
             } => "cap per_month".into(),
@@ -317,6 +336,8 @@ impl Clause {
             }
             Clause::PerCase { .. } => "per_case".into(),
             Clause::Field(_) => "field".into(),
+            Clause::Limit { .. } => "limit".into(),
+            Clause::Require { fact, .. } => format!("require {}", fact.node.name()),
         }
     }
 }
@@ -338,9 +359,11 @@ pub enum CapPerDecl {
     Claim {
         value: Value,
     },
-    /// What the layer paid in the claim's calendar month.
+    /// What the layer paid in the claim's calendar month; with a pool (care layers), what the
+    /// pool's layers paid.
     Month {
         value: Value,
+        pool: Option<Spanned<String>>,
     },
 }
 

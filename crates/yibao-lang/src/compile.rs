@@ -17,6 +17,8 @@ use crate::diag::{did_you_mean, Diagnostic};
 use crate::source::{SourceMap, Span};
 use crate::vocab;
 
+mod care;
+
 /// What a compilation produced: the policy when there was no error, and every diagnostic.
 #[derive(Debug)]
 pub struct Compiled {
@@ -393,6 +395,7 @@ impl Compiler<'_> {
                 layers.push(layer);
             }
         }
+        self.check_care_mix(&layer_decls);
         if layers.is_empty() && !layer_decls.is_empty() {
             // errors already reported
         } else if layer_decls.is_empty() {
@@ -700,7 +703,8 @@ impl Compiler<'_> {
                 node: Clause::Base(b),
                 ..
             }) => match b {
-                BaseSpec::InScope => ir::Base::InScope,
+                // A care layer's costs are lowered by `care_rule` (compile/care.rs).
+                BaseSpec::InScope | BaseSpec::Cost(_) => ir::Base::InScope,
                 BaseSpec::Remaining { components, after } => {
                     if let Some(a) = after {
                         if a.node == lid {
@@ -1069,6 +1073,9 @@ impl Compiler<'_> {
             .count();
         for c in &l.clauses {
             if let Clause::Cap { per, prov } = &c.node {
+                if care::is_care_layer(l) {
+                    continue; // lowered by `care_rule`
+                }
                 match per {
                     CapPerDecl::Year { value, pool } => {
                         let pool_name = pool
@@ -1104,7 +1111,7 @@ impl Compiler<'_> {
                             });
                         }
                     }
-                    CapPerDecl::Claim { value } | CapPerDecl::Month { value } => {
+                    CapPerDecl::Claim { value } | CapPerDecl::Month { value, .. } => {
                         let (path, per) = match per {
                             CapPerDecl::Month { .. } => ("cap_month", ir::CapPer::Month),
                             _ => ("cap_claim", ir::CapPer::Claim),
@@ -1275,7 +1282,9 @@ impl Compiler<'_> {
         let ratio_may_be_unknown = bands
             .as_ref()
             .is_some_and(|b: &ir::Bands| b.bands.iter().any(|x| x.ratio.may_be_unknown()));
+        let care = self.care_rule(l, &lid, &restrict);
         Some(ir::Layer {
+            care,
             ratio_may_be_unknown,
             id: lid.into(),
             kind: kind?,

@@ -282,6 +282,14 @@ impl Printer<'_> {
         match &c.node {
             Clause::When(conds) => self.line(&format!("when {}", conds_str(conds))),
             Clause::Base(BaseSpec::InScope) => self.line("base in_scope"),
+            Clause::Base(BaseSpec::Cost(kinds)) => self.line(&format!(
+                "base cost [{}]",
+                kinds
+                    .iter()
+                    .map(|k| k.node.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
             Clause::Base(BaseSpec::Remaining { components, after }) => {
                 let mut l = String::from("base remaining ");
                 match components {
@@ -354,8 +362,12 @@ impl Printer<'_> {
                 CapPerDecl::Claim { value } => {
                     self.value_line("cap per_claim ", value, &prov_suffix(prov), c.span)
                 }
-                CapPerDecl::Month { value } => {
-                    self.value_line("cap per_month ", value, &prov_suffix(prov), c.span)
+                CapPerDecl::Month { value, pool } => {
+                    let tail = match pool {
+                        Some(p) => format!(" pool {}{}", p.node, prov_suffix(prov)),
+                        None => prov_suffix(prov),
+                    };
+                    self.value_line("cap per_month ", value, &tail, c.span)
                 }
             },
             Clause::For { conds, ops } => {
@@ -390,6 +402,22 @@ impl Printer<'_> {
                 self.value_line("per_case share ", share, &prov_suffix(prov), c.span)
             }
             Clause::Field(f) => self.line(&format!("field {}", f.node)),
+            Clause::Limit { per, value, prov } => {
+                let head = match per {
+                    yibao_engine::ir::LimitPer::Day => "limit per_day ",
+                    yibao_engine::ir::LimitPer::Month => "limit per_month ",
+                };
+                self.value_line(head, value, &prov_suffix(prov), c.span)
+            }
+            Clause::Require {
+                fact,
+                op,
+                value,
+                prov,
+            } => {
+                let head = format!("require {} {} ", fact.node.name(), op.symbol());
+                self.value_line(&head, value, &prov_suffix(prov), c.span)
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 use pest::iterators::Pair;
 use pest::Parser as _;
 use rust_decimal::Decimal;
-use yibao_engine::ir::{Component, Dim, Provenance};
+use yibao_engine::ir::{CareFact, CmpOp, Component, CostKind, Dim, LimitPer, Provenance};
 use yibao_engine::Date;
 
 use crate::ast::*;
@@ -134,9 +134,14 @@ fn rule_name(r: &Rule) -> String {
         Rule::component => "a bill component (`deductible`, `co_pay`, `above_cap`, …)".into(),
         Rule::component_list => "a list of bill components".into(),
         Rule::when_c | Rule::base_c | Rule::measure_c | Rule::deductible_c | Rule::later_c | Rule::referral_c
-        | Rule::ratio_c | Rule::bands_c | Rule::cap_c | Rule::for_c | Rule::per_case_c | Rule::field_c => {
-            "a clause (`when`, `base`, `measure`, `deductible`, `referral`, `ratio`, `bands`, `cap`, `for`, `per_case`, `field`)".into()
+        | Rule::ratio_c | Rule::bands_c | Rule::cap_c | Rule::for_c | Rule::per_case_c | Rule::field_c
+        | Rule::limit_c | Rule::require_c => {
+            "a clause (`when`, `base`, `measure`, `deductible`, `referral`, `ratio`, `bands`, `cap`, `for`, `per_case`, `field`, `limit`, `require`)".into()
         }
+        Rule::base_cost | Rule::cost_kind => "a list of care cost kinds (`personal_care`, `nursing`, `supplies`, `equipment`, `assessment`, `family_care`)".into(),
+        Rule::limit_per => "`per_day` or `per_month`".into(),
+        Rule::care_fact => "a fact of the month of care (`days`, `visits`, `hours`, `age`, `months_used`)".into(),
+        Rule::cmp_op => "a comparison (`>=`, `>`, `<=`, `<`)".into(),
         Rule::validity_kw => "`valid_until` or `confirmed`".into(),
         Rule::layer_scope => "`layers [a, b]`".into(),
         Rule::effective | Rule::validity | Rule::extends | Rule::source | Rule::indicator | Rule::dims_decl | Rule::cases_decl
@@ -540,6 +545,17 @@ impl Builder<'_> {
                 let b = it.next()?;
                 match b.as_rule() {
                     Rule::base_in_scope => Clause::Base(BaseSpec::InScope),
+                    Rule::base_cost => {
+                        let mut v = vec![];
+                        for k in b.into_inner() {
+                            let kind = CostKind::ALL
+                                .into_iter()
+                                .find(|c| c.name() == k.as_str())
+                                .unwrap_or(CostKind::FamilyCare);
+                            v.push(Spanned::new(kind, self.span(&k)));
+                        }
+                        Clause::Base(BaseSpec::Cost(v))
+                    }
                     _ => {
                         let mut bi = b.into_inner();
                         let what = bi.next()?;
@@ -641,7 +657,10 @@ impl Builder<'_> {
                         pool: pi.next().map(|p| self.spanned_str(&p)),
                     }
                 } else if rule == Rule::cap_month {
-                    CapPerDecl::Month { value }
+                    CapPerDecl::Month {
+                        value,
+                        pool: pi.next().map(|p| self.spanned_str(&p)),
+                    }
                 } else {
                     CapPerDecl::Claim { value }
                 };
@@ -694,6 +713,38 @@ impl Builder<'_> {
                 Clause::PerCase { share, prov }
             }
             Rule::field_c => Clause::Field(self.spanned_str(&it.next()?)),
+            Rule::limit_c => {
+                let per = if it.next()?.as_str() == "per_day" {
+                    LimitPer::Day
+                } else {
+                    LimitPer::Month
+                };
+                let value = self.value(it.next()?)?;
+                let prov = it.next().and_then(|p| self.prov(p));
+                Clause::Limit { per, value, prov }
+            }
+            Rule::require_c => {
+                let f = it.next()?;
+                let fact = CareFact::ALL
+                    .into_iter()
+                    .find(|c| c.name() == f.as_str())
+                    .unwrap_or(CareFact::Days);
+                let fact = Spanned::new(fact, self.span(&f));
+                let op = match it.next()?.as_str() {
+                    ">=" => CmpOp::Ge,
+                    ">" => CmpOp::Gt,
+                    "<=" => CmpOp::Le,
+                    _ => CmpOp::Lt,
+                };
+                let value = self.value(it.next()?)?;
+                let prov = it.next().and_then(|p| self.prov(p));
+                Clause::Require {
+                    fact,
+                    op,
+                    value,
+                    prov,
+                }
+            }
             _ => return None,
         })
     }

@@ -486,3 +486,28 @@ async fn serves_the_static_page_from_www() {
     server.abort();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A month of long-term care through `/v1/estimate`: the request and the answer match the
+/// OpenAPI description, and a month with a wrong total is a 4xx naming the field.
+#[tokio::test]
+async fn a_month_of_long_term_care_is_estimated() {
+    let s = start().await;
+    let (_, doc) = s.get("/openapi.json").await;
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let req = json!({"policy":"guangzhou.ltc","claim":{"date":"2024-09-30","group":"employee",
+        "care":"home_b","level":2,"amounts":{"total":"1500"},
+        "month":{"days":30,"visits":12,"hours":28,"costs":{"personal_care":"1000","nursing":"400","equipment":"100"}}}});
+    validate(&doc, "EstimateRequest", &req.to_string());
+    let (code, body) = s.post("/v1/estimate", req.to_string()).await;
+    assert_eq!(code, 200, "{body}");
+    validate(&doc, "EstimateAnswer", &body);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    // 900 × 90% + 400 × 90% + 100 × 85% = 810 + 360 + 85 (GZ-LTC-HOME-B-EMPLOYEE)
+    assert_eq!(v["settlements"][0]["fund_total"], "1255.00");
+    assert_eq!(v["settlements"][0]["out_of_pocket"]["total"], "245.00");
+
+    let wrong = req.to_string().replace("\"1500\"", "\"1600\"");
+    let (code, body) = s.post("/v1/estimate", wrong).await;
+    assert!((400..500).contains(&code), "{code} {body}");
+    assert!(body.contains("amounts.total"), "{body}");
+}

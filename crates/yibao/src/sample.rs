@@ -79,6 +79,10 @@ fn targets(reg: &Registry, opts: &SampleOptions) -> Result<Vec<Target>, String> 
             continue;
         }
         if let Ok(p) = reg.policy(&id, mid) {
+            // Sample claims are medical bills; long-term care months are not generated.
+            if p.is_care() {
+                continue;
+            }
             let (region, scheme) = id.split_once('.').unwrap_or((&id, ""));
             targets.push(Target {
                 region: region.to_string(),
@@ -220,6 +224,7 @@ impl Sample {
                     pre_self_pay: fen(pre_self_pay),
                     over_limit: fen(over_limit),
                 },
+                month: None,
             });
         }
         out

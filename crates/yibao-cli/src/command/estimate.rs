@@ -2,13 +2,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use comfy_table::{presets, Table};
+use yibao::engine::{CareCosts, CareMonth};
 use yibao::{Claim, Date, EstimateRequest, Money, Settlement, YtdState};
 
 use crate::Exit;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  yibao estimate --policy tianjin.resident --date 2024-05-01 --care inpatient --level 3 --total 30000 --out-of-list 2000\n  yibao estimate claims.yaml --json\n\nA file holds one claim, a list of claims (one person's year, in date order), or a full request\n{policy, claims, state, overrides}; YAML or JSON. Money is written as \"1234.50\" or 1234."
+    after_help = "Examples:\n  yibao estimate --policy tianjin.resident --date 2024-05-01 --care inpatient --level 3 --total 30000 --out-of-list 2000\n  yibao estimate claims.yaml --json\n  yibao estimate --policy guangzhou.ltc --date 2024-09-30 --care home_b --level 2 --group employee --visits 12 --hours 28 --personal-care 1000 --nursing 400\n  yibao estimate examples/care-month.yaml\n\nA month of long-term care (长期护理保险) is estimated under a care policy (`<region>.ltc`): give\nits facts (--days, --visits, --hours, --age, …) and its costs by kind (--personal-care, --nursing,\n--supplies, --equipment, --assessment, --family-care); the total is their sum.\n\nA file holds one claim, a list of claims (one person's year, in date order), or a full request\n{policy, claims, state, overrides}; YAML or JSON. Money is written as \"1234.50\" or 1234."
 )]
 pub struct Args {
     /// A YAML or JSON file with the claim(s); without it the claim is built from the flags.
@@ -49,6 +50,42 @@ pub struct Args {
     /// Above the payment standard (超限价自付).
     #[arg(long, default_value = "0")]
     over_limit: Money,
+    /// Long-term care: days of care in the month.
+    #[arg(long, help_heading = "Long-term care month")]
+    days: Option<u32>,
+    /// Long-term care: days of the month in hospital or emergency observation.
+    #[arg(long, help_heading = "Long-term care month")]
+    hospital_days: Option<u32>,
+    /// Long-term care: home-care visits in the month.
+    #[arg(long, help_heading = "Long-term care month")]
+    visits: Option<u32>,
+    /// Long-term care: hours of home care in the month.
+    #[arg(long, help_heading = "Long-term care month")]
+    hours: Option<Money>,
+    /// Long-term care: the person's age.
+    #[arg(long, help_heading = "Long-term care month")]
+    age: Option<u32>,
+    /// Long-term care: months of this setting already used in the validity period.
+    #[arg(long, help_heading = "Long-term care month")]
+    months_used: Option<u32>,
+    /// Long-term care cost: 生活照料 (personal care).
+    #[arg(long, help_heading = "Long-term care month")]
+    personal_care: Option<Money>,
+    /// Long-term care cost: 医疗护理 (nursing), without its consumables.
+    #[arg(long, help_heading = "Long-term care month")]
+    nursing: Option<Money>,
+    /// Long-term care cost: 耗材 (nursing supplies).
+    #[arg(long, help_heading = "Long-term care month")]
+    supplies: Option<Money>,
+    /// Long-term care cost: 设备使用 (equipment).
+    #[arg(long, help_heading = "Long-term care month")]
+    equipment: Option<Money>,
+    /// Long-term care cost: 评估费 (the disability assessment).
+    #[arg(long, help_heading = "Long-term care month")]
+    assessment: Option<Money>,
+    /// Long-term care cost: 亲情照护 (what a family carer is paid).
+    #[arg(long, help_heading = "Long-term care month")]
+    family_care: Option<Money>,
     /// Replace a policy figure: `--set basic.deductible=800`, `--set basic.ratio=85%`.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     overrides: Vec<String>,
@@ -74,7 +111,16 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
             yibao::parse_request_yaml(&text).map_err(|e| format!("{}: {e}", f.display()))?
         }
         None => {
-            let (Some(date), Some(total)) = (a.date, a.total) else {
+            let month = care_month(a);
+            let care_total = month.as_ref().map(|m| {
+                Money(
+                    m.costs
+                        .by_kind()
+                        .iter()
+                        .fold(rust_decimal::Decimal::ZERO, |s, c| s + c.0),
+                )
+            });
+            let (Some(date), Some(total)) = (a.date, a.total.or(care_total)) else {
                 return Err(
                     "give a claim file, or at least --date and --total (and --policy)".into(),
                 );
@@ -88,6 +134,7 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
             c.amounts.out_of_list = a.out_of_list;
             c.amounts.pre_self_pay = a.pre_self_pay;
             c.amounts.over_limit = a.over_limit;
+            c.month = month;
             EstimateRequest {
                 claim: Some(c),
                 trace: true,
@@ -116,6 +163,43 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
         req.trace = false;
     }
     Ok(req)
+}
+
+/// The month of long-term care the flags describe, if any of them is given.
+fn care_month(a: &Args) -> Option<CareMonth> {
+    let costs = CareCosts {
+        personal_care: a.personal_care.unwrap_or(Money::ZERO),
+        nursing: a.nursing.unwrap_or(Money::ZERO),
+        supplies: a.supplies.unwrap_or(Money::ZERO),
+        equipment: a.equipment.unwrap_or(Money::ZERO),
+        assessment: a.assessment.unwrap_or(Money::ZERO),
+        family_care: a.family_care.unwrap_or(Money::ZERO),
+    };
+    let any_cost = [
+        a.personal_care,
+        a.nursing,
+        a.supplies,
+        a.equipment,
+        a.assessment,
+        a.family_care,
+    ]
+    .iter()
+    .any(Option::is_some);
+    let any_fact = a.days.is_some()
+        || a.hospital_days.is_some()
+        || a.visits.is_some()
+        || a.hours.is_some()
+        || a.age.is_some()
+        || a.months_used.is_some();
+    (any_cost || any_fact).then(|| CareMonth {
+        days: a.days,
+        hospital_days: a.hospital_days.unwrap_or(0),
+        visits: a.visits,
+        hours: a.hours,
+        age: a.age,
+        months_used: a.months_used.unwrap_or(0),
+        costs,
+    })
 }
 
 pub fn run(a: Args) -> Exit {

@@ -72,7 +72,10 @@ pub(super) fn month_paid(ytd: Option<&LayerYtd>, date: crate::date::Date) -> Fen
 
 /// Whether a layer has a monthly cap, so its state keeps the month's payments.
 pub(super) fn has_month_cap(layer: Option<&Layer>) -> bool {
-    layer.is_some_and(|l| l.caps.iter().any(|c| matches!(c.per, CapPer::Month)))
+    layer.is_some_and(|l| {
+        l.caps.iter().any(|c| matches!(c.per, CapPer::Month))
+            || l.care.as_ref().is_some_and(|c| !c.caps.is_empty())
+    })
 }
 
 /// What a pool has paid this year, including earlier layers of this claim.

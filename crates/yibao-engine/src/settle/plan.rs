@@ -108,6 +108,10 @@ fn flagged(policy: &Policy, used: &[ParamId]) -> Flags {
 
 impl Plan {
     fn build(policy: &Policy, r: &Resolved) -> Result<Plan, Unplanned> {
+        // A month of long-term care is settled by `run` (settle/care.rs); it has no plan.
+        if policy.is_care() {
+            return Err(Unplanned);
+        }
         let layers = policy
             .layers
             .iter()
@@ -491,7 +495,7 @@ impl Settler {
         let policy = &*self.policy;
         let (r, i) = match &self.last {
             Some((names, r, i)) if names.name(claim) => {
-                check_amounts(claim)?;
+                check_amounts(policy, claim)?;
                 (r, *i)
             }
             _ => {

@@ -123,7 +123,7 @@ pub(super) fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimE
         }
         _ => None,
     };
-    check_amounts(claim)?;
+    check_amounts(policy, claim)?;
     Ok(Resolved {
         group,
         categories,
@@ -136,8 +136,15 @@ pub(super) fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimE
     })
 }
 
-/// The parts of the bill outside the policy scope cannot exceed the bill.
-pub(super) fn check_amounts(claim: &Claim) -> Result<(), ClaimError> {
+/// The parts of the bill outside the policy scope cannot exceed the bill; only a long-term care
+/// policy takes a month of care.
+pub(super) fn check_amounts(policy: &Policy, claim: &Claim) -> Result<(), ClaimError> {
+    if claim.month.is_some() && !policy.is_care() {
+        return Err(ClaimError::new(
+            "month",
+            "a month of long-term care is settled only under a long-term care policy",
+        ));
+    }
     let a = &claim.amounts;
     let parts = fen_of(a.out_of_list) + fen_of(a.pre_self_pay) + fen_of(a.over_limit);
     if parts > fen_of(a.total) {

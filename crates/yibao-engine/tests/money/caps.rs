@@ -394,3 +394,20 @@ fn the_tightest_cap_applies() {
         assert_eq!(y(s.layers[0].cap_remaining.unwrap()), "300.00");
     }
 }
+
+/// An unknown cap matters only where the layer paid: a claim within the deductible says nothing
+/// of it (its figure is still named as relied on).
+#[test]
+fn an_unknown_cap_on_a_claim_that_pays_nothing() {
+    let mut p = P::new();
+    let mut a = layer("basic");
+    a.deductible = ded(DeductiblePer::Admission, p.fig("basic.deductible", "1000"));
+    a.bands = flat(p.fig("basic.ratio", "0.5"));
+    a.caps = vec![cap(CapPer::Claim, p.unknown("basic.cap"))];
+    p.add(a);
+    let s = one(&p.build(), claim("2024-05-01", "500"));
+    // 500, all of it deductible: nothing paid.
+    assert_eq!(pay(&s, 0), "0.00");
+    assert_eq!(codes(&s), ["unverified"]);
+    assert_eq!(s.unverified[0].path(), "basic.cap");
+}
