@@ -194,6 +194,7 @@ pub fn layer(id: &str) -> Layer {
         referral: Referral::Separate,
         cite: cite(id),
         ratio_may_be_unknown: false,
+        care: None,
     }
 }
 
