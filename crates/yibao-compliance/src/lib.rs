@@ -307,7 +307,9 @@ fn list_structure(ctx: &Ctx, rule: &Rule) -> Vec<Finding> {
         .policy
         .layers
         .iter()
-        .filter(|l| l.kind == LayerKind::Basic && l.per_case.is_none())
+        // Long-term care layers (`care`) are outside the medical benefit list: their limits are
+        // counted-cost limits and fund caps of the care rules, not 起付/比例/限额.
+        .filter(|l| l.kind == LayerKind::Basic && l.per_case.is_none() && l.care.is_none())
     {
         let mut missing = vec![];
         if l.deductible.is_none() {

@@ -707,3 +707,42 @@ async fn a_full_queue_answers_503_and_readyz_turns_red() {
     assert!(saw_red, "readyz stayed green with a full queue");
     s.shutdown().await;
 }
+
+/// A request head is read into a 64 KiB buffer. Below that size the application sees the head and
+/// answers 431 with the JSON error shape (more than 16 KiB of headers, or more than 64 fields);
+/// beyond it hyper answers 431 itself, without a body, before any handler runs. Either way the
+/// server keeps serving the next client.
+#[tokio::test]
+async fn oversized_heads_get_431_on_both_sides_of_the_read_buffer() {
+    let s = start(quick()).await;
+    let doc: Value = s.get("/openapi.json").await.json().await.unwrap();
+    // 40 KiB of headers in ten fields: inside the read buffer, over the 16 KiB the handler allows.
+    let mut req = s.client.get(format!("{}/healthz", s.base));
+    for i in 0..10 {
+        req = req.header(format!("x-big{i}"), "v".repeat(4096));
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 431);
+    let body = r.text().await.unwrap();
+    validate_error(&doc, &body);
+    assert!(body.contains("16384 bytes"), "{body}");
+    // 100 KiB in one head, over the read buffer: hyper's own 431, no JSON body.
+    let mut raw = TcpStream::connect(s.addr).await.unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-huge: {}\r\n\r\n",
+        "v".repeat(100 * 1024)
+    );
+    // The server may answer and close before it has read all of it.
+    let _ = raw.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), raw.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "hyper's answer: {answer:?}"
+    );
+    // The next client is served.
+    let r = s.get("/healthz").await;
+    assert_eq!(r.status().as_u16(), 200);
+    s.shutdown().await;
+}
