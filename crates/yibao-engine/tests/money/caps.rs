@@ -318,15 +318,7 @@ fn cap_modifiers_and_unknown_caps() {
 /// a cent more or a fraction of a cent is an evaluation error naming the clause.
 #[test]
 fn money_figures_are_bounded_whole_cents() {
-    let run = |v: &str| {
-        let mut p = P::new();
-        let mut a = layer("basic");
-        a.bands = flat(p.fig("basic.ratio", "0.5"));
-        a.caps = vec![cap(CapPer::Claim, p.fig("basic.cap", v))];
-        p.add(a);
-        let (r, _) = year_of(&p.build(), &[claim("2024-05-01", "5000")]);
-        r.into_iter().next().unwrap()
-    };
+    let run = capped;
     let s = run("1000000000000").unwrap();
     assert_eq!(pay(&s, 0), "2500.00");
     assert_eq!(y(s.layers[0].cap_remaining.unwrap()), "1000000000000.00");

@@ -428,3 +428,14 @@ pub fn oop(s: &Settlement) -> [String; 5] {
 pub fn codes(s: &Settlement) -> Vec<&str> {
     s.warnings.iter().map(|w| &*w.code).collect()
 }
+
+/// A 50% layer with a per-claim cap of `v`; one claim of 5,000 (50% = 2,500 before the cap).
+pub fn capped(v: &str) -> Result<Settlement, SettleError> {
+    let mut p = P::new();
+    let mut a = layer("basic");
+    a.bands = flat(p.fig("basic.ratio", "0.5"));
+    a.caps = vec![cap(CapPer::Claim, p.fig("basic.cap", v))];
+    p.add(a);
+    let (r, _) = year_of(&p.build(), &[claim("2024-05-01", "5000")]);
+    r.into_iter().next().unwrap()
+}

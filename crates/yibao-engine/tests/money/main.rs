@@ -15,6 +15,7 @@ mod common;
 mod caps;
 mod cascade;
 mod deductible;
+mod edges;
 mod eval;
 mod referral;
 mod text;

@@ -6,7 +6,7 @@ use yibao_engine::settlement::{Settlement, StepKind};
 
 use crate::common::*;
 
-fn policy(mode: Referral, per: DeductiblePer) -> std::sync::Arc<Policy> {
+pub(crate) fn policy(mode: Referral, per: DeductiblePer) -> std::sync::Arc<Policy> {
     let mut p = P::new();
     let mut a = layer("basic");
     let by_level = table(
@@ -25,7 +25,7 @@ fn policy(mode: Referral, per: DeductiblePer) -> std::sync::Arc<Policy> {
     p.build()
 }
 
-fn adm(date: &str, level: &str, total: &str, referral: bool) -> yibao_engine::Claim {
+pub(crate) fn adm(date: &str, level: &str, total: &str, referral: bool) -> yibao_engine::Claim {
     with(claim(date, total), |c| {
         c.level = Some(level.into());
         c.referral = referral;
