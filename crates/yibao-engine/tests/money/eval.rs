@@ -83,6 +83,8 @@ fn ratios_outside_unit_are_clamped_and_said() {
     let s = with_ratio_block(|c| Expr::Add(bx(c), bx(k("0.3")))).unwrap();
     assert_eq!(pay(&s, 0), "10000.00");
     assert_eq!(codes(&s), ["ratio_clamped"]);
+    // The warning names the layer it is about.
+    assert_eq!(s.warnings[0].layer.as_deref(), Some("basic"));
     assert!(
         s.warnings[0].message.contains("110%"),
         "{}",
