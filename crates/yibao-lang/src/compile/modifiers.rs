@@ -1,4 +1,5 @@
-//! `for <conditions> { … }` blocks: what they select, and their changes to the deductible, the
+//! `for <conditions> { … }` blocks: what they select (dimension values, and `referred` /
+//! `not referred`: whether the claim was referred), and their changes to the deductible, the
 //! ratio or the cap (`=`, `×`, `+`, `-`, `no cap`), with `ratio`/`deductible`/`cap` naming the
 //! value being changed.
 
@@ -15,13 +16,22 @@ impl Compiler<'_> {
         // Modifiers.
         let mut modifiers = vec![];
         for c in &l.clauses {
-            let Clause::For { conds, ops } = &c.node else {
+            let Clause::For {
+                referred,
+                conds,
+                ops,
+            } = &c.node
+            else {
                 continue;
             };
-            let selector = self.selector(conds);
-            let sel_path = conds
-                .iter()
-                .map(|c| {
+            let mut selector = self.selector(conds);
+            selector.referral = self.referral_condition(referred);
+            let referral_path = selector
+                .referral
+                .map(|r| if r { "referred" } else { "not_referred" }.to_string());
+            let sel_path = referral_path
+                .into_iter()
+                .chain(conds.iter().map(|c| {
                     format!(
                         "{}={}",
                         c.dim.node.name(),
@@ -31,7 +41,7 @@ impl Compiler<'_> {
                             .collect::<Vec<_>>()
                             .join("|")
                     )
-                })
+                }))
                 .collect::<Vec<_>>()
                 .join(",");
             let mut out = vec![];
@@ -130,5 +140,30 @@ impl Compiler<'_> {
             });
         }
         modifiers
+    }
+
+    /// `referred` or `not referred`, at most once in a block: the selector's referral.
+    fn referral_condition(&mut self, referred: &[Spanned<bool>]) -> Option<bool> {
+        let first = referred.first()?;
+        for again in referred.iter().skip(1) {
+            let d = if again.node == first.node {
+                Diagnostic::error(
+                    "yibao::duplicate",
+                    "the referral is restricted twice",
+                    again.span,
+                )
+                .with_help("write `referred` or `not referred` once")
+            } else {
+                Diagnostic::error(
+                    "yibao::conflict",
+                    "`referred and not referred` selects no claim",
+                    again.span,
+                )
+                .with_label("contradicts the first condition")
+                .with_help("a claim was referred or it was not: keep one of the two")
+            };
+            self.error(d.with_related(first.span, "first here"));
+        }
+        Some(first.node)
     }
 }
