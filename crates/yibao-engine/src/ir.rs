@@ -407,6 +407,10 @@ pub struct Selector {
     pub places: Vec<u16>,
     /// Selected diseases.
     pub diseases: Vec<u16>,
+    /// `Some(true)`: only a referred claim (转诊, `for referred`); `Some(false)`: only one that was
+    /// not (`for not referred`); `None`: either.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referral: Option<bool>,
 }
 
 /// What a modifier changes.
@@ -650,6 +654,14 @@ impl Policy {
     /// Whether this is a long-term care policy (its layers settle months of care).
     pub fn is_care(&self) -> bool {
         self.layers.iter().any(|l| l.care.is_some())
+    }
+
+    /// Whether a figure or a layer depends on the claim's referral (`for referred`): only then
+    /// is the referral part of a claim's situation, so other policies plan no more situations.
+    pub fn depends_on_referral(&self) -> bool {
+        self.layers.iter().any(|l| {
+            l.when.referral.is_some() || l.modifiers.iter().any(|m| m.selector.referral.is_some())
+        })
     }
 }
 

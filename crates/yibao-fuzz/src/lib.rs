@@ -73,6 +73,8 @@ pub const TOKENS: &[&str] = &[
     "cap per_claim",
     "pool",
     "for category in [destitute] {",
+    "for referred {",
+    "for not referred and level in [3] {",
     "no cap",
     "ratio + 500%",
     "base remaining [co_pay]",

@@ -262,6 +262,8 @@ pub enum Clause {
         prov: Option<Prov>,
     },
     For {
+        /// `referred` (`true`) or `not referred` (`false`), as written (the checker allows one).
+        referred: Vec<Spanned<bool>>,
         conds: Vec<Cond>,
         ops: Vec<Spanned<ModOpDecl>>,
     },
@@ -317,8 +319,13 @@ impl Clause {
                 per: CapPerDecl::Month { .. },
                 ..
             } => "cap per_month".into(),
-            Clause::For { conds, .. } => {
+            Clause::For {
+                referred, conds, ..
+            } => {
                 let mut s = String::from("for");
+                for r in referred {
+                    s.push_str(if r.node { " referred" } else { " not referred" });
+                }
                 for c in conds {
                     s.push(' ');
                     s.push_str(c.dim.node.name());

@@ -370,8 +370,12 @@ impl Printer<'_> {
                     self.value_line("cap per_month ", value, &tail, c.span)
                 }
             },
-            Clause::For { conds, ops } => {
-                self.line(&format!("for {} {{", conds_str(conds)));
+            Clause::For {
+                referred,
+                conds,
+                ops,
+            } => {
+                self.line(&format!("for {} {{", for_conds_str(referred, conds)));
                 self.indent += 1;
                 for op in ops {
                     self.comments_before(op.span.start);
@@ -472,6 +476,19 @@ fn item_group(i: &Item) -> u8 {
         Item::Cases(_) => 4,
         Item::Layer(_) | Item::Amend { .. } | Item::Remove(_) => 5,
     }
+}
+
+/// A `for` block's conditions: the referral first (`referred`, `not referred`), then the
+/// dimensions.
+fn for_conds_str(referred: &[Spanned<bool>], conds: &[Cond]) -> String {
+    let mut parts: Vec<String> = referred
+        .iter()
+        .map(|r| if r.node { "referred" } else { "not referred" }.to_string())
+        .collect();
+    if !conds.is_empty() {
+        parts.push(conds_str(conds));
+    }
+    parts.join(" and ")
 }
 
 fn conds_str(conds: &[Cond]) -> String {

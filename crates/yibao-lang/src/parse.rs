@@ -131,6 +131,7 @@ fn rule_name(r: &Rule) -> String {
         Rule::dim_name => "a dimension (`group`, `category`, `care`, `level`, `place`, `disease`)".into(),
         Rule::dim_kw => "a declaration (`groups`, `categories`, `care`, `levels`, `places`, `diseases`)".into(),
         Rule::key_list => "a list like `[a, b]`".into(),
+        Rule::referred | Rule::not_kw | Rule::referred_kw => "`referred`/`not referred`".into(),
         Rule::component => "a bill component (`deductible`, `co_pay`, `above_cap`, …)".into(),
         Rule::component_list => "a list of bill components".into(),
         Rule::when_c | Rule::base_c | Rule::measure_c | Rule::deductible_c | Rule::later_c | Rule::referral_c
@@ -667,11 +668,17 @@ impl Builder<'_> {
                 Clause::Cap { per, prov }
             }
             Rule::for_c => {
+                let mut referred = vec![];
                 let mut conds = vec![];
                 let mut ops = vec![];
                 for x in it {
                     match x.as_rule() {
                         Rule::cond => conds.extend(self.cond(x)),
+                        Rule::referred => {
+                            let span = self.span(&x);
+                            let negated = x.into_inner().any(|p| p.as_rule() == Rule::not_kw);
+                            referred.push(Spanned::new(!negated, span));
+                        }
                         _ => {
                             let span = self.span(&x);
                             let mut oi = x.into_inner();
@@ -705,7 +712,11 @@ impl Builder<'_> {
                         }
                     }
                 }
-                Clause::For { conds, ops }
+                Clause::For {
+                    referred,
+                    conds,
+                    ops,
+                }
             }
             Rule::per_case_c => {
                 let share = self.value(it.next()?)?;

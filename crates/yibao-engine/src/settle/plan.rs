@@ -435,7 +435,7 @@ pub struct Settler {
     last: Option<(Names, Resolved, usize)>,
 }
 
-/// A claim's dimension values as it names them.
+/// A claim's dimension values as it names them, and its referral.
 struct Names {
     group: Option<String>,
     care: String,
@@ -444,6 +444,7 @@ struct Names {
     categories: Vec<String>,
     disease: Option<String>,
     case_code: Option<String>,
+    referral: bool,
 }
 
 impl Names {
@@ -456,6 +457,7 @@ impl Names {
             categories: c.categories.clone(),
             disease: c.disease.clone(),
             case_code: c.case_code.clone(),
+            referral: c.referral,
         }
     }
 
@@ -467,6 +469,7 @@ impl Names {
             && self.categories == c.categories
             && self.disease == c.disease
             && self.case_code == c.case_code
+            && self.referral == c.referral
     }
 }
 

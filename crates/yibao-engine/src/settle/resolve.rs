@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// The claim's dimension values as indices into the policy's declarations: everything about a
-/// claim that decides which clauses and figures apply (the key of a compiled plan).
+/// The claim's dimension values as indices into the policy's declarations, and its referral where
+/// a `for referred` block depends on it: everything about a claim that decides which clauses and
+/// figures apply (the key of a compiled plan).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Resolved {
     pub(super) group: u16,
@@ -13,6 +14,9 @@ pub(super) struct Resolved {
     pub(super) place: u16,
     pub(super) disease: Option<u16>,
     pub(super) case: Option<usize>,
+    /// The claim was referred (转诊) and the policy has a figure that depends on it; `false`
+    /// otherwise, so a referral alone does not make a new situation where nothing depends on it.
+    pub(super) referred: bool,
     /// The claim gave no hospital level and the policy has several: the first was taken.
     pub(super) level_defaulted: bool,
 }
@@ -37,6 +41,7 @@ impl Resolved {
             && one(&s.places, self.place)
             && (s.diseases.is_empty() || self.disease.is_some_and(|d| s.diseases.contains(&d)))
             && (s.categories.is_empty() || self.categories.iter().any(|c| s.categories.contains(c)))
+            && s.referral.is_none_or(|r| r == self.referred)
     }
 }
 
@@ -132,6 +137,7 @@ pub(super) fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimE
         place,
         disease,
         case,
+        referred: claim.referral && policy.depends_on_referral(),
         level_defaulted: claim.level.is_none() && d.levels.len() > 1,
     })
 }

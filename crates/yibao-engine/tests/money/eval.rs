@@ -306,6 +306,7 @@ fn conditions_on_every_dimension() {
         levels: vec![1, 2],
         places: vec![1],
         diseases: vec![0],
+        referral: Some(true),
     };
     a.bands = flat(p.fig("special.ratio", "0.5"));
     p.add(a);
@@ -317,6 +318,7 @@ fn conditions_on_every_dimension() {
         c.level = Some("3".into());
         c.place = Some("other".into());
         c.disease = Some("dialysis".into());
+        c.referral = true;
     });
     let s = one(&policy, full.clone());
     assert_eq!(pay(&s, 0), "500.00");
@@ -354,6 +356,7 @@ fn conditions_on_every_dimension() {
         Box::new(|c: &mut yibao_engine::Claim| c.place = Some("local".into())),
         Box::new(|c: &mut yibao_engine::Claim| c.disease = Some("cancer".into())),
         Box::new(|c: &mut yibao_engine::Claim| c.disease = None),
+        Box::new(|c: &mut yibao_engine::Claim| c.referral = false),
     ];
     for f in &off {
         let c = with(full.clone(), |c| f(c));

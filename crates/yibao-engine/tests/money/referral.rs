@@ -299,3 +299,84 @@ fn a_referral_without_a_chain() {
     assert_eq!(st.year, Some(2025));
     assert_eq!(st.layer("basic").unwrap().claims, 1);
 }
+
+/// `for referred` / `for not referred`: figures that depend on whether the claim was referred.
+/// A referred admission pays half the deductible; one at level 3 without a referral is paid 10
+/// points less. `year_of` also settles with one `Settler` across the claims, which differ only
+/// in the referral: each must get its own situation, not the previous claim's plan.
+#[test]
+fn a_for_block_can_select_referred_claims() {
+    let policy = {
+        let mut p = P::new();
+        let mut a = layer("basic");
+        let by_level = table(
+            Dim::Level,
+            vec![
+                Some(p.fig("basic.deductible.1", "500")),
+                Some(p.fig("basic.deductible.2", "800")),
+                Some(p.fig("basic.deductible.3", "1300")),
+            ],
+            None,
+        );
+        a.deductible = ded(DeductiblePer::Admission, by_level);
+        a.bands = flat(p.fig("basic.ratio", "0.9"));
+        let half = p.fig("basic.for[referred].deductible", "0.5");
+        let less = p.fig("basic.for[not_referred,level=3].ratio", "0.1");
+        a.modifiers = vec![
+            modifier(
+                Selector {
+                    referral: Some(true),
+                    ..Selector::default()
+                },
+                vec![ModOp::Deductible {
+                    expr: Expr::Mul(Box::new(Expr::Current), Box::new(ev(half))),
+                }],
+                &["deductible × 50%"],
+            ),
+            modifier(
+                Selector {
+                    referral: Some(false),
+                    levels: vec![2],
+                    ..Selector::default()
+                },
+                vec![ModOp::Ratio {
+                    expr: Expr::Sub(Box::new(Expr::Current), Box::new(ev(less))),
+                }],
+                &["ratio - 10%"],
+            ),
+        ];
+        p.add(a);
+        p.build()
+    };
+    assert!(policy.depends_on_referral());
+    assert!(!policy_sep().depends_on_referral());
+    let claims = [
+        adm("2024-01-01", "3", "3000", false),
+        adm("2024-01-10", "3", "3000", true),
+        adm("2024-01-20", "3", "3000", false),
+        adm("2024-02-01", "1", "3000", true),
+        adm("2024-02-10", "1", "3000", false),
+    ];
+    let (s, _) = all(&policy, &claims);
+    // Not referred at level 3: 1,300; 90% − 10% = 80%: 1,700 × 80% = 1,360.
+    // Referred at level 3: 1,300 × 50% = 650; 90%: 2,350 × 90% = 2,115.
+    // Not referred again: 1,360. Referred at level 1: 500 × 50% = 250; 2,750 × 90% = 2,475.
+    // Not referred at level 1 (the 10 points are for level 3): 500; 2,500 × 90% = 2,250.
+    assert_eq!(
+        pays(&s),
+        ["1360.00", "2115.00", "1360.00", "2475.00", "2250.00"]
+    );
+    let deds: Vec<String> = s.iter().map(|x| y(x.layers[0].deductible)).collect();
+    assert_eq!(deds, ["1300.00", "650.00", "1300.00", "250.00", "500.00"]);
+    // The explanation cites the block that changed the figure.
+    let steps: Vec<&str> = s[1]
+        .trace
+        .iter()
+        .filter(|t| t.kind == StepKind::Modifier)
+        .map(|t| t.en.as_str())
+        .collect();
+    assert!(
+        steps.len() == 1 && steps[0].contains("deductible × 50%"),
+        "{steps:?}"
+    );
+}
