@@ -697,7 +697,11 @@ fn conformance() -> Result<(), String> {
         } else {
             2 + rng.next() % 4
         };
-        let year = 2008 + (rng.next() % 18) as i32;
+        // Care policies are recent: their months fall in the years they are in force.
+        let year = match v.care {
+            Some(_) => v.effective.year() + (rng.next() % 3) as i32,
+            None => 2008 + (rng.next() % 18) as i32,
+        };
         let mut claims = vec![];
         for k in 0..n {
             let total = (rng.next() % 40_000_000) as i64 + 1;
@@ -720,6 +724,37 @@ fn conformance() -> Result<(), String> {
                 if let Some(d) = rng.pick(&dims.diseases) {
                     c["disease"] = serde_json::json!(d.id.to_string());
                 }
+            }
+            // A care policy settles a month of care: some of the facts it reads and of its cost
+            // kinds, the total their sum (in place of the bill above).
+            if let Some(care) = &v.care {
+                let days = 1 + rng.next() % 31;
+                let mut month = serde_json::json!({"costs": {}});
+                for f in &care.facts {
+                    if rng.next().is_multiple_of(5) {
+                        continue;
+                    }
+                    month[f.as_str()] = match f.as_str() {
+                        "days" => days,
+                        "hospital_days" => rng.next() % (days / 4 + 1),
+                        "age" => 10 + rng.next() % 90,
+                        "hours" => rng.next() % 60,
+                        _ => rng.next() % 30,
+                    }
+                    .into();
+                }
+                let mut sum = 0;
+                for k in &care.costs {
+                    if !rng.next().is_multiple_of(3) {
+                        let fen = rng.next() % 500_000;
+                        sum += fen;
+                        month["costs"][k.as_str()] =
+                            format!("{}.{:02}", fen / 100, fen % 100).into();
+                    }
+                }
+                c["amounts"] =
+                    serde_json::json!({"total": format!("{}.{:02}", sum / 100, sum % 100)});
+                c["month"] = month;
             }
             claims.push(c);
         }

@@ -4,7 +4,9 @@
 //! Input columns are the CSV names (national-platform aliases accepted). Text columns may be
 //! `utf8`, `large_utf8` or `utf8_view` (`id` and `person` also integers); `date` is `date32` or
 //! text; `referral` is `bool` or text; money is `decimal128` (any scale, at most two decimals
-//! used) or text as in CSV — never floating point. A row's `line` is its row number in the input
+//! used) or text as in CSV — never floating point; a month of long-term care's counts (`days`,
+//! `hospital_days`, `visits`, `age`, `months_used`) are `int32`, `int64` or text, its `hours` and
+//! costs are money. A row's `line` is its row number in the input
 //! (the first row is 1). Output money is `decimal128(18, 2)`, dates are `date32`.
 
 use std::sync::Arc;
@@ -16,9 +18,10 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use rust_decimal::Decimal;
+use yibao::engine::CareMonth;
 use yibao::{Claim, Date, Money};
 
-use crate::input::{Col, COLUMNS};
+use crate::input::{finish, Col, COLUMNS};
 use crate::{BatchError, Row, RowError, Rows};
 
 /// The largest amount a claim may carry, in fen (1,000,000,000,000 yuan, as for text input).
@@ -119,6 +122,10 @@ fn accepted(col: Col) -> &'static str {
         Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit => {
             "decimal128 (e.g. decimal128(18, 2)) or text such as \"1234.50\" — money is never a float"
         }
+        Col::Month(m) if m.is_amount() => {
+            "decimal128 (e.g. decimal128(18, 2)) or text such as \"1234.50\" — never a float"
+        }
+        Col::Month(_) => "int32, int64 or text (a whole number)",
         _ => "text",
     }
 }
@@ -140,6 +147,11 @@ fn value_of(col: Col, a: &ArrayRef) -> Option<Value> {
             .downcast_ref::<Decimal128Array>()
             .cloned()
             .map(|d| Value::Money(d, *s)),
+        (Col::Month(m), DataType::Decimal128(_, s)) if m.is_amount() => any
+            .downcast_ref::<Decimal128Array>()
+            .cloned()
+            .map(|d| Value::Money(d, *s)),
+        (Col::Month(m), _) if !m.is_amount() => Text::of(a, true).map(Value::Text),
         _ => Text::of(a, false).map(Value::Text),
     }
 }
@@ -216,6 +228,8 @@ impl ArrowRows {
                     Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit,
                     DataType::Decimal128(_, s),
                 ) => *s >= 0,
+                (Col::Month(m), DataType::Decimal128(_, s)) => m.is_amount() && *s >= 0,
+                (Col::Month(m), DataType::Int64 | DataType::Int32) => !m.is_amount(),
                 (_, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => true,
                 _ => false,
             };
@@ -260,6 +274,7 @@ impl ArrowRows {
     fn claim(&self, i: usize, line: u64) -> Result<Claim, RowError> {
         let mut c = Claim::simple(Date::MIN, "", Money::ZERO);
         let (mut date, mut total) = (None, None);
+        let mut month: Option<CareMonth> = None;
         for ((col, v), name) in self.cols.iter().zip(&self.values).zip(&self.names) {
             let bad = |msg: String| RowError::new(line, Some(name), msg);
             let text = |v: &Value| -> Option<String> {
@@ -326,6 +341,20 @@ impl ArrowRows {
                         }
                     };
                 }
+                Col::Month(mc) => match v {
+                    Value::Money(a, scale) => {
+                        if a.is_valid(i) {
+                            let m = money_of(a.value(i), *scale).map_err(bad)?;
+                            mc.set_amount(month.get_or_insert_with(CareMonth::default), m);
+                        }
+                    }
+                    _ => {
+                        if let Some(s) = text(v) {
+                            mc.set_text(month.get_or_insert_with(CareMonth::default), &s)
+                                .map_err(bad)?;
+                        }
+                    }
+                },
                 Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit => {
                     let m = match v {
                         Value::Money(a, scale) => {
@@ -341,10 +370,7 @@ impl ArrowRows {
                         },
                     };
                     match col {
-                        Col::Total => match m {
-                            Some(m) => total = Some(m),
-                            None => return Err(bad("the total bill is null or empty".into())),
-                        },
+                        Col::Total => total = m,
                         Col::OutOfList => c.amounts.out_of_list = m.unwrap_or(Money::ZERO),
                         Col::PreSelfPay => c.amounts.pre_self_pay = m.unwrap_or(Money::ZERO),
                         _ => c.amounts.over_limit = m.unwrap_or(Money::ZERO),
@@ -352,27 +378,7 @@ impl ArrowRows {
                 }
             }
         }
-        match (date, total) {
-            (Some(d), Some(t)) => {
-                c.date = d;
-                c.amounts.total = t;
-            }
-            _ => {
-                return Err(RowError::new(
-                    line,
-                    None,
-                    "the row has no date or total".into(),
-                ))
-            }
-        }
-        if c.care.is_empty() {
-            return Err(RowError::new(
-                line,
-                Some("care"),
-                "the care type is null or empty".into(),
-            ));
-        }
-        Ok(c)
+        finish(c, line, date, total, month, "null or empty")
     }
 }
 
@@ -730,5 +736,68 @@ mod tests {
         assert!(money_of(1_234_501, 3).unwrap_err().contains("1234.501"));
         assert!(money_of(-1, 2).is_err());
         assert!(money_of(MAX_FEN + 1, 2).is_err());
+    }
+
+    /// A month of long-term care from Arrow: counts as integers, costs as decimals, the total
+    /// null (the sum of the costs); a negative count names its row and column.
+    #[test]
+    fn a_care_month_reads_from_integer_and_decimal_columns() {
+        let text = |v: &[Option<&str>]| Arc::new(StringArray::from(v.to_vec())) as ArrayRef;
+        let cents = |v: &[Option<i128>]| {
+            Arc::new(
+                Decimal128Array::from(v.to_vec())
+                    .with_precision_and_scale(18, 2)
+                    .unwrap(),
+            ) as ArrayRef
+        };
+        let int = |v: &[Option<i32>]| Arc::new(Int32Array::from(v.to_vec())) as ArrayRef;
+        let columns = [
+            ("date", text(&[Some("2024-09-30"), Some("2024-10-31")])),
+            ("care", text(&[Some("home_b"), Some("home_b")])),
+            ("total", cents(&[None, Some(40_000)])),
+            ("visits", int(&[Some(12), Some(-1)])),
+            ("hours", text(&[Some("28"), Some("30")])),
+            ("personal_care", cents(&[Some(100_000), None])),
+            ("nursing", cents(&[Some(40_050), Some(40_000)])),
+        ];
+        let schema = Arc::new(Schema::new(
+            columns
+                .iter()
+                .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            columns.iter().map(|c| c.1.clone()).collect(),
+        )
+        .unwrap();
+        let mut rows = ArrowRows::new(&schema, Box::new(std::iter::once(Ok(batch)))).unwrap();
+        let c = rows.next_row().unwrap().unwrap().claim.unwrap();
+        let m = c.month.unwrap();
+        assert_eq!(c.amounts.total.to_string(), "1400.50");
+        assert_eq!(
+            (m.visits, m.hours.map(|h| h.to_string())),
+            (Some(12), Some("28.00".into()))
+        );
+        assert_eq!(m.costs.nursing.to_string(), "400.50");
+        let e = rows.next_row().unwrap().unwrap().claim.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: visits: `-1` is not a whole number of 0 or more"
+        );
+        // A float column for a count is refused before any row.
+        let floats = Schema::new(vec![
+            Field::new("date", DataType::Utf8, true),
+            Field::new("care", DataType::Utf8, true),
+            Field::new("total", DataType::Utf8, true),
+            Field::new("days", DataType::Float64, true),
+        ]);
+        let e = ArrowRows::new(&floats, Box::new(std::iter::empty()))
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("days") && e.to_string().contains("floating-point"),
+            "{e}"
+        );
     }
 }

@@ -2,6 +2,8 @@
 
 use std::io::BufRead;
 
+use yibao::engine::ir::CostKind;
+use yibao::engine::CareMonth;
 use yibao::{Claim, Date, Money};
 
 use crate::{BatchError, RowError};
@@ -78,6 +80,29 @@ pub(crate) const COLUMNS: &[(&str, Col)] = &[
     ("preselfpay_amt", Col::PreSelfPay),
     ("over_limit", Col::OverLimit),
     ("overlmt_selfpay", Col::OverLimit),
+    // A month of long-term care (`claim.month`): its facts and its costs by kind, named as in
+    // the claim format.
+    ("days", Col::Month(MonthCol::Days)),
+    ("hospital_days", Col::Month(MonthCol::HospitalDays)),
+    ("visits", Col::Month(MonthCol::Visits)),
+    ("hours", Col::Month(MonthCol::Hours)),
+    ("age", Col::Month(MonthCol::Age)),
+    ("months_used", Col::Month(MonthCol::MonthsUsed)),
+    (
+        "personal_care",
+        Col::Month(MonthCol::Cost(CostKind::PersonalCare)),
+    ),
+    ("nursing", Col::Month(MonthCol::Cost(CostKind::Nursing))),
+    ("supplies", Col::Month(MonthCol::Cost(CostKind::Supplies))),
+    ("equipment", Col::Month(MonthCol::Cost(CostKind::Equipment))),
+    (
+        "assessment",
+        Col::Month(MonthCol::Cost(CostKind::Assessment)),
+    ),
+    (
+        "family_care",
+        Col::Month(MonthCol::Cost(CostKind::FamilyCare)),
+    ),
 ];
 
 /// The CSV column names `yibao batch` reads.
@@ -104,6 +129,74 @@ pub(crate) enum Col {
     OutOfList,
     PreSelfPay,
     OverLimit,
+    Month(MonthCol),
+}
+
+/// A column of a month of long-term care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MonthCol {
+    Days,
+    HospitalDays,
+    Visits,
+    Hours,
+    Age,
+    MonthsUsed,
+    Cost(CostKind),
+}
+
+impl MonthCol {
+    /// Whether the column is an amount (a cost, or hours with at most two decimals) rather than a
+    /// whole number.
+    pub(crate) fn is_amount(self) -> bool {
+        matches!(self, MonthCol::Hours | MonthCol::Cost(_))
+    }
+
+    /// Sets an amount column's value on the month.
+    pub(crate) fn set_amount(self, m: &mut CareMonth, v: Money) {
+        let c = &mut m.costs;
+        match self {
+            MonthCol::Hours => m.hours = Some(v),
+            MonthCol::Cost(CostKind::PersonalCare) => c.personal_care = v,
+            MonthCol::Cost(CostKind::Nursing) => c.nursing = v,
+            MonthCol::Cost(CostKind::Supplies) => c.supplies = v,
+            MonthCol::Cost(CostKind::Equipment) => c.equipment = v,
+            MonthCol::Cost(CostKind::Assessment) => c.assessment = v,
+            MonthCol::Cost(CostKind::FamilyCare) => c.family_care = v,
+            _ => {}
+        }
+    }
+
+    /// Sets a whole-number column's value on the month.
+    pub(crate) fn set_count(self, m: &mut CareMonth, n: u32) {
+        match self {
+            MonthCol::Days => m.days = Some(n),
+            MonthCol::HospitalDays => m.hospital_days = n,
+            MonthCol::Visits => m.visits = Some(n),
+            MonthCol::Age => m.age = Some(n),
+            MonthCol::MonthsUsed => m.months_used = n,
+            _ => {}
+        }
+    }
+
+    /// Sets the column from its text (trimmed, not empty); the error says what is wrong.
+    pub(crate) fn set_text(self, m: &mut CareMonth, f: &str) -> Result<(), String> {
+        if self.is_amount() {
+            self.set_amount(m, f.parse::<Money>().map_err(|e| e.to_string())?);
+        } else {
+            let n = f
+                .parse::<u32>()
+                .map_err(|_| format!("`{f}` is not a whole number of 0 or more"))?;
+            self.set_count(m, n);
+        }
+        Ok(())
+    }
+}
+
+/// The total of a care month whose `total` was left empty: the sum of its costs. `None` when
+/// the sum passes the largest amount (the row's total is then reported missing).
+pub(crate) fn care_total(m: &CareMonth) -> Option<Money> {
+    let sum: rust_decimal::Decimal = m.costs.by_kind().iter().map(|c| c.get()).sum();
+    (sum <= yibao::engine::money::MAX_AMOUNT).then(|| Money::new(sum))
 }
 
 /// Claims from CSV with a header row naming the columns.
@@ -167,8 +260,9 @@ impl<R: std::io::Read + Send> CsvRows<R> {
     fn claim(&self, line: u64) -> Result<Claim, RowError> {
         let mut c = Claim::simple(Date::MIN, "", Money::ZERO);
         let (mut date, mut total) = (None, None);
+        let mut month: Option<CareMonth> = None;
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        for (col, field) in self.cols.iter().zip(self.record.iter()) {
+        for ((col, field), name) in self.cols.iter().zip(self.record.iter()).zip(&self.header) {
             let f = field.trim();
             let bad = |name: &str, msg: String| RowError::new(line, Some(name), msg);
             let money = |name: &str| -> Result<Money, RowError> {
@@ -212,38 +306,74 @@ impl<R: std::io::Read + Send> CsvRows<R> {
                 Col::Disease => c.disease = opt(f),
                 Col::CaseCode => c.case_code = opt(f),
                 Col::Total => {
-                    if f.is_empty() {
-                        return Err(bad("total", "the total bill is empty".into()));
+                    if !f.is_empty() {
+                        total = Some(money("total")?);
                     }
-                    total = Some(money("total")?);
                 }
                 Col::OutOfList => c.amounts.out_of_list = money("out_of_list")?,
                 Col::PreSelfPay => c.amounts.pre_self_pay = money("pre_self_pay")?,
                 Col::OverLimit => c.amounts.over_limit = money("over_limit")?,
+                Col::Month(m) => {
+                    if !f.is_empty() {
+                        m.set_text(month.get_or_insert_with(CareMonth::default), f)
+                            .map_err(|e| bad(name.trim(), e))?;
+                    }
+                }
             }
         }
-        match (date, total) {
+        finish(c, line, date, total, month, "empty")
+    }
+}
+
+/// A claim's last checks, shared by CSV and Arrow: date and total are there (an empty total of a
+/// care month is the sum of its costs) and the care type is not `empty` (or null).
+pub(crate) fn finish(
+    mut c: Claim,
+    line: u64,
+    date: Option<Date>,
+    mut total: Option<Money>,
+    month: Option<CareMonth>,
+    empty: &str,
+) -> Result<Claim, RowError> {
+    if let (None, Some(m)) = (total, &month) {
+        total = Some(care_total(m).ok_or_else(|| {
+            RowError::new(
+                line,
+                Some("total"),
+                "the total is empty and the month's costs add up to more than 1,000,000,000,000"
+                    .into(),
+            )
+        })?);
+    }
+    c.month = month;
+    match (date, total) {
             (Some(d), Some(t)) => {
                 c.date = d;
                 c.amounts.total = t;
             }
-            _ => {
-                return Err(RowError::new(
-                    line,
-                    None,
-                    "the row has no date or total".into(),
-                ))
-            }
-        }
-        if c.care.is_empty() {
+        (None, _) => {
             return Err(RowError::new(
                 line,
-                Some("care"),
-                "the care type is empty".into(),
-            ));
+                Some("date"),
+                format!("the date is {empty}"),
+            ))
         }
-        Ok(c)
+        (_, None) => {
+            return Err(RowError::new(
+                line,
+                Some("total"),
+                format!("the total bill is {empty} (it may be left empty only for a month of long-term care, whose costs are then added up)"),
+            ))
+        }
     }
+    if c.care.is_empty() {
+        return Err(RowError::new(
+            line,
+            Some("care"),
+            format!("the care type is {empty}"),
+        ));
+    }
+    Ok(c)
 }
 
 impl<R: std::io::Read + Send> Rows for CsvRows<R> {

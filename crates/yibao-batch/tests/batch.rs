@@ -517,3 +517,240 @@ fn a_year_beyond_the_supported_range_stops_at_its_row_not_a_panic() {
     let summary = r.result.unwrap();
     assert_eq!((summary.claims, summary.rejected), (102, 1));
 }
+
+/// Months of long-term care for two persons (one Guangzhou, one Tianjin), as CSV with one
+/// column per fact and per cost: each row settles to what `estimate` gives for the same person's
+/// months written in the claim format, and the hand-worked vectors' numbers come out.
+#[test]
+fn months_of_long_term_care_settle_as_estimate_does() {
+    use serde_json::json;
+    let reg = Registry::bundled();
+    // The claim format (what `yibao estimate` reads), one person after the other.
+    let months = [
+        // GZ-LTC-INST-L3-EMPLOYEE: fund 3,960.00, you pay 1,640.00.
+        json!({"id":"g1","person":"g","region":"guangzhou","scheme":"ltc","date":"2024-03-31","group":"employee","care":"institution","level":"3",
+               "amounts":{"total":"5600"},"month":{"days":31,"age":81,"costs":{"personal_care":"4000","nursing":"1000","supplies":"200","equipment":"400"}}}),
+        json!({"id":"g2","person":"g","region":"guangzhou","scheme":"ltc","date":"2024-04-30","group":"employee","care":"institution","level":"3",
+               "amounts":{"total":"4300.50"},"month":{"days":30,"hospital_days":4,"age":81,"costs":{"personal_care":"3000","nursing":"1200.50","supplies":"100"}}}),
+        // GZ-LTC-HOME-B-EMPLOYEE's month, then one below the visit minimum.
+        json!({"id":"g3","person":"g","region":"guangzhou","scheme":"ltc","date":"2024-09-30","group":"employee","care":"home_b","level":"2",
+               "amounts":{"total":"1500"},"month":{"days":30,"visits":12,"hours":"28","age":81,"costs":{"personal_care":"1000","nursing":"400","equipment":"100"}}}),
+        json!({"id":"g4","person":"g","region":"guangzhou","scheme":"ltc","date":"2024-10-31","group":"employee","care":"home_b","level":"2",
+               "amounts":{"total":"1400"},"month":{"days":31,"visits":10,"hours":"30.5","months_used":3,"costs":{"personal_care":"1000","nursing":"400"}}}),
+        // TJ-LTC-INSTITUTION-OVER-LIMIT: fund 1,470.00; then home care and a family carer.
+        json!({"id":"t1","person":"t","region":"tianjin","scheme":"ltc","date":"2021-04-30","care":"institution",
+               "amounts":{"total":"3000"},"month":{"days":30,"costs":{"personal_care":"2000","nursing":"1000"}}}),
+        json!({"id":"t2","person":"t","region":"tianjin","scheme":"ltc","date":"2021-05-31","care":"home",
+               "amounts":{"total":"1000"},"month":{"costs":{"personal_care":"1000"}}}),
+        json!({"id":"t3","person":"t","region":"tianjin","scheme":"ltc","date":"2021-08-31","care":"family",
+               "amounts":{"total":"2250"},"month":{"costs":{"family_care":"750","personal_care":"1500"}}}),
+    ];
+    // The same months as CSV rows; g2's total is left empty (the sum of its costs).
+    let facts = [
+        "days",
+        "hospital_days",
+        "visits",
+        "hours",
+        "age",
+        "months_used",
+    ];
+    let costs = [
+        "personal_care",
+        "nursing",
+        "supplies",
+        "equipment",
+        "assessment",
+        "family_care",
+    ];
+    let mut input = format!(
+        "id,person,region,scheme,date,group,care,level,total,{},{}\n",
+        facts.join(","),
+        costs.join(",")
+    );
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    for m in &months {
+        let mut row: Vec<String> = [
+            "id", "person", "region", "scheme", "date", "group", "care", "level",
+        ]
+        .iter()
+        .map(|k| text(&m[k]))
+        .collect();
+        row.push(if m["id"] == "g2" {
+            String::new()
+        } else {
+            text(&m["amounts"]["total"])
+        });
+        row.extend(facts.iter().map(|k| text(&m["month"][k])));
+        row.extend(costs.iter().map(|k| text(&m["month"]["costs"][k])));
+        input.push_str(&row.join(","));
+        input.push('\n');
+    }
+    let ran = csv_run(&reg, &input, &opts());
+    let s = ran.result.unwrap();
+    let rows = table(&ran.out);
+    assert_eq!((s.claims, s.settled, s.persons), (7, 7, 2));
+
+    // Each person's months through the facade, as `yibao estimate` settles them.
+    let claims: Vec<yibao::Claim> = months
+        .iter()
+        .map(|m| serde_json::from_value(m.clone()).unwrap())
+        .collect();
+    let mut settled = vec![];
+    for person in ["g", "t"] {
+        let req = EstimateRequest {
+            policy: Some(format!(
+                "{}.ltc",
+                if person == "g" {
+                    "guangzhou"
+                } else {
+                    "tianjin"
+                }
+            )),
+            claims: claims
+                .iter()
+                .filter(|c| c.person.as_deref() == Some(person))
+                .cloned()
+                .collect(),
+            ..EstimateRequest::default()
+        };
+        settled.extend(yibao::estimate(&reg, &req).unwrap().settlements);
+    }
+    assert_eq!(settled.len(), rows.len());
+    for (r, st) in rows.iter().zip(&settled) {
+        let id = &r["id"];
+        assert_eq!(r["policy"], *st.policy.id, "{id}");
+        assert_eq!(r["total"], st.amounts.total.to_string(), "{id}");
+        assert_eq!(r["fund_total"], st.fund_total.to_string(), "{id}");
+        assert_eq!(
+            r["basic"],
+            st.fund_total.to_string(),
+            "{id}: care layers are kind basic"
+        );
+        assert_eq!(
+            r["out_of_pocket"],
+            st.out_of_pocket.total.to_string(),
+            "{id}"
+        );
+        assert_eq!(r["co_pay"], st.out_of_pocket.co_pay.to_string(), "{id}");
+        assert_eq!(
+            r["above_cap"],
+            st.out_of_pocket.above_cap.to_string(),
+            "{id}"
+        );
+        assert_eq!(
+            r["not_covered"],
+            st.out_of_pocket.not_covered.to_string(),
+            "{id}"
+        );
+    }
+    // The hand-worked vectors' numbers.
+    assert_eq!(
+        (
+            rows[0]["fund_total"].as_str(),
+            rows[0]["out_of_pocket"].as_str()
+        ),
+        ("3960.00", "1640.00")
+    );
+    assert_eq!(
+        rows[1]["total"], "4300.50",
+        "the empty total is the sum of the costs"
+    );
+    assert_eq!(
+        (
+            rows[2]["fund_total"].as_str(),
+            rows[2]["out_of_pocket"].as_str()
+        ),
+        ("1255.00", "245.00")
+    );
+    assert_eq!(
+        (
+            rows[3]["fund_total"].as_str(),
+            rows[3]["not_covered"].as_str()
+        ),
+        ("0.00", "1400.00")
+    );
+    assert_eq!(rows[4]["fund_total"], "1470.00");
+    assert_eq!(rows[5]["fund_total"], "750.00");
+    assert_eq!(rows[6]["fund_total"], "1575.00");
+
+    // JSON Lines of the claim format give the same rows.
+    let jsonl: String = months.iter().map(|m| format!("{m}\n")).collect();
+    let j = run_with(&reg, &jsonl, Format::Jsonl, Format::Csv, &opts());
+    assert_eq!(j.result.unwrap(), s);
+    let strip = |out: &str| -> Vec<String> {
+        table(out)
+            .into_iter()
+            .map(|mut r| {
+                r.remove("line");
+                format!("{r:?}")
+            })
+            .collect()
+    };
+    assert_eq!(strip(&j.out), strip(&ran.out));
+}
+
+/// A bad month in CSV names its line and column and says what is wrong.
+#[test]
+fn a_bad_care_month_names_its_line_and_column() {
+    let reg = Registry::bundled();
+    let header =
+        "person,region,scheme,date,group,care,level,total,days,visits,hours,nursing,family_care\n";
+    let rows = [
+        "g,guangzhou,ltc,2024-09-30,employee,home_b,2,,30,twelve,28,400,",
+        "h,guangzhou,ltc,2024-09-30,employee,home_b,2,,30,12,28.125,400,",
+        "i,guangzhou,ltc,2024-09-30,employee,home_b,2,,30,12,28,4OO,",
+        "j,guangzhou,ltc,2024-09-30,employee,home_b,2,,-3,12,28,400,",
+        "k,guangzhou,ltc,2024-09-30,employee,home_b,2,,,,,,",
+        "l,guangzhou,ltc,2024-09-30,employee,home_b,2,500,30,12,28,400,",
+        "m,guangzhou,ltc,2024-09-30,employee,home_b,2,,30,12,28,400,",
+    ];
+    let input = format!("{header}{}\n", rows.join("\n"));
+    let r = csv_run(&reg, &input, &opts());
+    assert_eq!(
+        r.result.unwrap_err().to_string(),
+        "line 2: visits: `twelve` is not a whole number of 0 or more"
+    );
+    let r = csv_run(&reg, &input, &skipping());
+    let s = r.result.unwrap();
+    assert_eq!((s.claims, s.settled, s.rejected), (7, 1, 6));
+    let rej = table(&r.rejects);
+    let errors: Vec<&str> = rej.iter().map(|r| r["error"].as_str()).collect();
+    assert_eq!(
+        rej.iter().map(|r| r["line"].as_str()).collect::<Vec<_>>(),
+        ["2", "3", "4", "5", "6", "7"]
+    );
+    assert_eq!(
+        errors[0],
+        "line 2: visits: `twelve` is not a whole number of 0 or more"
+    );
+    assert!(
+        errors[1].starts_with("line 3: hours: ") && errors[1].contains("28.125"),
+        "{}",
+        errors[1]
+    );
+    assert!(
+        errors[2].starts_with("line 4: nursing: ") && errors[2].contains("4OO"),
+        "{}",
+        errors[2]
+    );
+    assert_eq!(
+        errors[3],
+        "line 5: days: `-3` is not a whole number of 0 or more"
+    );
+    assert!(
+        errors[4].starts_with("line 6: total: the total bill is empty"),
+        "{}",
+        errors[4]
+    );
+    // A total given is checked against the costs by the evaluator, which names the field.
+    assert!(
+        errors[5].starts_with("line 7: amounts.total: ") && errors[5].contains("not the sum"),
+        "{}",
+        errors[5]
+    );
+    assert_eq!(table(&r.out)[0]["fund_total"], "360.00");
+}

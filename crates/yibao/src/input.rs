@@ -87,7 +87,8 @@ fn coded(err: ApiError, request: &serde_json::Value) -> ApiError {
         other => other.to_string(),
     };
     let field = path.rsplit('.').next().unwrap_or_default();
-    if path.contains("amounts.") {
+    // The bill's amounts, and a month of care's costs by kind.
+    if path.contains("amounts.") || path.contains("month.costs.") {
         use yibao_engine::money::MoneyError;
         let code = match text.parse::<yibao_engine::Money>() {
             Err(MoneyError::Precision(_)) => ErrorCode::AmountPrecision,

@@ -121,7 +121,9 @@ pub use notice::Notice;
 #[doc(inline)]
 pub use overrides::{parse_override, parse_overrides};
 #[doc(inline)]
-pub use versions::{list_versions, params, version_ref, ParamInfo, VersionInfo, VersionParams};
+pub use versions::{
+    list_versions, params, version_ref, CareFields, ParamInfo, VersionInfo, VersionParams,
+};
 
 /// Exact decimal numbers: every amount and ratio at the interface.
 #[doc(inline)]

@@ -33,6 +33,56 @@ pub struct VersionInfo {
     pub provenance: BTreeMap<String, usize>,
     /// The values a claim may take along each dimension (when it compiled).
     pub dims: Option<yibao_engine::ir::Dims>,
+    /// For a long-term care policy: the fields of a claim's `month` its layers read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care: Option<CareFields>,
+}
+
+/// The fields of a month of care (`claim.month`) a care policy reads, so a form asks for those
+/// and no others.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CareFields {
+    /// The cost kinds its layers pay from (`month.costs.<kind>`), in the claim format's order.
+    pub costs: Vec<String>,
+    /// The facts it reads (`month.<fact>`): `days` and `hospital_days` when a limit is per day,
+    /// and every fact a `require` tests, in the claim format's order.
+    pub facts: Vec<String>,
+}
+
+/// What a care policy reads of a month; `None` for a medical policy.
+fn care_fields(p: &Policy) -> Option<CareFields> {
+    use yibao_engine::ir::{CareFact, CostKind, LimitPer};
+    let rules: Vec<_> = p.layers.iter().filter_map(|l| l.care.as_deref()).collect();
+    if rules.is_empty() {
+        return None;
+    }
+    let per_day = rules
+        .iter()
+        .any(|r| r.limit.as_ref().is_some_and(|l| l.per == LimitPer::Day));
+    let tested = |f: CareFact| rules.iter().any(|r| r.requires.iter().any(|q| q.fact == f));
+    let mut facts = vec![];
+    if per_day || tested(CareFact::Days) {
+        facts.extend(["days", "hospital_days"]);
+    }
+    for f in [
+        CareFact::Visits,
+        CareFact::Hours,
+        CareFact::Age,
+        CareFact::MonthsUsed,
+    ] {
+        if tested(f) {
+            facts.push(f.name());
+        }
+    }
+    Some(CareFields {
+        costs: CostKind::ALL
+            .iter()
+            .filter(|k| rules.iter().any(|r| r.costs.contains(k)))
+            .map(|k| k.name().to_string())
+            .collect(),
+        facts: facts.into_iter().map(str::to_string).collect(),
+    })
 }
 
 /// Every bundled version, for pickers and the API.
@@ -65,6 +115,7 @@ pub fn list_versions(reg: &Registry) -> Vec<VersionInfo> {
                 ok: v.policy.is_some(),
                 provenance,
                 dims: v.policy.as_ref().map(|p| p.dims.clone()),
+                care: v.policy.as_deref().and_then(care_fields),
             }
         })
         .collect()

@@ -131,3 +131,85 @@ fn the_planned_path_settles_care_months_as_settle_does() {
     }
     assert_eq!(months, 33);
 }
+
+/// The policy list says which month fields a care policy reads (a form asks for those only), and
+/// nothing for a medical policy.
+#[test]
+fn a_care_policy_lists_the_month_fields_it_reads() {
+    let reg = Registry::bundled();
+    let versions = yibao::list_versions(&reg);
+    let care = |id: &str| {
+        versions
+            .iter()
+            .find(|v| v.id == id)
+            .unwrap()
+            .care
+            .clone()
+            .unwrap()
+    };
+    // Guangzhou: per-day limits (days, hospital days), visit and hour minimums, the months of a
+    // validity period, residents' age; no family carer.
+    let gz = care("guangzhou.ltc");
+    assert_eq!(
+        gz.costs,
+        [
+            "personal_care",
+            "nursing",
+            "supplies",
+            "equipment",
+            "assessment"
+        ]
+    );
+    assert_eq!(
+        gz.facts,
+        [
+            "days",
+            "hospital_days",
+            "visits",
+            "hours",
+            "age",
+            "months_used"
+        ]
+    );
+    // Tianjin: one per-day limit and no condition; the family carer's pay is a cost.
+    let tj = care("tianjin.ltc");
+    assert_eq!(
+        tj.costs,
+        [
+            "personal_care",
+            "nursing",
+            "supplies",
+            "equipment",
+            "assessment",
+            "family_care"
+        ]
+    );
+    assert_eq!(tj.facts, ["days", "hospital_days"]);
+    assert!(versions
+        .iter()
+        .filter(|v| v.scheme != "ltc")
+        .all(|v| v.care.is_none()));
+    let json = serde_json::to_value(
+        versions
+            .iter()
+            .find(|v| v.id == "tianjin.resident")
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        json.get("care").is_none(),
+        "a medical policy's entry is unchanged"
+    );
+}
+
+/// A cost that is not an amount is coded like any amount of a bill, with the value typed.
+#[test]
+fn a_bad_cost_is_coded_as_an_amount() {
+    let reg = Registry::bundled();
+    let req = r#"{"policy":"guangzhou.ltc","claims":[{"date":"2024-09-30","care":"home_b","level":2,
+        "amounts":{"total":"0"},"month":{"visits":12,"hours":"28","costs":{"nursing":"4OO"}}}]}"#;
+    let e = yibao::estimate_json(&reg, req).unwrap_err();
+    assert_eq!(e.path.as_deref(), Some("claims[0].month.costs.nursing"));
+    assert_eq!(e.code, yibao::ErrorCode::AmountSyntax);
+    assert_eq!(e.fields["value"], "4OO");
+}
