@@ -43,6 +43,9 @@ pub const MAX_BODY: usize = 1 << 20;
 /// 400 bytes each (a claim with an id, a person, a date, care, level and three amounts is about
 /// 250); a test sends 10,000 such claims.
 pub const MAX_BATCH_BODY: usize = 4 << 20;
+/// The largest answer body by default ([`Config::max_response`]): room for a full batch of
+/// [`yibao::MAX_BATCH`] claims without explanations; a test sends one.
+pub const MAX_RESPONSE: usize = 128 << 20;
 /// hyper's read buffer: a request head larger than this is refused by hyper itself.
 pub const MAX_HEAD_BUF: usize = 64 * 1024;
 
@@ -104,8 +107,10 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             max_traced_claims: 100,
-            // A full batch of 10,000 claims without explanations answers about 31 MB.
-            max_response: 40 << 20,
+            // A full batch of 10,000 claims without explanations answers up to about 82 MB
+            // (a settlement is 7–8 KB: its layers, the platform's fields and the unverified
+            // figures it used; measured over the bundled policies' care types).
+            max_response: MAX_RESPONSE,
         }
     }
 }
@@ -456,7 +461,7 @@ async fn openapi_json() -> Response {
         (status = 404, body = ApiError, description = "no such policy, or no version in force on the date; `allowed` lists what exists"),
         (status = 413, body = ApiError, description = "body over 1 MiB"),
         (status = 415, body = ApiError, description = "the body is not sent as `Content-Type: application/json`"),
-        (status = 422, body = ApiError, description = "a wrong field or a claim the policy cannot take (`path` names the field); explanations (`trace`, on by default) asked for more than 100 claims; or an answer over 40 MiB")
+        (status = 422, body = ApiError, description = "a wrong field or a claim the policy cannot take (`path` names the field); explanations (`trace`, on by default) asked for more than 100 claims; or an answer over 128 MiB")
     )
 )]
 async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
@@ -481,7 +486,7 @@ async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>
         (status = 400, body = ApiError, description = "not one JSON object"),
         (status = 413, body = ApiError, description = "body over 4 MiB (10,000 claims of about 400 bytes each fit)"),
         (status = 415, body = ApiError, description = "the body is not sent as `Content-Type: application/json`"),
-        (status = 422, body = ApiError, description = "more than 10,000 claims, explanations (`trace`) for more than 100 claims, a bad override, a wrong field, or an answer over 40 MiB")
+        (status = 422, body = ApiError, description = "more than 10,000 claims, explanations (`trace`) for more than 100 claims, a bad override, a wrong field, or an answer over 128 MiB")
     )
 )]
 async fn estimate_batch(

@@ -133,15 +133,19 @@ async fn the_document_names_itself_in_ascii_and_lists_a_server_and_every_status(
         }
     }
     // The examples of the GET routes are the server's own answers (the lists cut to a policy).
-    for (path, schema) in [
-        ("/healthz", "Health"),
-        ("/v1/policies/tianjin/resident", "VersionInfo"),
+    for (path, route, schema) in [
+        ("/healthz", "/healthz", "Health"),
+        (
+            "/v1/policies/tianjin/resident",
+            "/v1/policies/{region}/{scheme}",
+            "VersionInfo",
+        ),
     ] {
         let (code, live) = s.get(path).await;
         assert_eq!(code, 200);
         let live: Value = serde_json::from_str(&live).unwrap();
-        let example = &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
-            ["example"];
+        let example = &doc["paths"][route]["get"]["responses"]["200"]["content"]
+            ["application/json"]["example"];
         assert_eq!(&live, example, "{path}");
         let v = validator(&doc, schema);
         for item in live
@@ -322,9 +326,9 @@ async fn params_lists_a_versions_figures_and_404s_list_what_exists() {
     s.shutdown().await;
 }
 
-/// A claim of about 400 bytes (the size the batch limit is documented for).
+/// A claim of 400 bytes (the size the batch limit is documented for).
 fn claim_of(i: usize) -> Value {
-    json!({"id": format!("{i:0>200}"), "person": format!("person-{:06}", i / 3),
+    json!({"id": format!("{i:0>215}"), "person": format!("person-{:06}", i / 3),
         "date": "2024-05-01", "care": "inpatient", "level": "3",
         "amounts": {"total": "12345.67", "out_of_list": "1234.56", "pre_self_pay": "123.45", "over_limit": "12.34"}})
 }
@@ -332,6 +336,7 @@ fn claim_of(i: usize) -> Value {
 #[tokio::test]
 async fn a_batch_of_10000_claims_of_400_bytes_fits_the_body_limit() {
     let s = start().await;
+    assert_eq!(claim_of(0).to_string().len(), 400);
     let claims: Vec<Value> = (0..yibao::MAX_BATCH).map(claim_of).collect();
     let body = json!({"policy": "tianjin.resident", "claims": claims}).to_string();
     assert!(
