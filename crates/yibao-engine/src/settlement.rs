@@ -329,7 +329,7 @@ struct ParamUseShape {
     note: Option<String>,
     /// The value used instead of the policy's: an amount in yuan or a ratio as a fraction
     /// (`0.855`), so an exact decimal string, not money.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(0|[1-9][0-9]*)(\.[0-9]+)?$", examples("0.855", "800.00"))]
     overridden_with: Option<Money>,
 }
 

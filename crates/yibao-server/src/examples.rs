@@ -72,12 +72,170 @@ fn examples(reg: &Registry) -> Vec<(&'static str, &'static str, Value, Value)> {
     out
 }
 
+/// The national platform's field names the claim reader takes as aliases (`#[serde(alias)]` in
+/// `yibao_engine::claim`): `(schema, field, alias)`. A test sends each alias to the server.
+pub const ALIASES: [(&str, &str, &str); 7] = [
+    ("Claim", "person", "psn_no"),
+    ("Claim", "date", "setl_time"),
+    ("Claim", "care", "med_type"),
+    ("Amounts", "total", "medfee_sumamt"),
+    ("Amounts", "out_of_list", "fulamt_ownpay_amt"),
+    ("Amounts", "pre_self_pay", "preselfpay_amt"),
+    ("Amounts", "over_limit", "overlmt_selfpay"),
+];
+
+/// What the derived schemas cannot say: the aliases the reader takes (each declared as a
+/// property; a field and its alias together are refused as a duplicate), and `claim` xor
+/// `claims` in an estimate request.
+fn declare_reader_rules(doc: &mut Value) {
+    for (schema, field, alias) in ALIASES {
+        let Some(s) = doc.pointer_mut(&format!("/components/schemas/{schema}")) else {
+            continue;
+        };
+        let Some(mut prop) = s.pointer(&format!("/properties/{field}")).cloned() else {
+            continue;
+        };
+        if let Some(p) = prop.as_object_mut() {
+            p.insert(
+                "description".into(),
+                Value::String(format!(
+                    "`{field}` under the national platform's name; give one of the two, not both"
+                )),
+            );
+        }
+        if let Some(props) = s.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert(alias.into(), prop);
+        }
+        let required = s
+            .get_mut("required")
+            .and_then(Value::as_array_mut)
+            .is_some_and(|r| {
+                let before = r.len();
+                r.retain(|x| x != field);
+                r.len() != before
+            });
+        let rule = if required {
+            json!({"oneOf": [{"required": [field]}, {"required": [alias]}]})
+        } else {
+            json!({"not": {"required": [field, alias]}})
+        };
+        if let Some(o) = s.as_object_mut() {
+            if let Some(all) = o.entry("allOf").or_insert_with(|| json!([])).as_array_mut() {
+                all.push(rule);
+            }
+        }
+    }
+    if let Some(s) = doc
+        .pointer_mut("/components/schemas/EstimateRequest")
+        .and_then(Value::as_object_mut)
+    {
+        s.insert(
+            "oneOf".into(),
+            json!([{"required": ["claim"]}, {"required": ["claims"]}]),
+        );
+        if let Some(c) = s
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("claims"))
+            .and_then(Value::as_object_mut)
+        {
+            c.insert("minItems".into(), json!(1));
+        }
+    }
+}
+
+/// Example answers of the GET operations, computed from the registry: `(path, answer)`.
+fn get_examples(reg: &Registry) -> Vec<(&'static str, Value)> {
+    let versions = yibao::list_versions(reg);
+    let tianjin: Vec<_> = versions
+        .iter()
+        .filter(|v| v.id == "tianjin.resident")
+        .cloned()
+        .collect();
+    let mut out = vec![
+        (
+            "/healthz",
+            json!({"status": "ok", "policies": reg.policy_ids().len(), "versions": versions.len()}),
+        ),
+        (
+            "/readyz",
+            json!({"status": "ready", "connections": 1, "max_connections": 1024, "waiting": 0, "queue": 1024}),
+        ),
+        (
+            "/v1/policies",
+            serde_json::to_value(&tianjin).unwrap_or_default(),
+        ),
+        (
+            "/v1/policies/{region}/{scheme}",
+            serde_json::to_value(&tianjin).unwrap_or_default(),
+        ),
+    ];
+    if let Some(v) = tianjin.first() {
+        if let Ok(mut p) = yibao::params(reg, &v.id, v.effective) {
+            p.params.truncate(3);
+            out.push((
+                "/v1/policies/{region}/{scheme}/{version}/params",
+                serde_json::to_value(p).unwrap_or_default(),
+            ));
+        }
+    }
+    out
+}
+
 /// The OpenAPI document with its examples, built once.
 pub(crate) fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        declare_reader_rules(&mut doc);
         let reg = Registry::bundled();
+        for (path, answer) in get_examples(&reg) {
+            if let Some(c) = doc
+                .get_mut("paths")
+                .and_then(|p| p.get_mut(path))
+                .and_then(|p| p.pointer_mut("/get/responses/200/content/application~1json"))
+                .and_then(Value::as_object_mut)
+            {
+                c.insert("example".into(), answer);
+            }
+        }
+        if let Some(c) = doc
+            .pointer_mut("/paths/~1v1~1policies~1{region}~1{scheme}~1{version}~1source/get/responses/200/content/text~1plain")
+            .and_then(Value::as_object_mut)
+        {
+            let first = reg.versions().iter().find(|v| v.id == "tianjin.resident");
+            if let Some(text) = first.and_then(|v| reg.source_text(v)) {
+                c.insert("example".into(), Value::String(text.into()));
+            }
+        }
+        if let Some(c) = doc
+            .pointer_mut("/paths/~1v1~1check/post/requestBody/content")
+            .and_then(Value::as_object_mut)
+        {
+            c.insert("text/plain".into(), json!({"schema": {"type": "string"}}));
+        }
+        let first = reg
+            .versions()
+            .iter()
+            .find(|v| v.id == "tianjin.resident")
+            .map(|v| v.effective.to_string())
+            .unwrap_or_default();
+        for (name, example) in [("region", "tianjin"), ("scheme", "resident"), ("version", &first)] {
+            for p in doc
+                .get_mut("paths")
+                .and_then(Value::as_object_mut)
+                .into_iter()
+                .flat_map(|m| m.values_mut())
+                .filter_map(|item| item.pointer_mut("/get/parameters"))
+                .filter_map(Value::as_array_mut)
+                .flatten()
+            {
+                if p.get("name").and_then(Value::as_str) == Some(name) {
+                    if let Some(o) = p.as_object_mut() {
+                        o.insert("example".into(), json!(example));
+                    }
+                }
+            }
+        }
         for (path, method, request, answer) in examples(&reg) {
             let Some(op) = doc
                 .get_mut("paths")
@@ -90,9 +248,17 @@ pub(crate) fn document() -> &'static Value {
                 .pointer_mut("/requestBody/content")
                 .and_then(Value::as_object_mut)
             {
-                for c in content.values_mut() {
+                for (ct, c) in content.iter_mut() {
+                    // A text example (`/v1/check`) goes as itself in text/plain, and as the
+                    // `text` of a JSON request.
+                    let example = match (&request, ct.as_str()) {
+                        (Value::String(t), "application/json") => {
+                            json!({"name": "draft.policy", "text": t})
+                        }
+                        _ => request.clone(),
+                    };
                     if let Some(c) = c.as_object_mut() {
-                        c.insert("example".into(), request.clone());
+                        c.insert("example".into(), example);
                     }
                 }
             }

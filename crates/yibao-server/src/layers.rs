@@ -191,6 +191,11 @@ fn is_json(res: &Response) -> bool {
 /// limit's 413, …) the same JSON body as every other error.
 pub async fn json_errors(req: Request, next: Next) -> Response {
     let method = req.method().clone();
+    let limit = if req.uri().path() == "/v1/estimate/batch" {
+        crate::MAX_BATCH_BODY
+    } else {
+        crate::MAX_BODY
+    };
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&res) {
@@ -215,10 +220,7 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         ),
         StatusCode::PAYLOAD_TOO_LARGE => (
             ErrorKind::Request,
-            format!(
-                "request body is larger than {} bytes; split a batch into smaller ones",
-                crate::MAX_BODY
-            ),
+            format!("request body is larger than {limit} bytes; split a batch into smaller ones"),
         ),
         s if s.is_server_error() && s != StatusCode::INTERNAL_SERVER_ERROR => (
             ErrorKind::Unavailable,

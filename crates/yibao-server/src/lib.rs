@@ -3,7 +3,7 @@
 //! Thin axum handlers over the `yibao` facade — the same functions the command line and the
 //! WebAssembly module call — so an estimate is the same bytes everywhere. HTTP status says whose
 //! problem it is: 400 unreadable JSON, 422 a wrong field or a claim the policy cannot take, 404 no
-//! such policy or no version on that date, 413 a body over 1 MiB, 408 a request that took too
+//! such policy or no version on that date, 413 a body over 1 MiB (4 MiB for a batch), 408 a request that took too
 //! long. A policy that does not compile is an answer (`/v1/check`), not an error.
 //!
 //! Logs (tracing) carry a request id, the method, path, status and latency — never a claim's
@@ -37,8 +37,15 @@ pub use layers::{cache_control, is_safe_request_id, is_versioned, CSP, MAX_HEADE
 pub use net::serve;
 use net::Load;
 
-/// The largest request body accepted.
+/// The largest request body accepted (other than a batch).
 pub const MAX_BODY: usize = 1 << 20;
+/// The largest body `/v1/estimate/batch` accepts: room for [`yibao::MAX_BATCH`] claims of about
+/// 400 bytes each (a claim with an id, a person, a date, care, level and three amounts is about
+/// 250); a test sends 10,000 such claims.
+pub const MAX_BATCH_BODY: usize = 4 << 20;
+/// The largest answer body by default ([`Config::max_response`]): room for a full batch of
+/// [`yibao::MAX_BATCH`] claims without explanations; a test sends one.
+pub const MAX_RESPONSE: usize = 128 << 20;
 /// hyper's read buffer: a request head larger than this is refused by hyper itself.
 pub const MAX_HEAD_BUF: usize = 64 * 1024;
 
@@ -100,8 +107,10 @@ impl Default for Config {
             header_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             max_traced_claims: 100,
-            // A full batch of 10,000 claims without explanations answers about 31 MB.
-            max_response: 40 << 20,
+            // A full batch of 10,000 claims without explanations answers up to about 82 MB
+            // (a settlement is 7–8 KB: its layers, the platform's fields and the unverified
+            // figures it used; measured over the bundled policies' care types).
+            max_response: MAX_RESPONSE,
         }
     }
 }
@@ -131,7 +140,7 @@ impl utoipa::Modify for TransportErrors {
             ("500", "a fault in the service (`kind: internal`); please report it"),
         ];
         let posts = [
-            ("413", "body over 1 MiB"),
+            ("413", "body over 1 MiB (4 MiB for `/v1/estimate/batch`)"),
             ("415", "the body is not sent as `Content-Type: application/json`"),
             ("503", "too many requests are waiting for a computing slot, or the service is shutting down (`kind: unavailable`); try again"),
         ];
@@ -155,9 +164,10 @@ impl utoipa::Modify for TransportErrors {
 #[openapi(
     modifiers(&TransportErrors),
     info(
-        title = "yibao 医保 API",
-        description = "Settle Chinese medical-insurance claims under versioned policy files. Money is a string with two decimals; no floats anywhere."
+        title = "yibao medical-insurance API",
+        description = "yibao 医保 API — 医保报销计算. Settle Chinese medical-insurance claims under versioned policy files. Money is a string with at most two decimals (or a whole number of yuan in requests); ratios are exact decimal strings; no floats anywhere."
     ),
+    servers((url = "http://127.0.0.1:8080", description = "`yibao serve` on this machine (its default address)")),
     paths(
         healthz,
         readyz,
@@ -166,7 +176,8 @@ impl utoipa::Modify for TransportErrors {
         check,
         policies,
         policy_versions,
-        policy_source
+        policy_source,
+        policy_params
     ),
     components(schemas(
         yibao::EstimateRequest,
@@ -177,6 +188,8 @@ impl utoipa::Modify for TransportErrors {
         yibao::ApiError,
         yibao::CheckAnswer,
         yibao::VersionInfo,
+        yibao::VersionParams,
+        yibao::ParamInfo,
         Health,
         Ready,
         CheckRequest
@@ -198,7 +211,10 @@ pub(crate) fn router(registry: Arc<Registry>, config: &Config, load: Arc<Load>) 
     };
     let posts = Router::new()
         .route("/v1/estimate", post(estimate))
-        .route("/v1/estimate/batch", post(estimate_batch))
+        .route(
+            "/v1/estimate/batch",
+            post(estimate_batch).layer(DefaultBodyLimit::max(MAX_BATCH_BODY)),
+        )
         .route("/v1/check", post(check))
         .route_layer(axum::middleware::from_fn(layers::require_json));
     let api = Router::new()
@@ -211,6 +227,10 @@ pub(crate) fn router(registry: Arc<Registry>, config: &Config, load: Arc<Load>) 
         .route(
             "/v1/policies/{region}/{scheme}/{version}/source",
             get(policy_source),
+        )
+        .route(
+            "/v1/policies/{region}/{scheme}/{version}/params",
+            get(policy_params),
         )
         .merge(posts)
         .with_state(state);
@@ -317,13 +337,16 @@ fn status_of(e: &ApiError) -> StatusCode {
     }
 }
 
-/// A body, or the JSON error for a body that is too large or unreadable.
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Response>> {
+/// A body, or the JSON error for a body that is too large (over `limit`) or unreadable.
+fn body_or_error(
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, Box<Response>> {
     match body {
         Ok(b) => Ok(b),
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let msg = format!(
-                "request body is larger than {MAX_BODY} bytes; split a batch into smaller ones"
+                "request body is larger than {limit} bytes; split a batch into smaller ones"
             );
             Err(Box::new(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -362,7 +385,7 @@ struct Health {
 }
 
 /// Liveness and what is loaded.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health, description = "the server is up; what it has loaded")))]
 async fn healthz(State(s): State<AppState>) -> Response {
     let h = Health {
         status: "ok",
@@ -391,7 +414,7 @@ struct Ready {
     get,
     path = "/readyz",
     responses(
-        (status = 200, body = Ready),
+        (status = 200, body = Ready, description = "ready for more work"),
         (status = 503, body = ApiError, description = "saturated or shutting down (`kind: unavailable`); the message says which")
     )
 )]
@@ -437,20 +460,23 @@ async fn openapi_json() -> Response {
         (status = 400, body = ApiError, description = "not one JSON object (bad syntax, or data after it)"),
         (status = 404, body = ApiError, description = "no such policy, or no version in force on the date; `allowed` lists what exists"),
         (status = 413, body = ApiError, description = "body over 1 MiB"),
-        (status = 422, body = ApiError, description = "a wrong field or a claim the policy cannot take (`path` names the field); explanations (`trace`, on by default) asked for more than 100 claims; or an answer over 40 MiB")
+        (status = 415, body = ApiError, description = "the body is not sent as `Content-Type: application/json`"),
+        (status = 422, body = ApiError, description = "a wrong field or a claim the policy cannot take (`path` names the field); explanations (`trace`, on by default) asked for more than 100 claims; or an answer over 128 MiB")
     )
 )]
 async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     settle_endpoint(
         s,
         body,
+        MAX_BODY,
         |req: &EstimateRequest| (req.trace, req.claim.iter().count() + req.claims.len()),
         |reg, req, _stop| yibao::estimate(reg, &req),
     )
     .await
 }
 
-/// Settle up to 10,000 claims of many persons; each person's claims in the order given.
+/// Settle up to 10,000 claims of many persons (a body of at most 4 MiB); each person's claims in
+/// the order given.
 #[utoipa::path(
     post,
     path = "/v1/estimate/batch",
@@ -458,8 +484,9 @@ async fn estimate(State(s): State<AppState>, body: Result<Bytes, BytesRejection>
     responses(
         (status = 200, body = yibao::BatchAnswer, description = "one item per claim, in input order; a claim's own error is in its item"),
         (status = 400, body = ApiError, description = "not one JSON object"),
-        (status = 413, body = ApiError),
-        (status = 422, body = ApiError, description = "more than 10,000 claims, explanations (`trace`) for more than 100 claims, a bad override, a wrong field, or an answer over 40 MiB")
+        (status = 413, body = ApiError, description = "body over 4 MiB (10,000 claims of about 400 bytes each fit)"),
+        (status = 415, body = ApiError, description = "the body is not sent as `Content-Type: application/json`"),
+        (status = 422, body = ApiError, description = "more than 10,000 claims, explanations (`trace`) for more than 100 claims, a bad override, a wrong field, or an answer over 128 MiB")
     )
 )]
 async fn estimate_batch(
@@ -469,6 +496,7 @@ async fn estimate_batch(
     settle_endpoint(
         s,
         body,
+        MAX_BATCH_BODY,
         |req: &BatchRequest| (req.trace, req.claims.len()),
         |reg, req, stop| yibao::estimate_batch_until(reg, &req, &|| stop.load(Ordering::Relaxed)),
     )
@@ -546,6 +574,7 @@ async fn compute<T: Send + 'static>(
 async fn settle_endpoint<R, A>(
     s: AppState,
     body: Result<Bytes, BytesRejection>,
+    limit: usize,
     traced: fn(&R) -> (bool, usize),
     run: fn(&Registry, R, &AtomicBool) -> Result<A, ApiError>,
 ) -> Response
@@ -553,7 +582,7 @@ where
     R: serde::de::DeserializeOwned + Send + 'static,
     A: Serialize + 'static,
 {
-    let bytes = match body_or_error(body) {
+    let bytes = match body_or_error(body, limit) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -656,14 +685,20 @@ struct CheckRequest {
     post,
     path = "/v1/check",
     request_body(content = CheckRequest, description = "JSON `{name, text}`, or the policy text itself as text/plain"),
-    responses((status = 200, body = CheckAnswer), (status = 400, body = ApiError), (status = 413, body = ApiError), (status = 422, body = ApiError))
+    responses(
+        (status = 200, body = CheckAnswer, description = "the diagnostics, whatever the policy says"),
+        (status = 400, body = ApiError, description = "not one JSON object, or a text that is not UTF-8"),
+        (status = 413, body = ApiError, description = "body over 1 MiB"),
+        (status = 415, body = ApiError, description = "the body is neither `application/json` nor `text/plain`"),
+        (status = 422, body = ApiError, description = "a wrong field (`text` missing, an unknown field)")
+    )
 )]
 async fn check(
     State(s): State<AppState>,
     headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let bytes = match body_or_error(body) {
+    let bytes = match body_or_error(body, MAX_BODY) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -699,7 +734,7 @@ async fn check(
 }
 
 /// Every bundled policy version, with its effective date, content hash and provenance counts.
-#[utoipa::path(get, path = "/v1/policies", responses((status = 200, body = Vec<yibao::VersionInfo>)))]
+#[utoipa::path(get, path = "/v1/policies", responses((status = 200, body = Vec<yibao::VersionInfo>, description = "every version, by policy and date")))]
 async fn policies(State(s): State<AppState>) -> Response {
     json_response(
         StatusCode::OK,
@@ -712,7 +747,10 @@ async fn policies(State(s): State<AppState>) -> Response {
     get,
     path = "/v1/policies/{region}/{scheme}",
     params(("region" = String, Path), ("scheme" = String, Path)),
-    responses((status = 200, body = Vec<yibao::VersionInfo>), (status = 404, body = ApiError))
+    responses(
+        (status = 200, body = Vec<yibao::VersionInfo>, description = "its versions, oldest first"),
+        (status = 404, body = ApiError, description = "no such policy; `allowed` lists the policies")
+    )
 )]
 async fn policy_versions(
     State(s): State<AppState>,
@@ -746,7 +784,10 @@ async fn policy_versions(
     get,
     path = "/v1/policies/{region}/{scheme}/{version}/source",
     params(("region" = String, Path), ("scheme" = String, Path), ("version" = String, Path, description = "the effective date, YYYY-MM-DD")),
-    responses((status = 200, content_type = "text/plain", body = String), (status = 404, body = ApiError))
+    responses(
+        (status = 200, content_type = "text/plain", body = String, description = "the policy text"),
+        (status = 404, body = ApiError, description = "no such policy or version; `allowed` lists the policies or the versions")
+    )
 )]
 async fn policy_source(
     State(s): State<AppState>,
@@ -789,6 +830,55 @@ async fn policy_source(
             };
             api_error(StatusCode::NOT_FOUND, &e)
         }
+    }
+}
+
+/// The figures of one version — paths (what `overrides` may name), values, provenance, sources
+/// and the clause each is written in: what `yibao check --params` lists.
+#[utoipa::path(
+    get,
+    path = "/v1/policies/{region}/{scheme}/{version}/params",
+    params(("region" = String, Path), ("scheme" = String, Path), ("version" = String, Path, description = "the effective date, YYYY-MM-DD")),
+    responses(
+        (status = 200, body = yibao::VersionParams, description = "every figure of the version"),
+        (status = 404, body = ApiError, description = "no such policy or version; `allowed` lists the policies or the versions")
+    )
+)]
+async fn policy_params(
+    State(s): State<AppState>,
+    Path((region, scheme, version)): Path<(String, String, String)>,
+) -> Response {
+    let id = format!("{region}.{scheme}");
+    let Ok(date) = version.parse::<yibao::Date>() else {
+        let known: Vec<String> = s
+            .registry
+            .versions()
+            .iter()
+            .filter(|v| v.id == id)
+            .map(|v| v.effective.to_string())
+            .collect();
+        let e = ApiError {
+            allowed: if known.is_empty() {
+                s.registry.policy_ids()
+            } else {
+                known
+            },
+            ..ApiError::new(
+                ErrorKind::NotFound,
+                Some("version".into()),
+                format!(
+                    "no version `{version}` of `{id}`: a version is its effective date, YYYY-MM-DD"
+                ),
+            )
+        };
+        return api_error(StatusCode::NOT_FOUND, &e);
+    };
+    match yibao::params(&s.registry, &id, date) {
+        Ok(p) => json_response(
+            StatusCode::OK,
+            serde_json::to_string(&p).unwrap_or_default(),
+        ),
+        Err(e) => api_error(status_of(&e), &e),
     }
 }
 

@@ -167,7 +167,7 @@ pub struct ParamInfo {
     /// The figure as written in the policy (`85%`, `20000`).
     pub text: String,
     /// Its exact value (a ratio as a fraction: `85%` is `0.85`).
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = r"^-?[0-9]+(\.[0-9]+)?$"))]
     pub value: rust_decimal::Decimal,
     /// How sure the figure is.
     pub provenance: yibao_engine::ir::Provenance,

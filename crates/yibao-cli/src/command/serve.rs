@@ -19,6 +19,10 @@ pub struct Args {
     /// Longest a request may take, in seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
+    /// Policy files or folders loaded over the bundled policies (a file replaces the bundled
+    /// version with the same id and effective date).
+    #[arg(long, value_name = "PATH")]
+    policies: Vec<PathBuf>,
 }
 
 pub fn run(a: Args) -> Exit {
@@ -52,10 +56,21 @@ pub fn run(a: Args) -> Exit {
             return Exit::Usage;
         }
     };
+    let extra = match crate::files::read_tree(&a.policies, &["policy"]) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
     let exit = rt.block_on(async move {
-        let registry = Arc::new(yibao::Registry::bundled());
+        let registry = Arc::new(if extra.is_empty() {
+            yibao::Registry::bundled()
+        } else {
+            yibao::with_drafts(extra)
+        });
         if registry.has_errors() {
-            eprintln!("error: the bundled policies have errors; run `yibao check`");
+            eprintln!("error: the policies have errors; run `yibao check` on them");
             return Exit::Findings;
         }
         let listener = match tokio::net::TcpListener::bind(a.addr).await {
