@@ -47,6 +47,21 @@ const T = {
     earlier: '本年度此前的就医（可选）', 'earlier-help': '同一年里已经结算过的就医会用掉起付线和封顶线：填上它们，估算更准。',
     'add-earlier': '＋ 添加一次此前的就医', remove: '删除', 'earlier-date': '日期', 'earlier-care': '就医类型', 'earlier-total': '医疗费总额', 'earlier-ool': '全自费',
     'earlier-note': (n) => `已计入本年度此前 ${n} 次就医。`, 'earlier-which': (k) => `第 ${k} 次此前就医：`,
+    'mode-med': '医疗费用', 'mode-ltc': '长期护理', costs: '本月护理费用（元）', 'costs-help': '结算单上的各项费用，没有的留空。',
+    days: '护理天数', hospital_days: '其中住院或急诊留观天数', visits: '上门服务次数', hours: '上门服务小时数', age: '年龄（周岁）', months_used: '本评估有效期内已享受此待遇的月数',
+    personal_care: '生活照料', nursing: '医疗护理', supplies: '医疗护理耗材', equipment: '设备使用', assessment: '失能评估费', family_care: '亲情照护（付给家庭护理人员）',
+    // The long-term care mode's own words, over the ones above.
+    ltc: {
+      title: '长期护理保险估算', subtitle: '输入一个月的护理费用，看长期护理保险支付多少、您自付多少。账单不会离开您的浏览器。',
+      date: '结算日期（护理当月内）', 'care-legend': '护理情况', care: '护理方式', level: '失能等级', required: '请至少填写一项护理费用。',
+      fund: (total, parts) => `长期护理保险基金支付 ${total} 元${parts.length ? `：${parts.join('，')}` : ''}。`,
+      why: {
+        co_pay: (v) => `按比例自付 ${v} 元：基金按比例支付后您负担的部分。`,
+        above_cap: (v) => `超出限额 ${v} 元：超过计费限额或基金每月支付上限的部分。`,
+        not_covered: (v) => `不予支付 ${v} 元：不满足支付条件或不享受待遇的部分。`,
+      },
+      'not-applied': (names) => `不适用于本月护理：${names.join('、')}。`,
+    },
     err: {
       amount_syntax: (f) => `“${f.value}”不是金额：请填写数字，例如 1234.50。`,
       amount_precision: (f) => `金额“${f.value}”超过两位小数：金额精确到分（0.01 元）。`,
@@ -62,6 +77,7 @@ const T = {
       unknown_override: () => '这个数字不能替换。',
       policy: () => '这份政策无法计算这次就医（政策文件有误），请联系维护者。',
       other: () => '无法估算：请检查填写的内容。',
+      not_count: (f) => `“${f.value}”不是整数：请填写 0 或正整数。`,
     },
   },
   en: {
@@ -107,6 +123,20 @@ const T = {
     earlier: 'Earlier this year (optional)', 'earlier-help': 'Care already settled this year uses up deductibles and caps: add it for a closer estimate.',
     'add-earlier': '+ Add earlier care', remove: 'Remove', 'earlier-date': 'Date', 'earlier-care': 'Type of care', 'earlier-total': 'Total bill', 'earlier-ool': 'Out of list',
     'earlier-note': (n) => `Includes ${n} earlier claim(s) this year.`, 'earlier-which': (k) => `Earlier care #${k}: `,
+    'mode-med': 'Medical bills', 'mode-ltc': 'Long-term care', costs: 'Care costs this month (yuan)', 'costs-help': 'As on the provider’s statement; leave empty what you did not have.',
+    days: 'Days of care', hospital_days: 'Of them, days in hospital or emergency observation', visits: 'Home-care visits', hours: 'Home-care hours', age: 'Age (years)', months_used: 'Months of this benefit already used in the assessment period',
+    personal_care: 'Personal care', nursing: 'Nursing care', supplies: 'Nursing supplies', equipment: 'Equipment', assessment: 'Assessment fee', family_care: 'Family carer (paid to the carer)',
+    ltc: {
+      title: 'Long-term care insurance estimate', subtitle: 'Type a month’s care costs to see what long-term care insurance pays and what you pay. Your bill never leaves your browser.',
+      date: 'Settlement date (in the month of care)', 'care-legend': 'Care', care: 'Care setting', level: 'Disability level', required: 'Type at least one cost of care.',
+      fund: (total, parts) => `Long-term care insurance pays ${total} yuan${parts.length ? `: ${parts.join(', ')}` : ''}.`,
+      why: {
+        co_pay: (v) => `Co-payment ${v} yuan: your share after the fund’s ratio.`,
+        above_cap: (v) => `Above the limits ${v} yuan: beyond a cost limit or the fund’s monthly cap.`,
+        not_covered: (v) => `Not covered ${v} yuan: a condition not met, or no benefit for it.`,
+      },
+      'not-applied': (names) => `Not applicable to this month: ${names.join(', ')}.`,
+    },
     err: {
       amount_syntax: (f) => `“${f.value}” is not an amount: type a number such as 1234.50.`,
       amount_precision: (f) => `“${f.value}” has more than two decimals: amounts are to the cent (0.01 yuan).`,
@@ -122,18 +152,27 @@ const T = {
       unknown_override: () => 'This figure cannot be replaced.',
       policy: () => 'This policy cannot settle this claim (an error in the policy file); please tell the maintainers.',
       other: () => 'Cannot estimate: check what you typed.',
+      not_count: (f) => `“${f.value}” is not a whole number: type 0 or more.`,
     },
   },
 };
 
 let lang = 'zh';
+// `med`: a medical bill; `ltc`: a month of long-term care under a `<region>.ltc` policy.
+let mode = 'med';
 let versions = [];
 let dims = null;
 let last = null;
+// A month of care: the facts and the costs by kind, named as in the claim's `month`; the page
+// shows the ones the policy reads (the module's `care` fields).
+const FACTS = ['days', 'hospital_days', 'visits', 'hours', 'age', 'months_used'];
+const COSTS = ['personal_care', 'nursing', 'supplies', 'equipment', 'assessment', 'family_care'];
 // The person's own figures, by parameter path (`basic.deductible` → `800` or `85%`).
 let own = {};
 const $ = (id) => document.getElementById(id);
-const t = (k) => T[lang][k] ?? k;
+// The page's words in its language, the care mode's own words first.
+const W = () => (mode === 'ltc' ? { ...T[lang], ...T[lang].ltc } : T[lang]);
+const t = (k) => W()[k] ?? k;
 const el = (tag, props = {}, ...children) => { const e = document.createElement(tag); Object.assign(e, props); e.append(...children); return e; };
 
 function applyLang() {
@@ -160,9 +199,10 @@ function keep(sel, fill) {
 }
 
 function fillPolicyPickers() {
-  const regions = [...new Set(versions.map((v) => v.region))];
+  // Long-term care policies (`<region>.ltc`) settle months of care: the cities that have one in
+  // the care mode, the others in the medical mode.
+  const regions = [...new Set(versions.filter((v) => (v.scheme === 'ltc') === (mode === 'ltc')).map((v) => v.region))];
   keep($('region'), () => regions.forEach((r) => option($('region'), r, T[lang].regions[r] ?? r)));
-  // Long-term care policies (`<region>.ltc`) settle months of care, not medical bills: not listed here.
   const schemes = [...new Set(versions.filter((v) => v.region === $('region').value && v.scheme !== 'ltc').map((v) => v.scheme))];
   keep($('scheme'), () => schemes.forEach((s) => option($('scheme'), s, T[lang].schemes[s] ?? s)));
 }
@@ -170,9 +210,10 @@ function fillPolicyPickers() {
 function label(d) { return lang === 'zh' ? d.zh : (d.en || d.zh); }
 
 // The version in force on the date is chosen in Rust; its dimensions fill the form.
+const policyId = () => `${$('region').value}.${mode === 'ltc' ? 'ltc' : $('scheme').value}`;
+
 function loadDims() {
-  const policy = `${$('region').value}.${$('scheme').value}`;
-  const r = JSON.parse(yibao.version_for(policy, $('date').value));
+  const r = JSON.parse(yibao.version_for(policyId(), $('date').value));
   showError('date', null);
   if (!r.ok) {
     dims = null;
@@ -182,8 +223,13 @@ function loadDims() {
   }
   lastError = null;
   dims = r.answer.dims;
+  const care = r.answer.care ?? { facts: [], costs: [] };
+  for (const k of [...FACTS, ...COSTS]) $(`f-${k}`).hidden = ![...care.facts, ...care.costs].includes(k);
   fillDims();
 }
+
+// The month's fields shown and filled in: [name, text].
+const monthValues = () => [...FACTS, ...COSTS].filter((k) => !$(`f-${k}`).hidden && $(`m-${k}`).value.trim() !== '').map((k) => [k, $(`m-${k}`).value.trim()]);
 
 function fillDims() {
   if (!dims) return;
@@ -234,7 +280,7 @@ function earlierRows() {
   }));
 }
 
-const ERR_FIELDS = ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier', 'own'];
+const ERR_FIELDS = ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier', 'own', 'facts', 'costs'];
 
 function showError(field, message) {
   const e = $(`err-${field}`);
@@ -246,7 +292,7 @@ function showError(field, message) {
 
 function clearErrors() {
   for (const f of ERR_FIELDS) showError(f, null);
-  for (const i of document.querySelectorAll('#own-fields input')) i.setAttribute('aria-invalid', 'false');
+  for (const i of document.querySelectorAll('#own-fields input, #form .ltc input')) i.setAttribute('aria-invalid', 'false');
 }
 
 function overrides() {
@@ -255,7 +301,24 @@ function overrides() {
   return o;
 }
 
+// A month of care as the claim format has it. Its total is the sum of its costs, added exactly in
+// fen; when a cost is not an amount the total is left at 0 and the module names that cost.
+function careClaim() {
+  const month = { costs: {} };
+  let fen = 0n;
+  let exact = true;
+  for (const [k, v] of monthValues()) {
+    if (COSTS.includes(k)) {
+      month.costs[k] = v;
+      if (/^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$/.test(v)) { const [i, f = ''] = v.split('.'); fen += BigInt(i + f.padEnd(2, '0')); } else exact = false;
+    } else month[k] = k === 'hours' ? v : Number(v);
+  }
+  const total = exact ? `${fen / 100n}.${String(fen % 100n).padStart(2, '0')}` : '0';
+  return { date: $('date').value, group: $('group').value || undefined, care: $('care').value, level: $('level').value || undefined, amounts: { total }, month };
+}
+
 function request() {
+  if (mode === 'ltc') return { policy: policyId(), overrides: overrides(), trace: true, claims: [careClaim()] };
   const amount = (id) => ($(id).value.trim() === '' ? '0' : $(id).value.trim());
   const claim = {
     date: $('date').value,
@@ -279,6 +342,10 @@ function request() {
 function fieldOf(path) {
   if (!path) return 'amounts';
   if (path.startsWith('overrides')) return 'own';
+  if (mode === 'ltc') {
+    const end = path.split('.').pop();
+    return FACTS.includes(end) ? 'facts' : /month|amounts/.test(path) ? 'costs' : end === 'care' ? 'care' : 'date';
+  }
   const m = /^claims\[(\d+)\]/.exec(path);
   const n = earlierRows().length;
   if (m && Number(m[1]) < n) return 'earlier';
@@ -307,8 +374,9 @@ function showLastError() {
   for (const f of ERR_FIELDS) showError(f, null);
   const e = lastError;
   if (!e) return;
-  if (e.code === 'required') { showError('total', t('required')); return; }
+  if (e.code === 'required') { showError(mode === 'ltc' ? 'costs' : 'total', t('required')); return; }
   const f = fieldOf(e.path);
+  if (mode === 'ltc') $(`m-${e.path?.split('.').pop()}`)?.setAttribute('aria-invalid', 'true');
   const k = Number(/\d+/.exec(e.path ?? '')?.[0] ?? -1);
   const which = f === 'earlier' && k >= 0 && k < earlierRows().length ? T[lang]['earlier-which'](k + 1) : '';
   showError(f, which + errorText(e));
@@ -324,11 +392,13 @@ function estimate(focus = false) {
   clearErrors();
   // The URL fragment is updated after the result is drawn: history updates are slow.
   setTimeout(saveState, 0);
-  if ($('total').value.trim() === '') {
-    lastError = { code: 'required' };
+  // A whole number where the month needs one (the module would only say "expected u32").
+  const count = mode === 'ltc' && monthValues().find(([k, v]) => FACTS.includes(k) && k !== 'hours' && !/^\d+$/.test(v));
+  if (mode === 'ltc' ? count || !monthValues().some(([k]) => COSTS.includes(k)) : $('total').value.trim() === '') {
+    lastError = count ? { code: 'not_count', path: `claims[0].month.${count[0]}`, fields: { value: count[1] } } : { code: 'required' };
     showLastError();
     $('result').hidden = true; last = null;
-    if (focus) $('total').focus();
+    if (focus) (mode === 'ltc' ? document.querySelector('#form .ltc [aria-invalid="true"], #costs-set .field:not([hidden]) input') : $('total')).focus();
     return;
   }
   const r = JSON.parse(yibao.estimate(JSON.stringify(request())));
@@ -337,7 +407,7 @@ function estimate(focus = false) {
     // An error in one of the person's own figures keeps the result (and its inputs) on screen.
     if (fieldOf(r.error.path) !== 'own') { $('result').hidden = true; last = null; }
     showLastError();
-    if (focus) { const f = fieldOf(r.error.path); const target = f === 'own' ? document.querySelector('#own-fields [aria-invalid="true"]') : $(f === 'amounts' ? 'total' : f); target?.focus?.(); }
+    if (focus) { const f = fieldOf(r.error.path); const target = f === 'own' ? document.querySelector('#own-fields [aria-invalid="true"]') : document.querySelector('#form .ltc [aria-invalid="true"]') ?? $(f === 'amounts' ? 'total' : f); target?.focus?.(); }
     return;
   }
   lastError = null;
@@ -396,10 +466,11 @@ function render(s) {
   $('result').hidden = false;
   $('oop').textContent = fmt(s.out_of_pocket.total);
   const paying = s.layers.filter((l) => l.applied && Number(l.payment) > 0);
-  $('fund').textContent = T[lang].fund(fmt(s.fund_total), paying.map((l) => T[lang]['fund-part'](layerName(l), fmt(l.payment))));
-  const parts = Object.keys(T[lang].why).filter((k) => Number(s.out_of_pocket[k]) > 0);
+  const say = W();
+  $('fund').textContent = say.fund(fmt(s.fund_total), paying.map((l) => T[lang]['fund-part'](layerName(l), fmt(l.payment))));
+  const parts = Object.keys(say.why).filter((k) => Number(s.out_of_pocket[k]) > 0);
   $('why-intro').textContent = parts.length ? t('why-intro') : '';
-  $('why').replaceChildren(...parts.map((k) => el('li', { textContent: T[lang].why[k](fmt(s.out_of_pocket[k])) })));
+  $('why').replaceChildren(...parts.map((k) => el('li', { textContent: say.why[k](fmt(s.out_of_pocket[k])) })));
 
   // The bar and its legend: one segment per layer that paid, named by that layer.
   const segments = [...paying.map((l) => [l.kind, layerName(l), l.payment]), ['you', t('you'), s.out_of_pocket.total]];
@@ -427,7 +498,9 @@ function render(s) {
     // A kind this page has no words for yet still shows: the engine's message, its half in the
     // page's language when it is written "中文 / English".
     const halves = w.message.split(' / ');
-    const half = halves.length === 2 ? halves[lang === 'zh' ? 0 : 1] : w.message;
+    let half = halves.length === 2 ? halves[lang === 'zh' ? 0 : 1] : w.message;
+    // A care warning's Chinese half names month fields by their ids: their labels instead.
+    if (mode === 'ltc' && lang === 'zh') half = half.replace(/[a-z_]+/g, (x) => ([...FACTS, ...COSTS].includes(x) ? t(x) : x));
     const text = words ? words(w, layer ? layerName(layer) : w.layer) : `${lang === 'zh' ? '注意：' : 'Note: '}${half}`;
     if (text) warn.append(el('p', { className: `w-${w.code}`, textContent: text }));
   }
@@ -444,7 +517,7 @@ function render(s) {
       : el('td', { className: 'num', textContent: fmt(l.deductible) }),
     el('td', { className: 'num', textContent: fmt(l.payment) }))));
   const skipped = s.layers.filter((l) => !l.applied).map(layerName);
-  $('not-applied').textContent = skipped.length ? T[lang]['not-applied'](skipped) : '';
+  $('not-applied').textContent = skipped.length ? say['not-applied'](skipped) : '';
 
   // For drafters and the curious: every step with its clause and the provenance of each figure.
   $('steps').replaceChildren(...s.trace.map((st) => {
@@ -489,6 +562,7 @@ function saveState() {
   const e = earlierRows();
   if (e.length) p.set('earlier', e.map((r) => [r.date, r.care, r.total, r.ool].join('~')).join('_'));
   for (const [path, v] of Object.entries(own)) if (v.trim() !== '') p.set(`own.${path}`, v.trim());
+  if (mode === 'ltc') { p.set('mode', 'ltc'); for (const [k, v] of monthValues()) p.set(k, v); }
   p.set('lang', lang);
   history.replaceState(null, '', `#${p.toString()}`);
 }
@@ -496,8 +570,14 @@ function saveState() {
 function loadState() {
   const p = new URLSearchParams(location.hash.slice(1));
   if (p.get('lang') === 'en') lang = 'en';
+  if (p.get('mode') === 'ltc') mode = 'ltc';
   for (const [k, v] of p) if (k.startsWith('own.')) own[k.slice(4)] = v;
   return p;
+}
+
+function showMode() {
+  document.body.dataset.mode = mode;
+  for (const m of ['med', 'ltc']) $(`mode-${m}`).setAttribute('aria-pressed', String(m === mode));
 }
 
 async function main() {
@@ -509,6 +589,14 @@ async function main() {
     return;
   }
   const p = loadState();
+  for (const k of [...FACTS, ...COSTS]) {
+    const input = el('input', { id: `m-${k}`, inputMode: FACTS.includes(k) && k !== 'hours' ? 'numeric' : 'decimal', autocomplete: 'off', value: p.get(k) ?? '' });
+    input.setAttribute('aria-describedby', FACTS.includes(k) ? 'err-facts' : 'help-costs err-costs');
+    const lbl = el('label', { htmlFor: input.id }); lbl.dataset.i18n = k;
+    const div = el('div', { className: 'field', id: `f-${k}` }, lbl, input);
+    if (FACTS.includes(k)) $('err-facts').before(div); else $('costs-set').append(div);
+  }
+  showMode();
   versions = JSON.parse(yibao.policies()).answer.filter((v) => v.ok);
   fillPolicyPickers();
   $('date').value = p.get('date') ?? new Date().toISOString().slice(0, 10);
@@ -534,7 +622,15 @@ async function main() {
   $('add-earlier').addEventListener('click', () => addEarlier({ care: $('care').value }));
   $('form').addEventListener('change', () => { if (last) estimate(); else saveState(); });
   $('own').addEventListener('submit', (e) => { e.preventDefault(); estimate(true); });
-  if (p.get('total')) estimate();
+  for (const m of ['med', 'ltc']) {
+    $(`mode-${m}`).addEventListener('click', () => {
+      if (mode === m) return;
+      mode = m;
+      $('result').hidden = true; last = null; lastError = null;
+      showMode(); fillPolicyPickers(); loadDims(); applyLang(); saveState();
+    });
+  }
+  if (mode === 'ltc' ? COSTS.some((k) => p.get(k)) : p.get('total')) estimate();
   if ('serviceWorker' in navigator && location.protocol !== 'file:') navigator.serviceWorker.register('sw.js').catch(() => {});
   document.body.dataset.ready = '1';
 }

@@ -22,6 +22,8 @@ const STATES = {
   guangzhou: 'region=guangzhou&scheme=employee&date=2024-06-01&care=outpatient_special&level=designated&disease=hypertension&total=3000',
   override: 'region=tianjin&scheme=resident&date=2024-05-01&care=inpatient&level=3&total=30000&own.basic.deductible=800',
   error: 'region=tianjin&scheme=resident&date=2024-05-01&care=inpatient&level=3&total=1000.555',
+  // A month of long-term care (GZ-LTC-HOME-B-EMPLOYEE): the care mode's form and answer.
+  ltc: 'mode=ltc&region=guangzhou&date=2024-09-30&group=employee&care=home_b&level=2&days=30&visits=12&hours=28&personal_care=1000&nursing=400&equipment=100',
 };
 
 /** A page at `state` in `lang`, once the app is ready (and the result or error drawn). */
@@ -77,7 +79,10 @@ test('rules older than the claim are said in the page’s language: a 2026 Beiji
 });
 
 test('English mode is English: policy, options, layers, answer, warnings', async () => {
-  for (const state of [STATES.tianjin, STATES.beijing, STATES.guangzhou]) {
+  // The last: a Tianjin family carer's month (TJ-LTC-FAMILY-CARER-AND-PROFESSIONAL), whose
+  // version date is a placeholder: its warnings too.
+  const tianjinCare = 'mode=ltc&region=tianjin&date=2021-08-31&care=family&family_care=750&personal_care=1500';
+  for (const state of [STATES.tianjin, STATES.beijing, STATES.guangzhou, STATES.ltc, tianjinCare]) {
     const page = await at(state, 'en');
     await page.waitForSelector('#result:not([hidden])');
     // Everything a citizen reads, except the drafter's details (policy source lines are Chinese).

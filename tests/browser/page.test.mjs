@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { launch, openReady, artifactsDir } from './chromium.mjs';
 
 const BASE = process.env.YIBAO_URL ?? 'http://127.0.0.1:18570';
+// The vectors of tests/vectors/**/*.yaml that `cargo xtask conformance` writes to $YIBAO_CASES:
+// 135 bills and fixtures, 30 months of long-term care.
+const VECTOR_COUNT = 165;
 const ARTIFACTS = artifactsDir();
 let browser;
 
@@ -122,7 +125,10 @@ test('invalid input is explained next to the field, in the page’s language, an
 test('every vector through the page’s own module gives the native bytes', async () => {
   const cases = JSON.parse(readFileSync(process.env.YIBAO_CASES ?? '../../target/conformance/cases.json', 'utf8'));
   const vectors = cases.cases.filter((c) => c.fixtures);
-  assert.ok(vectors.length >= 69);
+  // Every vector of tests/vectors/**/*.yaml, the 30 long-term care months included (issue 13:
+  // exact counts, so a vector that goes missing fails here).
+  assert.equal(vectors.length, VECTOR_COUNT);
+  assert.equal(vectors.filter((v) => /^(GZ|TJ)-LTC-/.test(v.id)).length, 30);
   const { page } = await open();
   const mismatches = await page.evaluate(async ({ fixtures, vectors }) => {
     const m = await import('./pkg/yibao_wasm.js');
@@ -130,6 +136,117 @@ test('every vector through the page’s own module gives the native bytes', asyn
     return vectors.filter((v) => engine.estimate(v.request) !== v.native).map((v) => v.id);
   }, { fixtures: cases.fixtures, vectors });
   assert.deepEqual(mismatches, []);
+  await page.close();
+});
+
+// The care mode fills a month from a hand-worked vector's own request (every field it has must be
+// on the page) and shows the vector's numbers: GZ-LTC-HOME-B-EMPLOYEE in tests/vectors/ltc/guangzhou.yaml,
+// a month of 居家护理 B类 — 生活照料 900 × 90% = 810, 医疗护理 400 × 90% = 360, 设备 100 × 85% = 85.
+test('a month of home care in Guangzhou: the care mode shows the hand-worked vector’s result', async () => {
+  const cases = JSON.parse(readFileSync(process.env.YIBAO_CASES ?? '../../target/conformance/cases.json', 'utf8'));
+  const vector = cases.cases.find((c) => c.id === 'GZ-LTC-HOME-B-EMPLOYEE');
+  const claim = JSON.parse(vector.request).claims[0];
+  const native = JSON.parse(vector.native).answer.settlements[0];
+  assert.equal(claim.care, 'home_b');
+  // The vector's expectations, written by hand: fund 1,255.00, you pay 245.00.
+  assert.equal(native.fund_total, '1255.00');
+  assert.equal(native.out_of_pocket.total, '245.00');
+  const { page, errors } = await open();
+  await page.click('#mode-ltc');
+  assert.equal(await page.getAttribute('#mode-ltc', 'aria-pressed'), 'true');
+  assert.ok(await page.isHidden('#scheme') && await page.isHidden('#total') && await page.isHidden('#referral'));
+  // The cities are the ones with a care policy in the module's own list.
+  const cities = await page.$$eval('#region option', (os) => os.map((o) => o.value));
+  const withCare = await page.evaluate(async () => {
+    const m = await import('./pkg/yibao_wasm.js');
+    return [...new Set(JSON.parse(m.policies()).answer.filter((v) => v.scheme === 'ltc').map((v) => v.region))];
+  });
+  assert.deepEqual(cities, withCare);
+  assert.ok(cities.includes('guangzhou') && cities.includes('tianjin'));
+  await page.selectOption('#region', 'guangzhou');
+  await page.dispatchEvent('#region', 'change');
+  await page.fill('#date', claim.date);
+  await page.dispatchEvent('#date', 'change');
+  // The policy's own choices and month fields; Tianjin's 亲情照护 is not a Guangzhou cost.
+  assert.deepEqual(await page.$$eval('#care option', (os) => os.map((o) => o.value)), ['institution', 'home_a', 'home_b', 'home_c', 'assessment']);
+  assert.ok(await page.isHidden('#m-family_care'));
+  assert.ok(await page.isVisible('#m-visits'));
+  await page.selectOption('#group', claim.group);
+  await page.selectOption('#care', claim.care);
+  await page.selectOption('#level', String(claim.level));
+  for (const [k, v] of Object.entries(claim.month)) {
+    if (k === 'costs') for (const [c, a] of Object.entries(v)) await page.fill(`#m-${c}`, String(a));
+    else await page.fill(`#m-${k}`, String(v));
+  }
+  await page.click('#go');
+  await page.waitForSelector('#result:not([hidden])');
+  assert.equal(await page.textContent('#oop'), '245.00');
+  assert.match(await page.textContent('#fund'), /^长期护理保险基金支付 1,255\.00 元：生活照料（居家B类） 810\.00 元，医疗护理 360\.00 元，设备使用 85\.00 元。$/);
+  // The same numbers as the native answer, byte for byte as strings.
+  assert.equal(await page.textContent('#oop'), native.out_of_pocket.total.replace(/\B(?=(\d{3})+(?!\d))/g, ','));
+  assert.match(await page.textContent('#why'), /按比例自付 145\.00 元/);
+  assert.match(await page.textContent('#why'), /超出限额 100\.00 元/);
+  // Every Guangzhou figure is official: no warning box, no inputs for one's own figures.
+  assert.ok(await page.isHidden('#unverified'));
+  assert.ok(await page.isHidden('#own'));
+  // The table has no deductible column: a care month has none.
+  assert.deepEqual(await page.$$eval('#layers thead th', (ths) => ths.filter((th) => th.offsetParent).map((th) => th.textContent)), ['保障层', '计算基数', '支付']);
+  assert.equal(await page.$eval('#details', (d) => d.open), false);
+  assert.ok((await page.locator('#steps li').count()) >= 5);
+  // The state is in the URL: a fresh page with it shows the same month and answer.
+  const url = page.url();
+  assert.match(url, /mode=ltc/);
+  assert.match(url, /visits=12/);
+  const again = await browser.newPage();
+  await again.goto(url);
+  await again.waitForSelector('#result:not([hidden])', { timeout: 20000 });
+  assert.equal(await again.textContent('#oop'), '245.00');
+  assert.equal(await again.inputValue('#m-hours'), String(claim.month.hours));
+  await again.close();
+  // Below the visit minimum the month is not paid, and the page says why in Chinese.
+  await page.fill('#m-visits', '10');
+  await page.click('#go');
+  await page.waitForFunction(() => document.querySelector('#oop').textContent === '1,500.00');
+  assert.match(await page.textContent('#unverified'), /生活照料（居家B类）：本月 上门服务次数 = 10，不满足 上门服务次数 >= 12，本层不予支付/);
+  // A count that is not a whole number is explained next to the month's fields.
+  await page.fill('#m-visits', '1.5');
+  await page.press('#m-visits', 'Enter');
+  assert.equal(await page.textContent('#err-facts'), '“1.5”不是整数：请填写 0 或正整数。');
+  assert.equal(await page.getAttribute('#m-visits', 'aria-invalid'), 'true');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'm-visits');
+  // A cost that is not an amount: the module's own error, next to the costs.
+  await page.fill('#m-visits', '12');
+  await page.fill('#m-nursing', '4OO');
+  await page.click('#go');
+  assert.equal(await page.textContent('#err-costs'), '“4OO”不是金额：请填写数字，例如 1234.50。');
+  assert.equal(await page.getAttribute('#m-nursing', 'aria-invalid'), 'true');
+  // Back to medical bills: the medical form again, its fields back.
+  await page.click('#mode-med');
+  assert.ok(await page.isVisible('#total'));
+  assert.ok(await page.isHidden('#m-nursing'));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('the care mode in English: labels, choices and the answer', async () => {
+  const { page, errors } = await open();
+  await page.goto(`${BASE}/#mode=ltc&region=guangzhou&date=2024-09-30&group=employee&care=home_b&level=2&days=30&visits=12&hours=28&personal_care=1000&nursing=400&equipment=100`);
+  await page.reload();
+  await page.waitForSelector('#result:not([hidden])', { timeout: 20000 });
+  assert.equal(await page.textContent('h1'), '长期护理保险估算');
+  assert.equal(await page.textContent('label[for=m-visits]'), '上门服务次数');
+  await page.click('#lang');
+  assert.equal(await page.textContent('h1'), 'Long-term care insurance estimate');
+  assert.equal(await page.textContent('#mode-ltc'), 'Long-term care');
+  assert.equal(await page.textContent('label[for=care]'), 'Care setting');
+  assert.equal(await page.textContent('label[for=level]'), 'Disability level');
+  assert.equal(await page.textContent('label[for=m-visits]'), 'Home-care visits');
+  assert.equal(await page.textContent('label[for=m-personal_care]'), 'Personal care');
+  assert.equal(await page.$eval('#care', (s) => s.selectedOptions[0].textContent), 'home care, type B');
+  assert.match(await page.textContent('#fund'), /^Long-term care insurance pays 1,255\.00 yuan: personal care \(home, type B\) 810\.00/);
+  assert.equal(await page.textContent('#oop'), '245.00');
+  assert.match(page.url(), /lang=en/);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 
