@@ -129,10 +129,12 @@ fn declare_reader_rules(doc: &mut Value) {
         .pointer_mut("/components/schemas/EstimateRequest")
         .and_then(Value::as_object_mut)
     {
-        s.insert(
-            "oneOf".into(),
-            json!([{"required": ["claim"]}, {"required": ["claims"]}]),
-        );
+        // Inside `allOf`, as the aliases' rules are: a top-level `oneOf` makes generators
+        // (openapi-python-client) read the request as a union of two untyped schemas, with
+        // no model for it.
+        if let Some(all) = s.entry("allOf").or_insert_with(|| json!([])).as_array_mut() {
+            all.push(json!({"oneOf": [{"required": ["claim"]}, {"required": ["claims"]}]}));
+        }
         if let Some(c) = s
             .get_mut("properties")
             .and_then(|p| p.get_mut("claims"))
