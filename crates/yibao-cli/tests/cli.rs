@@ -562,3 +562,14 @@ fn estimates_beyond_the_known_rules_say_so() {
         assert!(warnings.iter().any(|w| w["code"] == *code), "{out}");
     }
 }
+
+#[test]
+fn serve_openapi_prints_the_document_and_exits() {
+    let (code, out, err) = stdout(yibao().args(["serve", "--openapi"]));
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
+    assert!(doc["paths"]["/v1/estimate"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["EstimateRequest"].is_object());
+    assert_eq!(out.trim_end(), yibao_server::openapi_document());
+}

@@ -129,10 +129,12 @@ fn declare_reader_rules(doc: &mut Value) {
         .pointer_mut("/components/schemas/EstimateRequest")
         .and_then(Value::as_object_mut)
     {
-        s.insert(
-            "oneOf".into(),
-            json!([{"required": ["claim"]}, {"required": ["claims"]}]),
-        );
+        // Inside `allOf`, as the aliases' rules are: a top-level `oneOf` makes generators
+        // (openapi-python-client) read the request as a union of two untyped schemas, with
+        // no model for it.
+        if let Some(all) = s.entry("allOf").or_insert_with(|| json!([])).as_array_mut() {
+            all.push(json!({"oneOf": [{"required": ["claim"]}, {"required": ["claims"]}]}));
+        }
         if let Some(c) = s
             .get_mut("properties")
             .and_then(|p| p.get_mut("claims"))
@@ -181,12 +183,67 @@ fn get_examples(reg: &Registry) -> Vec<(&'static str, Value)> {
     out
 }
 
+/// A description as an API reader sees it: the Rust doc comment it came from without its code
+/// examples (fenced blocks) and with intra-doc links (`` [`X`](path) ``, `` [`X`] ``) as plain
+/// code spans.
+fn plain(text: &str) -> String {
+    let mut lines = vec![];
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            lines.push(line);
+        }
+    }
+    let text = lines.join("\n");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("[`") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let Some(end) = after.find("`]") else {
+            out.push_str(&rest[at..]);
+            rest = "";
+            break;
+        };
+        out.push_str(&after[..end + 1]);
+        rest = &after[end + 2..];
+        if rest.starts_with('(') {
+            if let Some(close) = rest.find(')') {
+                rest = &rest[close + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+/// Every `description` of the document made [`plain`].
+fn plain_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(s) if k == "description" => *s = plain(s),
+                    _ => plain_descriptions(x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(plain_descriptions),
+        _ => {}
+    }
+}
+
 /// The OpenAPI document with its examples, built once.
 pub(crate) fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         declare_reader_rules(&mut doc);
+        plain_descriptions(&mut doc);
         let reg = Registry::bundled();
         for (path, answer) in get_examples(&reg) {
             if let Some(c) = doc

@@ -444,10 +444,13 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 async fn openapi_json() -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::to_string(examples::document()).unwrap_or_default(),
-    )
+    json_response(StatusCode::OK, openapi_document())
+}
+
+/// The OpenAPI document `/openapi.json` serves, as JSON text (`yibao serve --openapi` prints it;
+/// the npm package's TypeScript types are generated from it).
+pub fn openapi_document() -> String {
+    serde_json::to_string(examples::document()).unwrap_or_default()
 }
 
 /// Settle one claim (`claim`) or one person's claims of a year in date order (`claims`).

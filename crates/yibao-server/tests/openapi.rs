@@ -100,6 +100,10 @@ async fn the_document_names_itself_in_ascii_and_lists_a_server_and_every_status(
         .as_str()
         .unwrap()
         .starts_with("http://"));
+    // Descriptions are for API readers: no Rust code examples or intra-doc links.
+    let text = doc.to_string();
+    assert!(!text.contains("```"), "a code example in a description");
+    assert!(!text.contains("[`"), "an intra-doc link in a description");
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();

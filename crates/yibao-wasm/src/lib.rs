@@ -46,6 +46,113 @@ pub fn estimate(request: &str) -> String {
     estimate_in(&bundled(), request)
 }
 
+fn estimate_batch_in(reg: &Registry, request: &str) -> String {
+    let req: yibao::BatchRequest = match yibao::from_json(request.as_bytes()) {
+        Ok(r) => r,
+        Err(e) => return fail(&e.error),
+    };
+    match yibao::estimate_batch(reg, &req).and_then(|a| yibao::to_json(&a)) {
+        Ok(a) => ok(&a),
+        Err(e) => fail(&e),
+    }
+}
+
+/// Settles a batch (`{policy, version, overrides, trace, claims}`: many persons' claims, each
+/// person's in the order given) under the bundled policies; a claim's own error is in its item.
+#[wasm_bindgen]
+pub fn estimate_batch(request: &str) -> String {
+    estimate_batch_in(&bundled(), request)
+}
+
+/// The figures of the bundled version of `policy` taking effect on `version` (`YYYY-MM-DD`):
+/// paths an override may name, values, provenance, sources.
+#[wasm_bindgen]
+pub fn params(policy: &str, version: &str) -> String {
+    let Ok(date) = version.parse::<yibao::Date>() else {
+        return fail(
+            &yibao::ApiError::new(
+                yibao::ErrorKind::Request,
+                Some("version".into()),
+                format!("`{version}` is not a date (YYYY-MM-DD)"),
+            )
+            .with_code(
+                yibao::ErrorCode::NotADate,
+                &[("value", version.to_string())],
+            ),
+        );
+    };
+    match yibao::params(&bundled(), policy, date) {
+        Ok(p) => ok(&serde_json::to_string(&p).unwrap_or_default()),
+        Err(e) => fail(&e),
+    }
+}
+
+/// One person's year, settled a claim at a time (`yibao::Year`): each claim sees what the ones
+/// before used, as `estimate` with all the claims at once.
+#[wasm_bindgen]
+pub struct Year {
+    registry: Rc<Registry>,
+    year: yibao::Year,
+}
+
+/// A year under `request` (`{policy, version, overrides, state, trace}`, no claims); a refusal is
+/// thrown as the framed error text.
+fn start_year(registry: Rc<Registry>, request: &str) -> Result<Year, JsValue> {
+    let year = yibao::parse_request_json(request)
+        .and_then(|req| yibao::Year::new(&req))
+        .map_err(|e| JsValue::from_str(&fail(&e)))?;
+    Ok(Year { registry, year })
+}
+
+#[wasm_bindgen]
+impl Year {
+    /// A year under the bundled policies; `request` as for `estimate`, without claims.
+    #[wasm_bindgen(constructor)]
+    pub fn new(request: &str) -> Result<Year, JsValue> {
+        start_year(bundled(), request)
+    }
+
+    /// Settles the next claim, given as `{"claim": …}` (so that a mistake's path reads
+    /// `claim.…`, as in `estimate`); the answer holds its settlement, the state after it and its
+    /// notices. A refused claim leaves the year as it was.
+    pub fn settle(&mut self, request: &str) -> String {
+        let req = match yibao::parse_request_json(request) {
+            Ok(r) => r,
+            Err(e) => return fail(&e),
+        };
+        let only_claim = req.policy.is_none()
+            && req.version.is_none()
+            && req.overrides.is_empty()
+            && req.state.is_none()
+            && req.claims.is_empty();
+        let Some(claim) = req.claim.filter(|_| only_claim) else {
+            return fail(&yibao::ApiError::new(
+                yibao::ErrorKind::Request,
+                Some("claim".into()),
+                "a year settles `{\"claim\": …}`; its policy, version, overrides and state were given when it started",
+            ));
+        };
+        match self
+            .year
+            .settle(&self.registry, &claim)
+            .and_then(|a| yibao::to_json(&a))
+        {
+            Ok(a) => ok(&a),
+            Err(e) => fail(&e),
+        }
+    }
+
+    /// The year so far, as JSON (a request's `state`).
+    pub fn state(&self) -> String {
+        serde_json::to_string(self.year.state()).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// How many claims have been settled.
+    pub fn settled(&self) -> u32 {
+        u32::try_from(self.year.settled()).unwrap_or(u32::MAX)
+    }
+}
+
 /// Every bundled policy version.
 #[wasm_bindgen]
 pub fn policies() -> String {
@@ -125,7 +232,7 @@ pub fn format(text: &str) -> String {
 /// draft being tried.
 #[wasm_bindgen]
 pub struct Engine {
-    registry: Registry,
+    registry: Rc<Registry>,
 }
 
 #[wasm_bindgen]
@@ -136,12 +243,23 @@ impl Engine {
         let extra: Vec<(String, String)> =
             serde_json::from_str(files).map_err(|e| JsValue::from_str(&e.to_string()))?;
         Ok(Engine {
-            registry: yibao::with_drafts(extra),
+            registry: Rc::new(yibao::with_drafts(extra)),
         })
     }
 
+    /// As the module's `estimate`, with these policies.
     pub fn estimate(&self, request: &str) -> String {
         estimate_in(&self.registry, request)
+    }
+
+    /// As the module's `estimate_batch`, with these policies.
+    pub fn estimate_batch(&self, request: &str) -> String {
+        estimate_batch_in(&self.registry, request)
+    }
+
+    /// As `new Year(request)`, with these policies.
+    pub fn year(&self, request: &str) -> Result<Year, JsValue> {
+        start_year(self.registry.clone(), request)
     }
 }
 

@@ -25,7 +25,7 @@ pub struct ApiError {
     pub message: String,
     /// The facts the code's words need, by name (`value`, `parts`, `total`, `date`, `policy`).
     #[serde(default, skip_serializing_if = "no_fields")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = HashMap<String, String>))]
     pub fields: Box<BTreeMap<String, String>>,
     /// Values the field may take, where it is a choice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

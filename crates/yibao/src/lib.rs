@@ -22,6 +22,7 @@
 //! | module | asks |
 //! |---|---|
 //! | [`mod@estimate`] | settle one claim or one person's year: [`estimate()`], [`estimate_json`] |
+//! | [`year`] | one person's year a claim at a time, as the bills come in: [`Year`] |
 //! | [`batch`] | many persons' claims at once: [`estimate_batch`] |
 //! | [`check`] | the diagnostics of a policy text: [`check_json`], [`check_text`] |
 //! | [`versions`] | the versions loaded: [`list_versions`], [`params`], [`version_ref`] |
@@ -82,6 +83,8 @@ pub mod strict;
 pub mod vectors;
 /// The policy versions loaded.
 pub mod versions;
+/// One person's year, a claim at a time.
+pub mod year;
 
 #[doc(inline)]
 pub use batch::{
@@ -124,6 +127,8 @@ pub use overrides::{parse_override, parse_overrides};
 pub use versions::{
     list_versions, params, version_ref, CareFields, ParamInfo, VersionInfo, VersionParams,
 };
+#[doc(inline)]
+pub use year::Year;
 
 /// Exact decimal numbers: every amount and ratio at the interface.
 #[doc(inline)]

@@ -23,9 +23,16 @@ pub struct Args {
     /// version with the same id and effective date).
     #[arg(long, value_name = "PATH")]
     policies: Vec<PathBuf>,
+    /// Print the OpenAPI document (what `/openapi.json` serves) and exit.
+    #[arg(long)]
+    openapi: bool,
 }
 
 pub fn run(a: Args) -> Exit {
+    if a.openapi {
+        println!("{}", yibao_server::openapi_document());
+        return Exit::Ok;
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
