@@ -162,9 +162,11 @@ pub fn python() -> Result<(), String> {
             "-c",
             "import yibao, pyarrow as pa\n\
              a = yibao.estimate({'policy': 'tianjin.resident', 'claim': {'date': '2024-05-01', 'care': 'inpatient', 'amounts': {'total': '30000'}}})\n\
-             assert a['settlements'][0]['total'] == '30000.00', a\n\
+             s = a['settlements'][0]\n\
+             assert s['amounts']['total'] == '30000.00' and s['fund_total'] != '0.00', a\n\
              t = yibao.settle_table(pa.table({'person': ['p'], 'region': ['tianjin'], 'scheme': ['resident'], 'date': ['2024-05-01'], 'care': ['inpatient'], 'total': ['30000']}))\n\
              assert t.num_rows == 1 and str(t['total'][0]) == '30000.00', t\n\
+             assert str(t['fund_total'][0]) == s['fund_total'], (t, s)\n\
              print('installed yibao works')",
         ],
         &[],

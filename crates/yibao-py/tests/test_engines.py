@@ -97,7 +97,7 @@ def test_duckdb_arrow_in_arrow_out(sample):
         t = t.read_all()
     settled = yibao.settle_table(t)
     con.register("settled", settled)
-    got = con.sql("select sum(fund_total) as fund, count(*) as n from settled").fetchone()
+    got = con.sql("select sum(fund_total) as fund, count(*) as n from settled").fetchall()[0]
     want = [r for r in expected if r["policy"].startswith("tianjin.")]
     assert got[1] == len(want)
     assert Decimal(got[0]) == sum(Decimal(r["fund_total"]) for r in want)

@@ -62,7 +62,7 @@ def test_estimate_takes_a_dict_and_returns_one():
     })
     s = a["settlements"][0]
     from decimal import Decimal
-    assert Decimal(s["fund_total"]) + Decimal(s["out_of_pocket"]) == Decimal("30000")
+    assert Decimal(s["fund_total"]) + Decimal(s["out_of_pocket"]["total"]) == Decimal("30000")
     assert Decimal(s["fund_total"]) > 0
 
 

@@ -103,8 +103,22 @@ def test_a_record_batch_and_platform_names_work(sample):
 def test_sort_inside_or_fail_with_the_row(sample):
     claims, _, expected = sample
     t = claims_as_text(claims).slice(0, 3000)
-    order = list(range(t.num_rows))
-    random.Random(3).shuffle(order)
+    # Persons interleaved at random, each person's own claims left in their order: the rows are
+    # out of order for batch, and a stable sort by person and date gives back the file's order
+    # (two claims of a person on one date keep theirs, as `yibao batch --sort` keeps it).
+    queues = {}
+    for i, p in enumerate(t["person"].to_pylist()):
+        queues.setdefault(p, []).append(i)
+    rng = random.Random(3)
+    pending = [q[::-1] for q in queues.values()]
+    order = []
+    while pending:
+        k = rng.randrange(len(pending))
+        order.append(pending[k].pop())
+        if not pending[k]:
+            pending[k] = pending[-1]
+            pending.pop()
+    assert order != sorted(order)
     shuffled = t.take(order)
     with pytest.raises(yibao.Error) as e:
         yibao.settle_table(shuffled)
