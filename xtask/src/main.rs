@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         Some("npm") => npm::npm(),
         Some("mutants") => mutants::mutants(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <serve|test|demo|…>\n  serve [--addr A] [--release]  build the wasm module and the server, then serve the page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks, vectors, conformance, npm, Python clients and package, browser\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  bench-peers [CLAIMS] [REPS]  ../shared/bench-peers' workload: yibao batch beside the hand-written peers, checked claim by claim (default 1,000,000 claims, 3 runs)\n  soak [SECONDS]  the release server on 127.0.0.1 under load: estimates at c=1/16/64, 10,000 idle/slow connections, explained batches, SIGTERM with a stuck client (default 10 s a phase)\n  mutants [--file F]… [--jobs N] [--minutes M] [--shard K/N] [--list]  cargo-mutants on the money code (engine's money.rs, settle.rs, settle/*.rs) with the engine's tests; per-file counts (see crates/yibao-engine/MUTANTS.md)\n  python        the Python package: wheel, fresh-venv install, pytest against the CLI (Spark local[2], DuckDB, Polars)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode\n  pyclient      a Python client generated from /openapi.json (openapi-python-client, pinned): every vector through it\n  npm           the npm package @yibao/engine (packages/npm): built, packed, installed into a fresh project and tested (every vector, ESM and CommonJS, tsc)");
+            eprintln!("usage: cargo xtask <serve|test|demo|…>\n  serve [--addr A] [--debug]  build the wasm module and the (release) server, then serve the page and the API on http://127.0.0.1:8080\n  wasm          build the WebAssembly module (www/pkg for the page, target/wasm/node for Node)\n  conformance   every vector and 10,000 random requests: native vs wasm in Node, byte for byte\n  browser       the page in headless Chromium (installed from Debian if missing): form, errors, no requests, screenshots\n  test          formatting, lints, unit/property/robustness tests, policy checks, vectors, conformance, npm, Python clients and package, browser\n  demo          an example estimate with its explanation\n  bench-server  load the release server on 127.0.0.1 with wrk for 10 s; throughput, latency, peak RSS\n  bench-batch [CLAIMS…]  generate synthetic claim files (default 1,000,000 and 10,000,000) and time `yibao batch`: wall, claims/s, peak RSS\n  bench-wasm    the same estimates natively and through the wasm module in Node: throughput ratio\n  bench-page    the page in Chromium: load to first result, one estimate (median of 200)\n  bench-peers [CLAIMS] [REPS]  ../shared/bench-peers' workload: yibao batch beside the hand-written peers, checked claim by claim (default 1,000,000 claims, 3 runs)\n  soak [SECONDS]  the release server on 127.0.0.1 under load: estimates at c=1/16/64, 10,000 idle/slow connections, explained batches, SIGTERM with a stuck client (default 10 s a phase)\n  mutants [--file F]… [--jobs N] [--minutes M] [--shard K/N] [--list]  cargo-mutants on the money code (engine's money.rs, settle.rs, settle/*.rs) with the engine's tests; per-file counts (see crates/yibao-engine/MUTANTS.md)\n  python        the Python package: wheel, fresh-venv install, pytest against the CLI (Spark local[2], DuckDB, Polars)\n  fuzz [N]      run N generated and mutated inputs (default 10,000,000) through the policy parser/checker, the claim decoder and settle, in release mode\n  pyclient      a Python client generated from /openapi.json (openapi-python-client, pinned): every vector through it\n  npm           the npm package @yibao/engine (packages/npm): built, packed, installed into a fresh project and tested (every vector, ESM and CommonJS, tsc)");
             return ExitCode::from(2);
         }
     };
@@ -395,20 +395,23 @@ wrk.body = '{"policy":"tianjin.resident","trace":false,"claim":{"date":"2024-05-
     result
 }
 
-/// `cargo xtask serve [--addr A] [--release]`: everything the page needs, then the page and the
-/// API until Ctrl-C. Each step is named and shows cargo's own progress; a second run with nothing
+/// `cargo xtask serve [--addr A] [--debug]`: everything the page needs, then the page and the
+/// API until Ctrl-C. The server is the release build (the one `cargo xtask test` builds and
+/// tests, so a test run leaves it ready); `--debug` serves the dev build instead. Each step is named and shows cargo's own progress; a second run with nothing
 /// changed skips the wasm post-processing (cargo's own no-op does the rest).
 fn serve(args: &[String]) -> Result<(), String> {
     let mut addr = "127.0.0.1:8080".to_string();
-    let mut release = false;
+    let mut release = true;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--addr" => addr = it.next().ok_or("--addr needs host:port")?.clone(),
+            // The default; still accepted from earlier instructions.
             "--release" => release = true,
+            "--debug" => release = false,
             _ => {
                 return Err(format!(
-                    "serve: unknown argument `{a}` (--addr HOST:PORT, --release)"
+                    "serve: unknown argument `{a}` (--addr HOST:PORT, --debug)"
                 ))
             }
         }
@@ -838,10 +841,11 @@ fn browser() -> Result<(), String> {
         )?;
     }
     npm_ci()?;
+    // The release build: `cargo xtask serve` serves it, and `cargo xtask test` has built it.
     step(
-        "building the yibao binary",
+        "building the release yibao binary",
         "cargo",
-        &["build", "-q", "-p", "yibao-cli"],
+        &["build", "--release", "-q", "-p", "yibao-cli"],
     )?;
     let artifacts = std::env::current_dir()
         .map_err(|e| e.to_string())?
@@ -853,7 +857,7 @@ fn browser() -> Result<(), String> {
         &[("YIBAO_ARTIFACTS", artifacts.as_os_str())],
     )?;
     let port = "18570";
-    let (mut server, ready) = start_server(&target("debug/yibao"), port, true)?;
+    let (mut server, ready) = start_server(&target("release/yibao"), port, true)?;
     let cases =
         std::fs::canonicalize(target("conformance/cases.json")).map_err(|e| e.to_string())?;
     let url = format!("http://127.0.0.1:{port}");
