@@ -67,6 +67,57 @@ fn venv(dir: &Path, fresh: bool) -> Result<PathBuf, String> {
 }
 
 pub fn python() -> Result<(), String> {
+    let (py, bin) = prepare()?;
+    let here = std::env::current_dir().map_err(|e| e.to_string())?;
+    run(
+        "pytest: the Python package against the CLI, Spark, DuckDB, Polars",
+        &py,
+        &[
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            text(&abs(PathBuf::from("crates/yibao-py/tests"))?)?,
+        ],
+        &[
+            ("YIBAO_BIN", bin.as_os_str()),
+            ("YIBAO_ROOT", here.as_os_str()),
+            ("PYSPARK_PYTHON", py.as_os_str()),
+            ("PYSPARK_DRIVER_PYTHON", py.as_os_str()),
+        ],
+    )
+}
+
+/// `cargo xtask bench-python [PERSONS]`: `settle_table` (every core and one thread) and the
+/// PySpark recipe beside `yibao batch` on the same generated claims (default 154,000 persons,
+/// about 1,000,000 claims); a Markdown table for BENCHMARKS.md.
+pub fn bench(args: &[String]) -> Result<(), String> {
+    let persons = match args.first() {
+        Some(n) => n
+            .replace(['_', ','], "")
+            .parse::<u64>()
+            .map_err(|_| format!("bench-python: `{n}` is not a number of persons"))?,
+        None => 154_000,
+    };
+    let (py, bin) = prepare()?;
+    let script = abs(PathBuf::from("crates/yibao-py/bench/bench_tables.py"))?;
+    let dir = abs(target("bench/python"))?;
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    run(
+        "the Python table path beside yibao batch",
+        &py,
+        &[text(&script)?, &persons.to_string()],
+        &[
+            ("YIBAO_BIN", bin.as_os_str()),
+            ("YIBAO_BENCH_DIR", dir.as_os_str()),
+        ],
+    )
+}
+
+/// The tools, the wheel built and installed into a fresh venv (checked there) and into the test
+/// venv, and the release CLI: the test venv's Python and the binary.
+fn prepare() -> Result<(PathBuf, PathBuf), String> {
     // The tools first: Python's venv module (Debian splits it out) and Java for Spark.
     let venv_ok = Command::new("python3")
         .args(["-c", "import venv, ensurepip"])
@@ -194,23 +245,5 @@ pub fn python() -> Result<(), String> {
         &[],
     )?;
     let bin = abs(target("release/yibao"))?;
-    let here = std::env::current_dir().map_err(|e| e.to_string())?;
-    run(
-        "pytest: the Python package against the CLI, Spark, DuckDB, Polars",
-        &py,
-        &[
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            text(&abs(PathBuf::from("crates/yibao-py/tests"))?)?,
-        ],
-        &[
-            ("YIBAO_BIN", bin.as_os_str()),
-            ("YIBAO_ROOT", here.as_os_str()),
-            ("PYSPARK_PYTHON", py.as_os_str()),
-            ("PYSPARK_DRIVER_PYTHON", py.as_os_str()),
-        ],
-    )
+    Ok((py, bin))
 }
