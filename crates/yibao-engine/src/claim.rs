@@ -89,6 +89,7 @@ pub struct CareMonth {
     /// year's state (the state adds the months paid this year).
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub months_used: u32,
+    /// The month's care costs by kind.
     pub costs: CareCosts,
 }
 

@@ -62,8 +62,10 @@ fn days_in_month(y: i32, m: u8) -> u8 {
 /// Why a date string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DateError {
+    /// The text is not of the form `YYYY-MM-DD`.
     #[error("expected a date as YYYY-MM-DD, found `{0}`")]
     Format(String),
+    /// The text has the right form but names no calendar day (e.g. `2023-02-29`).
     #[error("`{0}` is not a day of the calendar")]
     NoSuchDay(String),
 }

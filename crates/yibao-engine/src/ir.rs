@@ -101,12 +101,19 @@ pub struct DimValue {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Dim {
+    /// The insured group (`group`), e.g. employees in service or retired.
     Group,
+    /// The person's special categories (`category`), e.g. destitute or low-income (medical aid).
+    ///
     /// Keyed by the first of the person's categories in declaration order that has an entry.
     Category,
+    /// The type of care (`care`), e.g. inpatient or general outpatient.
     Care,
+    /// The hospital level (`level`).
     Level,
+    /// Where care was given (`place`), e.g. local or out of the city.
     Place,
+    /// The disease treated (`disease`).
     Disease,
 }
 
@@ -140,16 +147,23 @@ pub enum Value {
     /// A constant; `params` are the parameters it was computed from (one for a literal);
     /// `flagged` when one of them is a placeholder or overridden, so results must name it.
     Const {
+        /// The value: yuan for money, a fraction for a ratio.
         value: Decimal,
+        /// Indices into `Policy::params` of the figures it was computed from.
         params: Vec<ParamId>,
+        /// Set when one of `params` is a placeholder or was overridden by the caller.
         #[serde(skip)]
         flagged: bool,
     },
     /// One entry per value of `dim`, in declaration order; `None` falls back to `default`
     /// (`else:`); with neither, the clause does not apply to such a claim.
     Table {
+        /// The dimension the table is keyed by.
         dim: Dim,
+        /// One entry per declared value of `dim`, in declaration order; `None` where the table
+        /// has no entry for that value.
         entries: Vec<Option<Value>>,
+        /// The `else:` entry, if the table has one.
         default: Option<Box<Value>>,
     },
     /// Arithmetic that refers to the value being modified (`ratio + 5%`) or to a table.
@@ -160,7 +174,9 @@ pub enum Value {
     /// [placeholder]`, not overridden); settle applies the rule for unknown figures
     /// (ARCHITECTURE.md, "Unknown figures").
     None {
+        /// Indices into `Policy::params` of the parameter that records the `none` and its provenance.
         params: Vec<ParamId>,
+        /// Set when the figure is unknown (`none [placeholder]`, not overridden) rather than absent.
         #[serde(default)]
         unknown: bool,
     },
@@ -170,13 +186,22 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "op", content = "args")]
 pub enum Expr {
+    /// A value: a constant, `none`, a table or nested arithmetic.
     Value(Value),
+    /// The value being modified: the target's name in a `for` op (`ratio` in `ratio + 5%`), or
+    /// `deductible` (the first deductible) in a `deductible from_admission` clause.
     Current,
+    /// The sum of the two operands.
     Add(Box<Expr>, Box<Expr>),
+    /// The first operand less the second.
     Sub(Box<Expr>, Box<Expr>),
+    /// The product of the two operands.
     Mul(Box<Expr>, Box<Expr>),
+    /// The first operand divided by the second (division by zero is an `EvalError`).
     Div(Box<Expr>, Box<Expr>),
+    /// The smaller of the two operands (`min(a, b)`).
     Min(Box<Expr>, Box<Expr>),
+    /// The larger of the two operands (`max(a, b)`).
     Max(Box<Expr>, Box<Expr>),
 }
 
@@ -185,10 +210,16 @@ pub enum Expr {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LayerKind {
+    /// The basic medical insurance fund (统筹基金); pays into `hifp_pay`.
     Basic,
+    /// Serious-illness insurance (大病保险); pays into `hifmi_pay`.
     SeriousIllness,
+    /// A supplementary fund such as employees' large-amount mutual aid (大额互助); pays into
+    /// `hifob_pay`.
     Supplementary,
+    /// Medical aid (医疗救助) for people in special categories; pays into `maf_pay`.
     MedicalAid,
+    /// A commercial or city-sponsored insurance (e.g. 惠民保); pays into `oth_pay`.
     Commercial,
 }
 
@@ -241,12 +272,19 @@ pub struct Cite {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Component {
+    /// Items outside the reimbursement list, paid wholly by the patient (全自费).
     OutOfList,
+    /// The share the patient pays first on partly covered items (先行自付).
     PreSelfPay,
+    /// What is billed above an item's price limit (超限价自付).
     OverLimit,
+    /// The in-scope amount below the deductible (起付线).
     Deductible,
+    /// The in-scope amount the fund's ratio leaves to the patient (co-pay).
     CoPay,
+    /// The in-scope amount above the layer's cap (封顶线) or beyond its highest band.
     AboveCap,
+    /// The policy-scope amount that no layer on `in_scope` classified (none applied to the claim).
     NotCovered,
 }
 
@@ -301,6 +339,7 @@ pub enum Base {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
+    /// This claim's base alone (`measure claim`).
     Claim,
     /// The year's accumulated base, deductibles included (a 大病 threshold over the year).
     Year,
@@ -374,8 +413,10 @@ pub struct Bands {
 pub enum CapPer {
     /// A year-to-date limit on what the pool has paid.
     Year {
+        /// Index into `Policy::pools` of the pool whose payments count toward the cap.
         pool: u32,
     },
+    /// A limit on what the layer pays on this claim alone (`cap per_claim`).
     Claim,
     /// A limit on what the layer paid in the claim's calendar month (`cap per_month`).
     Month,
@@ -417,9 +458,21 @@ pub struct Selector {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "target")]
 pub enum ModOp {
-    Deductible { expr: Expr },
-    Ratio { expr: Expr },
-    Cap { expr: Option<Expr> },
+    /// Replaces the layer's deductible with `expr`.
+    Deductible {
+        /// The new deductible; `Expr::Current` is the deductible before the op.
+        expr: Expr,
+    },
+    /// Changes the ratio in each of the layer's bands to `expr`.
+    Ratio {
+        /// The new ratio; `Expr::Current` is the band's ratio before the op.
+        expr: Expr,
+    },
+    /// Changes each of the layer's caps to `expr`; `None` (`no cap`) lifts them.
+    Cap {
+        /// The new cap, or `None` for `no cap`; `Expr::Current` is the cap before the op.
+        expr: Option<Expr>,
+    },
 }
 
 /// `for category [..] { deductible × 50%  ratio + 5%  no cap }`: applied, in order, to every
@@ -518,6 +571,7 @@ pub enum CostKind {
 }
 
 impl CostKind {
+    /// Every cost kind, in index order.
     pub const ALL: [CostKind; 6] = [
         CostKind::PersonalCare,
         CostKind::Nursing,
@@ -526,6 +580,7 @@ impl CostKind {
         CostKind::Assessment,
         CostKind::FamilyCare,
     ];
+    /// The cost kind's name in the policy language and in a claim's `month.costs`.
     pub fn name(self) -> &'static str {
         match self {
             CostKind::PersonalCare => "personal_care",
@@ -536,6 +591,7 @@ impl CostKind {
             CostKind::FamilyCare => "family_care",
         }
     }
+    /// The cost kind's index in per-kind cost arrays.
     pub fn index(self) -> usize {
         self as usize
     }
@@ -545,7 +601,9 @@ impl CostKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitPer {
+    /// `per_day`: the limit is multiplied by the month's days of care.
     Day,
+    /// `per_month`: the limit applies to the month as a whole.
     Month,
 }
 
@@ -566,6 +624,7 @@ pub enum CareFact {
 }
 
 impl CareFact {
+    /// Every fact.
     pub const ALL: [CareFact; 5] = [
         CareFact::Days,
         CareFact::Visits,
@@ -573,6 +632,7 @@ impl CareFact {
         CareFact::Age,
         CareFact::MonthsUsed,
     ];
+    /// The fact's name in the policy language (`require <fact> ...`).
     pub fn name(self) -> &'static str {
         match self {
             CareFact::Days => "days",
@@ -588,13 +648,18 @@ impl CareFact {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CmpOp {
+    /// `>=`: the fact is at least the figure.
     Ge,
+    /// `>`: the fact is above the figure.
     Gt,
+    /// `<=`: the fact is at most the figure.
     Le,
+    /// `<`: the fact is below the figure.
     Lt,
 }
 
 impl CmpOp {
+    /// The operator as written in the policy language (`>=`, `>`, `<=`, `<`).
     pub fn symbol(self) -> &'static str {
         match self {
             CmpOp::Ge => ">=",
@@ -603,6 +668,7 @@ impl CmpOp {
             CmpOp::Lt => "<",
         }
     }
+    /// Whether `fact <op> figure` is true.
     pub fn holds(self, fact: Decimal, figure: Decimal) -> bool {
         match self {
             CmpOp::Ge => fact >= figure,
@@ -616,8 +682,11 @@ impl CmpOp {
 /// `limit per_day|per_month V`: caps the cost that counts, before the ratio.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Limit {
+    /// Whether the limit is per day of care or per month.
     pub per: LimitPer,
+    /// The limit in yuan.
     pub value: Value,
+    /// The clause.
     pub cite: Cite,
 }
 
@@ -625,9 +694,13 @@ pub struct Limit {
 /// for the claim sets no condition.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Require {
+    /// The fact of the month it tests.
     pub fact: CareFact,
+    /// How the fact is compared with the figure.
     pub op: CmpOp,
+    /// The figure the fact is compared with.
     pub value: Value,
+    /// The clause.
     pub cite: Cite,
 }
 
@@ -635,8 +708,11 @@ pub struct Require {
 /// own payments or (with a pool) those of every layer naming the pool.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CareCap {
+    /// The pool whose layers' payments in the month count; `None` for the layer's own.
     pub pool: Option<Arc<str>>,
+    /// The cap in yuan.
     pub value: Value,
+    /// The clause.
     pub cite: Cite,
 }
 
@@ -645,8 +721,11 @@ pub struct CareCap {
 pub struct CareRule {
     /// The cost kinds the layer pays from (`base cost [..]`).
     pub costs: Vec<CostKind>,
+    /// The covered-cost limit (`limit ...`), if any.
     pub limit: Option<Limit>,
+    /// The conditions the month must meet (`require ...`), in order.
     pub requires: Vec<Require>,
+    /// The monthly caps on what the fund pays (`cap per_month ...`).
     pub caps: Vec<CareCap>,
 }
 
@@ -668,7 +747,9 @@ impl Policy {
 /// A leaf of a value: a constant or `none`, or `current` (the value a modifier modifies).
 #[derive(Debug, Clone, Copy)]
 pub enum Leaf<'a> {
+    /// A `Value::Const` or `Value::None`.
     Value(&'a Value),
+    /// `Expr::Current`: the value a modifier modifies.
     Current,
 }
 
@@ -710,10 +791,16 @@ impl Value {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Provenance {
+    /// Stated by an official document (`[official SRC]`).
     Official,
+    /// Stated by a secondary source (not the issuing authority's own document) that names the
+    /// figure (`[secondary SRC]`).
     Secondary,
+    /// Stated as a rule of the scheme by one of the project's seed documents (`[seed SRC]`).
     Seed,
+    /// Computed from sourced figures by the formula given in the note (`[derived "formula"]`).
     Derived,
+    /// A guess or stand-in, not verified; results list it as unverified (`[placeholder "why"]`).
     Placeholder,
     /// The policy gave none (the checker warns).
     Unspecified,

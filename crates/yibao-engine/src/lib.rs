@@ -21,6 +21,8 @@
 //! assert_eq!(s.out_of_pocket.total.to_string(), "3800.00");
 //! ```
 
+#![warn(missing_docs)]
+
 /// Claims: what was billed, where and for whom.
 pub mod claim;
 /// Calendar dates.

@@ -80,12 +80,16 @@ impl fmt::Display for Money {
 /// Why a money string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
+    /// The text is not an amount as the pattern allows (sign, spaces, leading zeros, ...).
     #[error("expected an amount in yuan such as \"1234.50\", found `{0}`")]
     Syntax(String),
+    /// The amount has more than two decimal places.
     #[error("amount `{0}` has more than two decimal places (money is settled to 0.01 yuan)")]
     Precision(String),
+    /// The amount is negative.
     #[error("amount `{0}` is negative")]
     Negative(String),
+    /// The amount is above 1,000,000,000,000 yuan.
     #[error("amount `{0}` is above the largest supported amount (1000000000000 yuan)")]
     TooLarge(String),
 }

@@ -452,15 +452,26 @@ impl Warning {
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum StepKind {
+    /// How the bill splits: out-of-list, pre-self-pay, over-limit and the policy-scope amount
+    /// (for a month of care, the costs by kind).
     Split,
+    /// A layer does not apply to the claim, or could not be computed (an unknown ratio); says why.
     NotApplicable,
+    /// The base a layer works on.
     Base,
+    /// The deductible (起付线) a layer charges on this claim.
     Deductible,
+    /// What a layer pays in one band: the amount in the band times its ratio.
     Band,
+    /// The part of the base beyond the highest band, which the layer does not pay.
     Uncovered,
+    /// A cap (封顶线) or covered-cost limit that reduced what the layer pays or what counts.
     Cap,
+    /// A per-case (按病种) settlement: the standard fee times the patient's share.
     PerCase,
+    /// What a layer pays on the claim.
     Payment,
+    /// What the funds pay in all and what is left to the patient.
     OutOfPocket,
     /// A `for` block changed a figure for this claim.
     Modifier,
