@@ -63,11 +63,14 @@ use values::{fmt_num, value_span};
 /// What a compilation produced: the policy when there was no error, and every diagnostic.
 #[derive(Debug)]
 pub struct Compiled {
+    /// The compiled policy; `None` when any diagnostic is an error.
     pub policy: Option<ir::Policy>,
+    /// Every error and warning the checker found.
     pub diagnostics: Vec<Diagnostic>,
 }
 
 impl Compiled {
+    /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
@@ -83,6 +86,7 @@ pub fn compile(file: &PolicyFile, map: &SourceMap, content_hash: String) -> Comp
 /// policy's own: a citizen typing the figure from the city's notice, or a drafter trying a value.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
+    /// Parameter path → the value to use instead (yuan, or a fraction for a ratio).
     pub values: BTreeMap<String, Decimal>,
 }
 

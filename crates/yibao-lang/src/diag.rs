@@ -14,7 +14,9 @@ use crate::source::{SourceFile, SourceMap, Span};
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Severity {
+    /// The policy is wrong: no compiled policy is produced.
     Error,
+    /// Probably a mistake (a figure without provenance, say); the policy still compiles.
     Warning,
 }
 

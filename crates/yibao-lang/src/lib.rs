@@ -3,7 +3,7 @@
 //! The pipeline, one module a step:
 //! - [`parse`]: text → syntax tree ([`ast`]), with spans; malformed text gives diagnostics.
 //! - [`merge`]: applies a version that `extends` another onto its parent.
-//! - [`compile`]: checks the tree and lowers it to the engine's IR ([`yibao_engine::Policy`]).
+//! - [`compile`](mod@compile): checks the tree and lowers it to the engine's IR ([`yibao_engine::Policy`]).
 //! - [`fmt`]: the canonical text of a policy.
 //!
 //! Diagnostics ([`Diagnostic`]) carry spans into a [`SourceMap`]; they render with miette
@@ -24,6 +24,8 @@
 //! assert!(out.diagnostics.iter().all(|d| !d.is_error()));
 //! assert_eq!(out.policy.unwrap().layers.len(), 1);
 //! ```
+
+#![warn(missing_docs)]
 
 /// The syntax tree.
 pub mod ast;
