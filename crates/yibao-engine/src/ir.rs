@@ -366,7 +366,7 @@ pub struct Deductible {
     /// How much.
     pub value: Value,
     /// From the n-th claim of this layer in the year on, this value replaces `value`.
-    /// It may refer to the first value as `current`.
+    /// Its formula may name the first value as `deductible` (`deductible × 50%`).
     pub later: Option<(u32, Value, Cite)>,
     /// The clause.
     pub cite: Cite,
