@@ -13,6 +13,7 @@
 mod common;
 
 mod caps;
+mod care;
 mod cascade;
 mod deductible;
 mod edges;
