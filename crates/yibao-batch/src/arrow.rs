@@ -703,11 +703,6 @@ fn output(e: ArrowError) -> BatchError {
     BatchError::Output(std::io::Error::other(e))
 }
 
-/// Reads a whole Arrow IPC stream held in memory (the Python binding's input).
-pub fn ipc_stream_rows(bytes: Vec<u8>) -> Result<ArrowRows, BatchError> {
-    ipc_rows(std::io::Cursor::new(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests fail loudly")]

@@ -1,10 +1,18 @@
 //! The native part of the `yibao` Python package: a thin layer over the `yibao` facade (the
 //! functions the CLI, the server and the wasm module call) and the batch engine of `yibao batch`
-//! — no rule logic here. Tables cross as Arrow IPC streams; errors cross as one exception,
+//! — no rule logic here. Tables cross through the Arrow C stream interface (zero-copy); errors cross as one exception,
 //! `NativeError(json)`, which the Python package turns into `yibao.Error`. Every call catches
 //! panics, so none crosses into Python.
 //!
 //! Without the `python` feature the crate is empty (the workspace builds without Python).
+
+// As in the CLI: the batch engine allocates claims on the reader thread and frees them on the
+// workers, which mimalloc handles far better than the system allocator. Only Rust's own
+// allocations go through it; Python objects keep Python's allocator, and Arrow buffers handed to
+// pyarrow are freed through their release callbacks, i.e. back here.
+#[cfg(feature = "python")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[cfg(feature = "python")]
 mod native {
@@ -12,12 +20,14 @@ mod native {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::OnceLock;
 
+    use arrow_array::RecordBatchReader;
+    use arrow_pyarrow::{FromPyArrow, IntoPyArrow, Table};
     use pyo3::create_exception;
     use pyo3::exceptions::PyException;
     use pyo3::prelude::*;
     use pyo3::types::PyBytes;
     use yibao::Registry;
-    use yibao_batch::arrow::{ipc_stream_rows, IpcSink};
+    use yibao_batch::arrow::{ArrowRows, Collect, IpcSink};
     use yibao_batch::{BatchError, Options, Target};
 
     create_exception!(
@@ -166,20 +176,22 @@ mod native {
         Ok(PyBytes::new(py, &bytes).unbind())
     }
 
-    /// Settles the claims of an Arrow IPC stream with `yibao batch`'s engine; the results as an
-    /// Arrow IPC stream.
+    /// Settles the claims of any Arrow stream (an object with `__arrow_c_stream__`: a pyarrow
+    /// Table, RecordBatchReader, …) with `yibao batch`'s engine; the results as a pyarrow Table.
+    /// Both sides cross through the Arrow C stream interface, without copies or IPC bytes, and
+    /// the input is read batch by batch as the workers settle it.
     #[pyfunction]
-    #[pyo3(signature = (data, policy=None, overrides=None, sort=false, threads=None))]
-    fn settle_ipc(
-        py: Python<'_>,
-        data: &[u8],
+    #[pyo3(signature = (table, policy=None, overrides=None, sort=false, threads=None))]
+    fn settle_stream<'py>(
+        py: Python<'py>,
+        table: &Bound<'py, PyAny>,
         policy: Option<String>,
         overrides: Option<BTreeMap<String, String>>,
         sort: bool,
         threads: Option<usize>,
-    ) -> PyResult<Py<PyBytes>> {
-        let data = data.to_vec();
-        let out = py.detach(move || {
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let reader = arrow_array::ffi_stream::ArrowArrayStreamReader::from_pyarrow_bound(table)?;
+        let (batches, schema) = py.detach(move || {
             guarded(move || {
                 let opts = Options {
                     policy,
@@ -190,9 +202,10 @@ mod native {
                     ..Options::default()
                 };
                 let reg = bundled();
-                let mut rows = ipc_stream_rows(data).map_err(|e| batch_error(&e))?;
-                let schema = yibao_batch::output_schema(reg, &opts);
-                let mut sink = IpcSink::stream(Vec::new(), &schema).map_err(|e| batch_error(&e))?;
+                let input = reader.schema();
+                let mut rows =
+                    ArrowRows::new(&input, Box::new(reader)).map_err(|e| batch_error(&e))?;
+                let mut sink = Collect::default();
                 yibao_batch::run_to(
                     reg,
                     &mut rows,
@@ -202,10 +215,12 @@ mod native {
                     &|_| {},
                 )
                 .map_err(|e| batch_error(&e))?;
-                sink.finish().map_err(|e| batch_error(&e))
+                Ok((sink.0, yibao_batch::output_schema(reg, &opts)))
             })
         })?;
-        Ok(PyBytes::new(py, &out).unbind())
+        Table::try_new(batches, schema)
+            .map_err(|e| error("internal", None, &e.to_string(), None))?
+            .into_pyarrow(py)
     }
 
     /// A deliberate panic inside a guarded call, for the test that no panic crosses into Python.
@@ -227,7 +242,7 @@ mod native {
         m.add_function(wrap_pyfunction!(vector_requests, m)?)?;
         m.add_function(wrap_pyfunction!(check_json, m)?)?;
         m.add_function(wrap_pyfunction!(schema_ipc, m)?)?;
-        m.add_function(wrap_pyfunction!(settle_ipc, m)?)?;
+        m.add_function(wrap_pyfunction!(settle_stream, m)?)?;
         m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
         Ok(())
     }

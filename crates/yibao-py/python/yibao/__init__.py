@@ -159,11 +159,6 @@ def settle_table(table: Union[pa.Table, pa.RecordBatch], policy: Optional[str] =
         Error: a bad column (kind ``column``, or ``row`` with the row for a wrong type), a bad
             row (kind ``row``, with ``row`` and ``path``), claims out of order (``order``).
     """
-    t = _as_table(table)
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, t.schema) as w:
-        w.write_table(t)
-    data = sink.getvalue().to_pybytes()
-    out = _call(_native.settle_ipc, data, policy,
-                dict(overrides) if overrides is not None else None, sort, threads)
-    return pa.ipc.open_stream(out).read_all()
+    # The table crosses into the engine through the Arrow C stream interface, without a copy.
+    return _call(_native.settle_stream, _as_table(table), policy,
+                 dict(overrides) if overrides is not None else None, sort, threads)
