@@ -260,7 +260,7 @@ pub enum BaseSpec {
         after: Option<Spanned<String>>,
         /// `plus special_drugs`: also the claim's items on the provincial 大病 special-drug,
         /// consumables and services lists; the span of the words.
-        special_drugs: Option<Span>,
+        special_drugs: Option<Spanned<()>>,
     },
     /// Long-term care: the month's costs of these kinds.
     Cost(Vec<Spanned<CostKind>>),

@@ -591,7 +591,7 @@ impl Builder<'_> {
                         let (mut after, mut special_drugs) = (None, None);
                         for x in bi {
                             if x.as_rule() == Rule::plus_special {
-                                special_drugs = Some(self.span(&x));
+                                special_drugs = Some(Spanned::new((), self.span(&x)));
                             } else {
                                 after = Some(self.spanned_str(&x));
                             }

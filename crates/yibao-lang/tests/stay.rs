@@ -156,3 +156,36 @@ fn amend_keeps_or_replaces_the_period() {
         Some("180")
     );
 }
+
+/// `base remaining … plus special_drugs` (Zhejiang's 大病 base, ZJ-REG art. 34): lowered to the
+/// layer's flag, formatted back, and refused beside `out_of_list` (which holds the drugs).
+#[test]
+fn a_base_plus_special_drugs() {
+    let two = |second: &str| {
+        format!("{HEAD}layer basic \"b\" {{\n  base in_scope\n  ratio 80% [official S]\n}}\nlayer serious_illness \"大病\" {{\n{second}  ratio 60% [official S]\n}}\n")
+    };
+    let text = two("  base   remaining in_scope after basic\n   plus   special_drugs\n");
+    let out = yibao_lang::compile_text("t.policy", &text);
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    let p = out.policy.unwrap();
+    assert!(!p.layers[0].plus_special_drugs);
+    assert!(p.layers[1].plus_special_drugs);
+    let f = yibao_lang::fmt::format(&text).unwrap();
+    assert!(
+        f.contains("  base remaining in_scope after basic plus special_drugs\n"),
+        "{f}"
+    );
+    let found = diagnostics(&two(
+        "  base remaining [co_pay, out_of_list] after basic plus special_drugs\n",
+    ));
+    assert_eq!(
+        found,
+        vec![(
+            "yibao::conflict".to_string(),
+            "t.policy".to_string(),
+            13,
+            52,
+            "plus special_drugs".to_string()
+        )]
+    );
+}

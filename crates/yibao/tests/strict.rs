@@ -135,3 +135,31 @@ fn stay_days_is_a_whole_number_of_days_everywhere() {
     let e = yibao::estimate(&reg, &r).unwrap_err();
     assert!(e.message.contains("more than the total"), "{e}");
 }
+
+#[test]
+fn special_drugs_is_money_within_out_of_list() {
+    let req = |v: &str, ool: &str| {
+        format!(
+            r#"{{"policy":"huzhou.resident","claim":{{"date":"2022-04-01","care":"inpatient","amounts":{{"total":"50000","out_of_list":"{ool}","special_drugs":{v}}}}}}}"#
+        )
+    };
+    for bad in ["\"-1\"", "-1", "\"1.234\"", "12.5"] {
+        let e = parse_request_json(&req(bad, "20000")).unwrap_err();
+        assert_eq!(
+            e.path.as_deref(),
+            Some("claim.amounts.special_drugs"),
+            "`{bad}`: {e}"
+        );
+    }
+    let reg = Registry::bundled();
+    // Within 全自费: read and settled.
+    let r = parse_request_json(&req("\"15000\"", "20000")).unwrap();
+    assert!(yibao::estimate(&reg, &r).is_ok());
+    // Above 全自费 (and so above what the bill leaves outside the policy scope): refused.
+    let r = parse_request_json(&req("\"25000\"", "20000")).unwrap();
+    let e = yibao::estimate(&reg, &r).unwrap_err();
+    assert!(e.to_string().contains("special_drugs"), "{e}");
+    // Above the total itself: refused too.
+    let r = parse_request_json(&req("\"60000\"", "20000")).unwrap();
+    assert!(yibao::estimate(&reg, &r).is_err());
+}

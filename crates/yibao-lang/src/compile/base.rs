@@ -85,7 +85,7 @@ impl Compiler<'_> {
                                 Diagnostic::error(
                                     "yibao::conflict",
                                     "`plus special_drugs` with `out_of_list` counts the special drugs twice",
-                                    *sp,
+                                    sp.span,
                                 )
                                 .with_help("the special drugs are a part of `out_of_list`: name one or the other"),
                             );
