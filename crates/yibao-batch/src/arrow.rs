@@ -227,7 +227,11 @@ impl ArrowRows {
                 (Col::Date, DataType::Date32) => true,
                 (Col::Referral, DataType::Boolean) => true,
                 (
-                    Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit | Col::SpecialDrugs,
+                    Col::Total
+                    | Col::OutOfList
+                    | Col::PreSelfPay
+                    | Col::OverLimit
+                    | Col::SpecialDrugs,
                     DataType::Decimal128(_, s),
                 ) => *s >= 0,
                 (Col::Month(m), DataType::Decimal128(_, s)) => m.is_amount() && *s >= 0,
@@ -363,7 +367,11 @@ impl ArrowRows {
                         }
                     }
                 },
-                Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit | Col::SpecialDrugs => {
+                Col::Total
+                | Col::OutOfList
+                | Col::PreSelfPay
+                | Col::OverLimit
+                | Col::SpecialDrugs => {
                     let m = match v {
                         Value::Money(a, scale) => {
                             if a.is_null(i) {

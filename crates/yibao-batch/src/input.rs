@@ -2,8 +2,8 @@
 
 use std::io::BufRead;
 
-use yibao::engine::ir::CostKind;
 use yibao::engine::claim::parse_stay_days;
+use yibao::engine::ir::CostKind;
 use yibao::engine::CareMonth;
 use yibao::{Claim, Date, Money};
 
@@ -313,8 +313,7 @@ impl<R: std::io::Read + Send> CsvRows<R> {
                 Col::CaseCode => c.case_code = opt(f),
                 Col::StayDays => {
                     if !f.is_empty() {
-                        c.stay_days =
-                            Some(parse_stay_days(f).map_err(|e| bad("stay_days", e))?);
+                        c.stay_days = Some(parse_stay_days(f).map_err(|e| bad("stay_days", e))?);
                     }
                 }
                 Col::Total => {

@@ -59,7 +59,11 @@ pub struct Claim {
     /// Length of the stay the claim covers, in days (住院天数; the national platform's
     /// `act_ipt_days`). A policy whose deductible repeats every N days of a stay (`deductible
     /// every N days`) charges it once per N days begun; without it, once, with a warning.
-    #[serde(default, skip_serializing_if = "Option::is_none", alias = "act_ipt_days")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "act_ipt_days"
+    )]
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 36525))]
     pub stay_days: Option<u32>,
     /// The bill: its total and the parts the policy does not cover.

@@ -140,7 +140,8 @@ fn amend_keeps_or_replaces_the_period() {
             .find(|x| x.path == "basic.deductible_every")
             .map(|x| x.value.to_string())
     };
-    let head = "policy x.y \"t\"\neffective 2025-01-01\nconfirmed 2025-12-31\nextends x.y@2024-01-01\n";
+    let head =
+        "policy x.y \"t\"\neffective 2025-01-01\nconfirmed 2025-12-31\nextends x.y@2024-01-01\n";
     assert_eq!(
         period(&format!(
             "{head}amend layer basic {{ deductible per_admission 250 [official S] }}\n"

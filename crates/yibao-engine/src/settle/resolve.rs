@@ -157,7 +157,9 @@ pub(super) fn check_amounts(policy: &Policy, claim: &Claim) -> Result<(), ClaimE
     if claim.stay_days.is_some_and(|d| d > MAX_STAY_DAYS) {
         return Err(ClaimError::new(
             "stay_days",
-            format!("a stay of more than {MAX_STAY_DAYS} days (100 years) is not a stay yibao settles"),
+            format!(
+                "a stay of more than {MAX_STAY_DAYS} days (100 years) is not a stay yibao settles"
+            ),
         ));
     }
     let a = &claim.amounts;

@@ -528,7 +528,10 @@ fn a_base_plus_special_drugs() {
     // basic: 6,000 × 70% = 4,200, co-pay 1,800; big: (1,800 + 3,000) × 50% = 2,400 — the co-pay
     // 1,800 first, then 600 of the special drugs: 全自费 4,000 → 3,400.
     let s = one(&policy, c.clone());
-    assert_eq!((pay(&s, 0), pay(&s, 1)), ("4200.00".into(), "2400.00".into()));
+    assert_eq!(
+        (pay(&s, 0), pay(&s, 1)),
+        ("4200.00".into(), "2400.00".into())
+    );
     assert_eq!(y(s.layers[1].base), "4800.00");
     assert_eq!(y(s.out_of_pocket.out_of_list), "3400.00");
     assert_eq!(y(s.out_of_pocket.co_pay), "0.00");
@@ -546,5 +549,8 @@ fn a_base_plus_special_drugs() {
     let bad = with(c, |c| c.amounts.special_drugs = m("5000"));
     let (r, _) = year_of(&policy, &[bad]);
     let e = r[0].as_ref().unwrap_err().to_string();
-    assert!(e.contains("special_drugs 5000.00 is more than out_of_list 4000.00"), "{e}");
+    assert!(
+        e.contains("special_drugs 5000.00 is more than out_of_list 4000.00"),
+        "{e}"
+    );
 }

@@ -70,7 +70,9 @@ impl Compiler<'_> {
                                 "`deductible every` needs a `per_admission` deductible",
                                 *espan,
                             )
-                            .with_help("a per-year deductible is paid once a year, however long the stay"),
+                            .with_help(
+                                "a per-year deductible is paid once a year, however long the stay",
+                            ),
                         );
                     }
                     let path = format!("{lid}.deductible_every");
@@ -110,7 +112,8 @@ impl Compiler<'_> {
                     cite: self.cite(*dspan),
                 });
             }
-        } else if let Some(lc) = find(&|c| matches!(c, Clause::Later { .. } | Clause::Every { .. })) {
+        } else if let Some(lc) = find(&|c| matches!(c, Clause::Later { .. } | Clause::Every { .. }))
+        {
             self.error(
                 Diagnostic::error(
                     "yibao::conflict",
