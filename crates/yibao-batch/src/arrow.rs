@@ -5,8 +5,8 @@
 //! `utf8`, `large_utf8` or `utf8_view` (`id` and `person` also integers); `date` is `date32` or
 //! text; `referral` is `bool` or text; money is `decimal128` (any scale, at most two decimals
 //! used) or text as in CSV — never floating point; a month of long-term care's counts (`days`,
-//! `hospital_days`, `visits`, `age`, `months_used`) are `int32`, `int64` or text, its `hours` and
-//! costs are money. A row's `line` is its row number in the input
+//! `hospital_days`, `visits`, `age`, `months_used`) and `stay_days` are `int32`, `int64` or
+//! text, a care month's `hours` and costs are money. A row's `line` is its row number in the input
 //! (the first row is 1). Output money is `decimal128(18, 2)`, dates are `date32`.
 
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use arrow_array::{
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use rust_decimal::Decimal;
+use yibao::engine::claim::parse_stay_days;
 use yibao::engine::CareMonth;
 use yibao::{Claim, Date, Money};
 
@@ -119,13 +120,13 @@ fn accepted(col: Col) -> &'static str {
         Col::Id | Col::Person => "text or integer",
         Col::Date => "date32 or text (YYYY-MM-DD)",
         Col::Referral => "bool or text",
-        Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit => {
+        Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit | Col::SpecialDrugs => {
             "decimal128 (e.g. decimal128(18, 2)) or text such as \"1234.50\" — money is never a float"
         }
         Col::Month(m) if m.is_amount() => {
             "decimal128 (e.g. decimal128(18, 2)) or text such as \"1234.50\" — never a float"
         }
-        Col::Month(_) => "int32, int64 or text (a whole number)",
+        Col::Month(_) | Col::StayDays => "int32, int64 or text (a whole number)",
         _ => "text",
     }
 }
@@ -141,7 +142,7 @@ fn value_of(col: Col, a: &ArrayRef) -> Option<Value> {
             any.downcast_ref::<BooleanArray>().cloned().map(Value::Bool)
         }
         (
-            Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit,
+            Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit | Col::SpecialDrugs,
             DataType::Decimal128(_, s),
         ) => any
             .downcast_ref::<Decimal128Array>()
@@ -152,6 +153,7 @@ fn value_of(col: Col, a: &ArrayRef) -> Option<Value> {
             .cloned()
             .map(|d| Value::Money(d, *s)),
         (Col::Month(m), _) if !m.is_amount() => Text::of(a, true).map(Value::Text),
+        (Col::StayDays, _) => Text::of(a, true).map(Value::Text),
         _ => Text::of(a, false).map(Value::Text),
     }
 }
@@ -225,11 +227,16 @@ impl ArrowRows {
                 (Col::Date, DataType::Date32) => true,
                 (Col::Referral, DataType::Boolean) => true,
                 (
-                    Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit,
+                    Col::Total
+                    | Col::OutOfList
+                    | Col::PreSelfPay
+                    | Col::OverLimit
+                    | Col::SpecialDrugs,
                     DataType::Decimal128(_, s),
                 ) => *s >= 0,
                 (Col::Month(m), DataType::Decimal128(_, s)) => m.is_amount() && *s >= 0,
                 (Col::Month(m), DataType::Int64 | DataType::Int32) => !m.is_amount(),
+                (Col::StayDays, DataType::Int64 | DataType::Int32) => true,
                 (_, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => true,
                 _ => false,
             };
@@ -296,6 +303,11 @@ impl ArrowRows {
                 Col::Place => c.place = text(v),
                 Col::Disease => c.disease = text(v),
                 Col::CaseCode => c.case_code = text(v),
+                Col::StayDays => {
+                    if let Some(s) = text(v) {
+                        c.stay_days = Some(parse_stay_days(&s).map_err(bad)?);
+                    }
+                }
                 Col::Care => c.care = text(v).unwrap_or_default(),
                 Col::Categories => {
                     c.categories = text(v)
@@ -355,7 +367,11 @@ impl ArrowRows {
                         }
                     }
                 },
-                Col::Total | Col::OutOfList | Col::PreSelfPay | Col::OverLimit => {
+                Col::Total
+                | Col::OutOfList
+                | Col::PreSelfPay
+                | Col::OverLimit
+                | Col::SpecialDrugs => {
                     let m = match v {
                         Value::Money(a, scale) => {
                             if a.is_null(i) {
@@ -373,6 +389,7 @@ impl ArrowRows {
                         Col::Total => total = m,
                         Col::OutOfList => c.amounts.out_of_list = m.unwrap_or(Money::ZERO),
                         Col::PreSelfPay => c.amounts.pre_self_pay = m.unwrap_or(Money::ZERO),
+                        Col::SpecialDrugs => c.amounts.special_drugs = m.unwrap_or(Money::ZERO),
                         _ => c.amounts.over_limit = m.unwrap_or(Money::ZERO),
                     }
                 }

@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 
+use yibao::engine::claim::parse_stay_days;
 use yibao::engine::ir::CostKind;
 use yibao::engine::CareMonth;
 use yibao::{Claim, Date, Money};
@@ -72,6 +73,8 @@ pub(crate) const COLUMNS: &[(&str, Col)] = &[
     ("referral", Col::Referral),
     ("disease", Col::Disease),
     ("case_code", Col::CaseCode),
+    ("stay_days", Col::StayDays),
+    ("act_ipt_days", Col::StayDays),
     ("total", Col::Total),
     ("medfee_sumamt", Col::Total),
     ("out_of_list", Col::OutOfList),
@@ -80,6 +83,7 @@ pub(crate) const COLUMNS: &[(&str, Col)] = &[
     ("preselfpay_amt", Col::PreSelfPay),
     ("over_limit", Col::OverLimit),
     ("overlmt_selfpay", Col::OverLimit),
+    ("special_drugs", Col::SpecialDrugs),
     // A month of long-term care (`claim.month`): its facts and its costs by kind, named as in
     // the claim format.
     ("days", Col::Month(MonthCol::Days)),
@@ -125,10 +129,12 @@ pub(crate) enum Col {
     Referral,
     Disease,
     CaseCode,
+    StayDays,
     Total,
     OutOfList,
     PreSelfPay,
     OverLimit,
+    SpecialDrugs,
     Month(MonthCol),
 }
 
@@ -305,6 +311,11 @@ impl<R: std::io::Read + Send> CsvRows<R> {
                 }
                 Col::Disease => c.disease = opt(f),
                 Col::CaseCode => c.case_code = opt(f),
+                Col::StayDays => {
+                    if !f.is_empty() {
+                        c.stay_days = Some(parse_stay_days(f).map_err(|e| bad("stay_days", e))?);
+                    }
+                }
                 Col::Total => {
                     if !f.is_empty() {
                         total = Some(money("total")?);
@@ -313,6 +324,7 @@ impl<R: std::io::Read + Send> CsvRows<R> {
                 Col::OutOfList => c.amounts.out_of_list = money("out_of_list")?,
                 Col::PreSelfPay => c.amounts.pre_self_pay = money("pre_self_pay")?,
                 Col::OverLimit => c.amounts.over_limit = money("over_limit")?,
+                Col::SpecialDrugs => c.amounts.special_drugs = money("special_drugs")?,
                 Col::Month(m) => {
                     if !f.is_empty() {
                         m.set_text(month.get_or_insert_with(CareMonth::default), f)

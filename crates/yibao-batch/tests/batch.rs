@@ -754,3 +754,55 @@ fn a_bad_care_month_names_its_line_and_column() {
     );
     assert_eq!(table(&r.out)[0]["fund_total"], "360.00");
 }
+
+/// `stay_days` (or the platform's `act_ipt_days`) and `special_drugs` are columns read as the
+/// claim format reads them: a whole number of days; money within 全自费.
+#[test]
+fn stay_days_and_special_drugs_columns() {
+    let reg = Registry::bundled();
+    let head =
+        "id,person,region,scheme,date,group,care,level,stay_days,total,out_of_list,special_drugs\n";
+    let input = head.to_string()
+        + "g1,p1,guangzhou,employee,2023-03-01,in_service,inpatient,3,200,50000,0,0\n"
+        + "g2,p2,guangzhou,employee,2023-03-01,in_service,inpatient,3,,50000,0,0\n"
+        + "g3,p3,guangzhou,employee,2023-03-01,in_service,inpatient,3,1.5,50000,0,0\n"
+        + "g4,p4,guangzhou,employee,2023-03-01,in_service,inpatient,3,-3,50000,0,0\n"
+        + "h1,p5,huzhou,resident,2022-04-01,,inpatient,2,,50000,20000,15000\n"
+        + "h2,p6,huzhou,resident,2022-04-01,,inpatient,2,,50000,20000,25000\n";
+    let r = csv_run(&reg, &input, &skipping());
+    let s = r.result.unwrap();
+    assert_eq!((s.claims, s.settled, s.rejected), (6, 3, 3));
+    let rows = table(&r.out);
+    // GZ-STAY-REPEAT-200-DAYS: 3 × 1,000 deductible; (50,000 − 3,000) × 80% = 37,600.
+    assert_eq!(rows[0]["basic"], "37600.00");
+    assert_eq!(rows[0]["deductible"], "3000.00");
+    // Without the stay's length: once, (50,000 − 1,000) × 80% = 39,200.
+    assert_eq!(rows[1]["basic"], "39200.00");
+    assert_eq!(rows[2]["id"], "h1");
+    let rej = table(&r.rejects);
+    assert!(
+        rej[0]["error"].contains("stay_days") && rej[0]["error"].contains("1.5"),
+        "{:?}",
+        rej[0]
+    );
+    assert!(
+        rej[1]["error"].contains("`-3` is not a whole number of days"),
+        "{:?}",
+        rej[1]
+    );
+    assert!(
+        rej[2]["error"].contains("special_drugs 25000.00 is more than out_of_list"),
+        "{:?}",
+        rej[2]
+    );
+    // The platform's name for the column.
+    let input =
+        "date,care,level,group,act_ipt_days,total\n2023-03-01,inpatient,3,in_service,200,50000\n";
+    let o = Options {
+        policy: Some("guangzhou.employee".into()),
+        ..opts()
+    };
+    let r = csv_run(&reg, input, &o);
+    r.result.unwrap();
+    assert_eq!(table(&r.out)[0]["basic"], "37600.00");
+}

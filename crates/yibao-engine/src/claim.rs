@@ -56,6 +56,16 @@ pub struct Claim {
     /// Per-case (按病种) code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_code: Option<String>,
+    /// Length of the stay the claim covers, in days (住院天数; the national platform's
+    /// `act_ipt_days`). A policy whose deductible repeats every N days of a stay (`deductible
+    /// every N days`) charges it once per N days begun; without it, once, with a warning.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        alias = "act_ipt_days"
+    )]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 36525))]
+    pub stay_days: Option<u32>,
     /// The bill: its total and the parts the policy does not cover.
     pub amounts: Amounts,
     /// A month of long-term care (长期护理保险): only for a care policy, which needs it.
@@ -154,6 +164,15 @@ fn level_schema() -> utoipa::openapi::schema::Schema {
     Schema::OneOf(one_of)
 }
 
+/// Reads a stay's length (`stay_days`) from text, as every text surface does (CSV, Arrow text
+/// and integer columns, `yibao estimate --stay-days`): a whole number of days, 0 or more. The
+/// upper bound is checked when the claim is settled, as for JSON.
+pub fn parse_stay_days(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    t.parse::<u32>()
+        .map_err(|_| format!("`{t}` is not a whole number of days, 0 or more"))
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -189,6 +208,11 @@ pub struct Amounts {
     /// 超限价自付: the part of prices above the payment standard.
     #[serde(default, alias = "overlmt_selfpay")]
     pub over_limit: Money,
+    /// The part of `out_of_list` on the provincial 大病保险 special-drug, consumables and services
+    /// lists (Zhejiang, ZJ-REG art. 34): a layer whose base says `plus special_drugs` counts it.
+    /// At most `out_of_list`.
+    #[serde(default, skip_serializing_if = "Money::is_zero")]
+    pub special_drugs: Money,
 }
 
 impl Claim {
@@ -208,11 +232,13 @@ impl Claim {
             referral: false,
             disease: None,
             case_code: None,
+            stay_days: None,
             amounts: Amounts {
                 total,
                 out_of_list: Money::ZERO,
                 pre_self_pay: Money::ZERO,
                 over_limit: Money::ZERO,
+                special_drugs: Money::ZERO,
             },
             month: None,
         }

@@ -50,6 +50,14 @@ pub enum EvalError {
         /// The clause it was computed from.
         cite: Cite,
     },
+    #[error("deductible period `{value}` from `{}` is not a whole number of days, 1 or more ({}:{}:{})", .cite.text, .cite.file, .cite.line, .cite.column)]
+    /// A `deductible every N days` period is not a whole number of days, 1 or more.
+    Period {
+        /// The offending period, as text.
+        value: String,
+        /// The clause it was computed from.
+        cite: Cite,
+    },
 }
 
 /// Why a claim could not be settled.

@@ -368,6 +368,11 @@ pub struct Deductible {
     /// From the n-th claim of this layer in the year on, this value replaces `value`.
     /// Its formula may name the first value as `deductible` (`deductible × 50%`).
     pub later: Option<(u32, Value, Cite)>,
+    /// `deductible every N days`: a stay (`Claim::stay_days`) longer than N days pays the
+    /// per-admission figure once for each period of N days begun; without the stay's length,
+    /// once (and the result says so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<(Value, Cite)>,
     /// The clause.
     pub cite: Cite,
 }
@@ -528,6 +533,11 @@ pub struct Layer {
     pub when: Selector,
     /// What it works on.
     pub base: Base,
+    /// `plus special_drugs`: a `remaining` base also counts what is left of the claim's items on
+    /// the provincial 大病 special-drug, consumables and services lists (`amounts.special_drugs`,
+    /// a part of `out_of_list`), paid after the base's components.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plus_special_drugs: bool,
     /// What its bands are placed over.
     pub measure: Measure,
     /// Its deductible, if any.
@@ -990,11 +1000,13 @@ impl Policy {
                 platform_field: "hifp_pay".into(),
                 when: Selector::default(),
                 base: Base::InScope,
+                plus_special_drugs: false,
                 measure: Measure::Claim,
                 deductible: Some(Deductible {
                     per: DeductiblePer::Admission,
                     value: p(deductible, 0),
                     later: None,
+                    every: None,
                     cite: cite.clone(),
                 }),
                 bands: Some(Bands {

@@ -70,13 +70,28 @@ pub fn settle(
 }
 
 /// The amount a layer works on: the policy-scope amount not yet classified, or what earlier
-/// layers left the patient of the components its base names.
+/// layers left the patient of the components its base names — with `plus special_drugs`, also
+/// what is left of the claim's special drugs (`special`, a part of what `out_of_list` holds).
 #[inline]
-fn layer_base(layer: &Layer, unclassified: Fen, burden: &[Fen; 7]) -> Fen {
+fn layer_base(layer: &Layer, unclassified: Fen, burden: &[Fen; 7], special: Fen) -> Fen {
     match &layer.base {
         Base::InScope => unclassified,
-        Base::Remaining(cs) => cs.iter().map(|c| burden[c.index()]).sum(),
+        Base::Remaining(cs) => {
+            let listed: Fen = cs.iter().map(|c| burden[c.index()]).sum();
+            if layer.plus_special_drugs {
+                listed + special.min(burden[Component::OutOfList.index()])
+            } else {
+                listed
+            }
+        }
     }
+}
+
+/// The special drugs (`amounts.special_drugs`) as fen: at most `out_of_list` (the claim was
+/// checked).
+#[inline]
+fn special_of(claim: &Claim) -> Fen {
+    fen_of(claim.amounts.special_drugs)
 }
 
 /// Whether an earlier layer already classified the policy-scope amount this layer would take.
@@ -343,8 +358,8 @@ impl Paid {
     /// Charges what the layer left to the patient's components. A layer on the policy-scope
     /// amount classifies it into deductible, co-pay and above-cap (and says so: `true`); a layer
     /// on what earlier layers left pays those components off in the order its base names them.
-    fn classify(&self, base: &Base, burden: &mut [Fen; 7]) -> bool {
-        match base {
+    fn classify(&self, layer: &Layer, burden: &mut [Fen; 7], special: &mut Fen) -> bool {
+        match &layer.base {
             Base::InScope => {
                 burden[Component::Deductible.index()] += self.ded;
                 match self.line {
@@ -368,6 +383,13 @@ impl Paid {
                     let take = left.min(burden[c.index()]);
                     burden[c.index()] -= take;
                     left -= take;
+                }
+                if layer.plus_special_drugs {
+                    // Then the special drugs, which the patient bore as 全自费.
+                    let ool = &mut burden[Component::OutOfList.index()];
+                    let take = left.min((*special).min(*ool));
+                    *ool -= take;
+                    *special -= take;
                 }
                 false
             }
@@ -399,6 +421,7 @@ fn run(
     }
     let a = &claim.amounts;
     let (in_scope, mut burden) = split_bill(claim);
+    let mut special = special_of(claim);
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
@@ -510,7 +533,7 @@ fn run(
             .unwrap_or_default();
 
         // The base.
-        let base = layer_base(layer, unclassified, &burden);
+        let base = layer_base(layer, unclassified, &burden, special);
         if tr.on {
             let base_desc = match &layer.base {
                 Base::InScope => (
@@ -518,7 +541,10 @@ fn run(
                     "the policy-scope amount".to_string(),
                 ),
                 Base::Remaining(cs) => {
-                    let names: Vec<&str> = cs.iter().map(|c| c.name()).collect();
+                    let mut names: Vec<&str> = cs.iter().map(|c| c.name()).collect();
+                    if layer.plus_special_drugs {
+                        names.push("special_drugs");
+                    }
                     (
                         "前序各层结算后个人负担的 ".to_string() + &names.join(" + "),
                         "what earlier layers left the patient: ".to_string() + &names.join(" + "),
@@ -567,8 +593,12 @@ fn run(
                 .as_ref()
                 .is_some_and(|(n, ..)| ytd.claims.saturating_add(1) >= *n);
             let dv = deductible_value(d, later, &mods, r, &mut used, trace)?;
-            let (t, tf, cite) = (dv.figure, dv.fen, dv.cite);
+            let (t, cite) = (dv.figure, dv.cite);
             ded_unknown = dv.unknown;
+            let period = every_period(d, r, &mut used, trace)?;
+            let times = deductible_times(d.per, period, claim.stay_days);
+            warn_stay_days_missing(layer, d.per, period, claim.stay_days, warnings);
+            let tf = dv.fen.saturating_mul(Fen::from(times));
             threshold = tf;
             let remaining = deductible_due(d.per, tf, layer, Some(&ytd), claim.referral);
             warn_referral_without_chain(layer, d.per, Some(&ytd), claim.referral, warnings);
@@ -606,7 +636,13 @@ fn run(
                 if dv.before != t {
                     trace_modifiers(tr, layer, &mods, Target::Deductible, dv.before, r)?;
                 }
-                let (why_zh, why_en) = why();
+                let (mut why_zh, mut why_en) = why();
+                if let (Some(p), Some(days)) = (period, claim.stay_days) {
+                    why_zh.push_str(&format!("；住院 {days} 天，每 {p} 天计一次，计 {times} 次"));
+                    why_en.push_str(&format!(
+                        "; a stay of {days} days, charged once per {p} days begun: {times} times"
+                    ));
+                }
                 tr.step(
                     Some(lid_arc),
                     StepKind::Deductible,
@@ -938,7 +974,7 @@ fn run(
 
         // Who bears what is left.
         let paid = Paid::of(&result, within, beyond, uncapped, line);
-        if paid.classify(&layer.base, &mut burden) {
+        if paid.classify(layer, &mut burden, &mut special) {
             unclassified = 0;
             classified_by = Some(lid);
             act_pay_dedc += ded;

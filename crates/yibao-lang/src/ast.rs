@@ -258,6 +258,9 @@ pub enum BaseSpec {
         /// The earlier layer it builds on (`after basic`), checked to come before this one; `None` when
         /// not written.
         after: Option<Spanned<String>>,
+        /// `plus special_drugs`: also the claim's items on the provincial 大病 special-drug,
+        /// consumables and services lists; the span of the words.
+        special_drugs: Option<Spanned<()>>,
     },
     /// Long-term care: the month's costs of these kinds.
     Cost(Vec<Spanned<CostKind>>),
@@ -345,6 +348,14 @@ pub enum Clause {
         /// The clause's provenance.
         prov: Option<Prov>,
     },
+    /// `deductible every V days`: a stay of more than V days pays the per-admission deductible
+    /// once for each period of V days begun.
+    Every {
+        /// V, the period in days (may be a table).
+        value: Value,
+        /// The clause's provenance.
+        prov: Option<Prov>,
+    },
     /// `referral continuous|separate|difference`.
     Referral(ReferralKw),
     /// `ratio V`: the share of the base the fund pays, as one open-ended band.
@@ -418,6 +429,7 @@ impl Clause {
             Clause::Measure(_) => "measure".into(),
             Clause::Deductible { .. } => "deductible".into(),
             Clause::Later { .. } => "deductible from_admission".into(),
+            Clause::Every { .. } => "deductible every".into(),
             Clause::Referral(_) => "referral".into(),
             Clause::Ratio { .. } | Clause::Bands { .. } => "rates".into(),
             // A payment may count toward several year caps, one per pool.

@@ -290,7 +290,11 @@ impl Printer<'_> {
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            Clause::Base(BaseSpec::Remaining { components, after }) => {
+            Clause::Base(BaseSpec::Remaining {
+                components,
+                after,
+                special_drugs,
+            }) => {
                 let mut l = String::from("base remaining ");
                 match components {
                     None => l.push_str("in_scope"),
@@ -309,6 +313,9 @@ impl Printer<'_> {
                     l.push_str(" after ");
                     l.push_str(&a.node);
                 }
+                if special_drugs.is_some() {
+                    l.push_str(" plus special_drugs");
+                }
                 self.line(&l);
             }
             Clause::Measure(m) => self.line(&format!("measure {}", m.keyword())),
@@ -326,6 +333,14 @@ impl Printer<'_> {
             Clause::Later { from, value, prov } => {
                 let head = format!("deductible from_admission {} ", from.node);
                 self.value_line(&head, value, &prov_suffix(prov), c.span);
+            }
+            Clause::Every { value, prov } => {
+                self.value_line(
+                    "deductible every ",
+                    value,
+                    &format!(" days{}", prov_suffix(prov)),
+                    c.span,
+                );
             }
             Clause::Referral(r) => self.line(&format!("referral {}", r.keyword())),
             Clause::Ratio { value, prov } => {

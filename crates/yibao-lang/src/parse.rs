@@ -144,7 +144,7 @@ fn rule_name(r: &Rule) -> String {
         Rule::referred | Rule::not_kw | Rule::referred_kw => "`referred`/`not referred`".into(),
         Rule::component => "a bill component (`deductible`, `co_pay`, `above_cap`, …)".into(),
         Rule::component_list => "a list of bill components".into(),
-        Rule::when_c | Rule::base_c | Rule::measure_c | Rule::deductible_c | Rule::later_c | Rule::referral_c
+        Rule::when_c | Rule::base_c | Rule::measure_c | Rule::deductible_c | Rule::later_c | Rule::every_c | Rule::referral_c
         | Rule::ratio_c | Rule::bands_c | Rule::cap_c | Rule::for_c | Rule::per_case_c | Rule::field_c
         | Rule::limit_c | Rule::require_c => {
             "a clause (`when`, `base`, `measure`, `deductible`, `referral`, `ratio`, `bands`, `cap`, `for`, `per_case`, `field`, `limit`, `require`)".into()
@@ -588,8 +588,19 @@ impl Builder<'_> {
                         } else {
                             None
                         };
-                        let after = bi.next().map(|a| self.spanned_str(&a));
-                        Clause::Base(BaseSpec::Remaining { components, after })
+                        let (mut after, mut special_drugs) = (None, None);
+                        for x in bi {
+                            if x.as_rule() == Rule::plus_special {
+                                special_drugs = Some(Spanned::new((), self.span(&x)));
+                            } else {
+                                after = Some(self.spanned_str(&x));
+                            }
+                        }
+                        Clause::Base(BaseSpec::Remaining {
+                            components,
+                            after,
+                            special_drugs,
+                        })
                     }
                 }
             }
@@ -623,6 +634,13 @@ impl Builder<'_> {
                 let value = self.value(it.next()?)?;
                 let prov = it.next().and_then(|p| self.prov(p));
                 Clause::Later { from, value, prov }
+            }
+            Rule::every_c => {
+                it.next()?; // `every`
+                let value = self.value(it.next()?)?;
+                it.next()?; // `days`
+                let prov = it.next().and_then(|p| self.prov(p));
+                Clause::Every { value, prov }
             }
             Rule::referral_c => Clause::Referral(match it.next()?.as_str() {
                 "continuous" => ReferralKw::Continuous,

@@ -74,8 +74,9 @@ fn examples(reg: &Registry) -> Vec<(&'static str, &'static str, Value, Value)> {
 
 /// The national platform's field names the claim reader takes as aliases (`#[serde(alias)]` in
 /// `yibao_engine::claim`): `(schema, field, alias)`. A test sends each alias to the server.
-pub const ALIASES: [(&str, &str, &str); 7] = [
+pub const ALIASES: [(&str, &str, &str); 8] = [
     ("Claim", "person", "psn_no"),
+    ("Claim", "stay_days", "act_ipt_days"),
     ("Claim", "date", "setl_time"),
     ("Claim", "care", "med_type"),
     ("Amounts", "total", "medfee_sumamt"),

@@ -205,6 +205,37 @@ async fn aliases_integers_and_claim_xor_claims_are_declared_as_the_reader_takes_
                 "amounts": {"total": 12.5}}}),
             false,
         ),
+        // The stay's length: a whole number of days, 0 to 36,525, or under the platform's name.
+        (
+            json!({"policy": "guangzhou.employee", "claim": {"date": "2023-03-01", "care": "inpatient",
+                "stay_days": 200, "amounts": {"total": "50000"}}}),
+            true,
+        ),
+        (
+            json!({"policy": "guangzhou.employee", "claim": {"date": "2023-03-01", "care": "inpatient",
+                "act_ipt_days": 200, "amounts": {"total": "50000"}}}),
+            true,
+        ),
+        (
+            json!({"policy": "guangzhou.employee", "claim": {"date": "2023-03-01", "care": "inpatient",
+                "stay_days": 200, "act_ipt_days": 200, "amounts": {"total": "50000"}}}),
+            false,
+        ),
+        (
+            json!({"policy": "guangzhou.employee", "claim": {"date": "2023-03-01", "care": "inpatient",
+                "stay_days": -1, "amounts": {"total": "50000"}}}),
+            false,
+        ),
+        (
+            json!({"policy": "guangzhou.employee", "claim": {"date": "2023-03-01", "care": "inpatient",
+                "stay_days": 1.5, "amounts": {"total": "50000"}}}),
+            false,
+        ),
+        (
+            json!({"policy": "guangzhou.employee", "claim": {"date": "2023-03-01", "care": "inpatient",
+                "stay_days": 36526, "amounts": {"total": "50000"}}}),
+            false,
+        ),
     ];
     for (req, accepted) in cases {
         let (code, body) = s.post("/v1/estimate", req.to_string()).await;
@@ -218,7 +249,7 @@ async fn aliases_integers_and_claim_xor_claims_are_declared_as_the_reader_takes_
     // Each alias the document declares is one the reader takes.
     let claim_schema = &doc["components"]["schemas"]["Claim"]["properties"];
     let amounts_schema = &doc["components"]["schemas"]["Amounts"]["properties"];
-    for alias in ["psn_no", "setl_time", "med_type"] {
+    for alias in ["psn_no", "setl_time", "med_type", "act_ipt_days"] {
         assert!(claim_schema.get(alias).is_some(), "{alias}");
     }
     for alias in [

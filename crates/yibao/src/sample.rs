@@ -218,11 +218,13 @@ impl Sample {
                 referral,
                 disease: None,
                 case_code: None,
+                stay_days: None,
                 amounts: Amounts {
                     total: fen(total),
                     out_of_list: fen(out_of_list),
                     pre_self_pay: fen(pre_self_pay),
                     over_limit: fen(over_limit),
+                    special_drugs: Money::ZERO,
                 },
                 month: None,
             });

@@ -149,6 +149,7 @@ fn claim_for(p: &Policy, s: &Shape, date: Date) -> Claim {
         out_of_list: Money(out_of_list),
         pre_self_pay: Money(pre),
         over_limit: Money(over),
+        special_drugs: Money::ZERO,
     };
     c
 }

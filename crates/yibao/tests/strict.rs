@@ -99,3 +99,67 @@ fn a_batch_stops_between_claims_when_asked() {
     let all = yibao::estimate_batch_until(&reg, &req, &|| false).unwrap();
     assert_eq!(all.settled, 3);
 }
+
+#[test]
+fn stay_days_is_a_whole_number_of_days_everywhere() {
+    let req = |v: &str| {
+        format!(
+            r#"{{"policy":"guangzhou.employee","claim":{{"date":"2023-03-01","care":"inpatient","level":3,"stay_days":{v},"amounts":{{"total":"50000"}}}}}}"#
+        )
+    };
+    for bad in ["-1", "1.5", "90.0", "\"90\"", "4294967296", "true"] {
+        let e = parse_request_json(&req(bad)).unwrap_err();
+        assert_eq!(e.path.as_deref(), Some("claim.stay_days"), "`{bad}`: {e}");
+        let yaml = format!(
+            "date: '2023-03-01'\ncare: inpatient\nstay_days: {bad}\namounts: {{total: '50000'}}\n"
+        );
+        assert!(parse_request_yaml(&yaml).is_err(), "`{bad}` from YAML");
+    }
+    // The national platform's name is an alias.
+    let r = parse_request_json(&req("200").replace("stay_days", "act_ipt_days")).unwrap();
+    assert_eq!(r.claim.as_ref().unwrap().stay_days, Some(200));
+    // Read, then settled: 200 days pay the deductible three times; beyond 100 years is refused
+    // as a bad claim, naming the field.
+    let reg = Registry::bundled();
+    let a = yibao::estimate(&reg, &r).unwrap();
+    let s = &a.settlements[0];
+    assert_eq!(s.out_of_pocket.deductible.to_string(), "3000.00");
+    let r = parse_request_json(&req("36526")).unwrap();
+    let e = yibao::estimate(&reg, &r).unwrap_err();
+    assert!(e.to_string().contains("claim.stay_days"), "{e}");
+    // An amount above the total is refused as before, whatever the stay.
+    let r = parse_request_json(
+        r#"{"policy":"guangzhou.employee","claim":{"date":"2023-03-01","care":"inpatient","stay_days":10,"amounts":{"total":"100","out_of_list":"200"}}}"#,
+    )
+    .unwrap();
+    let e = yibao::estimate(&reg, &r).unwrap_err();
+    assert!(e.message.contains("more than the total"), "{e}");
+}
+
+#[test]
+fn special_drugs_is_money_within_out_of_list() {
+    let req = |v: &str, ool: &str| {
+        format!(
+            r#"{{"policy":"huzhou.resident","claim":{{"date":"2022-04-01","care":"inpatient","amounts":{{"total":"50000","out_of_list":"{ool}","special_drugs":{v}}}}}}}"#
+        )
+    };
+    for bad in ["\"-1\"", "-1", "\"1.234\"", "12.5"] {
+        let e = parse_request_json(&req(bad, "20000")).unwrap_err();
+        assert_eq!(
+            e.path.as_deref(),
+            Some("claim.amounts.special_drugs"),
+            "`{bad}`: {e}"
+        );
+    }
+    let reg = Registry::bundled();
+    // Within 全自费: read and settled.
+    let r = parse_request_json(&req("\"15000\"", "20000")).unwrap();
+    assert!(yibao::estimate(&reg, &r).is_ok());
+    // Above 全自费 (and so above what the bill leaves outside the policy scope): refused.
+    let r = parse_request_json(&req("\"25000\"", "20000")).unwrap();
+    let e = yibao::estimate(&reg, &r).unwrap_err();
+    assert!(e.to_string().contains("special_drugs"), "{e}");
+    // Above the total itself: refused too.
+    let r = parse_request_json(&req("\"60000\"", "20000")).unwrap();
+    assert!(yibao::estimate(&reg, &r).is_err());
+}

@@ -38,6 +38,10 @@ pub struct Args {
     /// Referred from the previous admission.
     #[arg(long)]
     referral: bool,
+    /// Length of the stay in days (住院天数): a deductible that repeats every N days of a stay
+    /// is charged once per N days begun.
+    #[arg(long, value_parser = stay_days)]
+    stay_days: Option<u32>,
     /// Total bill (医疗费总额).
     #[arg(long)]
     total: Option<Money>,
@@ -50,6 +54,10 @@ pub struct Args {
     /// Above the payment standard (超限价自付).
     #[arg(long, default_value = "0")]
     over_limit: Money,
+    /// The part of --out-of-list on the provincial 大病 special-drug, consumables and services
+    /// lists (Zhejiang): a 大病 base `plus special_drugs` counts it.
+    #[arg(long, default_value = "0")]
+    special_drugs: Money,
     /// Long-term care: days of care in the month.
     #[arg(long, help_heading = "Long-term care month")]
     days: Option<u32>,
@@ -131,9 +139,11 @@ fn build(a: &Args) -> Result<EstimateRequest, String> {
             c.categories = a.categories.clone();
             c.place = a.place.clone();
             c.referral = a.referral;
+            c.stay_days = a.stay_days;
             c.amounts.out_of_list = a.out_of_list;
             c.amounts.pre_self_pay = a.pre_self_pay;
             c.amounts.over_limit = a.over_limit;
+            c.amounts.special_drugs = a.special_drugs;
             c.month = month;
             EstimateRequest {
                 claim: Some(c),
@@ -360,4 +370,9 @@ fn assumed(path: &str, text: &str) -> &'static str {
         "none" => "no official figure found; counted as absent",
         _ => "a reference figure used as it stands, not checked against an official text",
     }
+}
+
+/// `--stay-days`: the claim's text parser, so the flag reads as the batch column does.
+fn stay_days(s: &str) -> Result<u32, String> {
+    yibao::engine::claim::parse_stay_days(s)
 }

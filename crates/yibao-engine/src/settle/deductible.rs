@@ -131,3 +131,69 @@ pub(super) fn deductible_value<'a>(
         unknown,
     })
 }
+
+/// The period of a `deductible every N days` clause for this claim, in days: `None` without
+/// the clause (or when its table has no entry for the claim).
+pub(super) fn every_period(
+    d: &Deductible,
+    r: &Resolved,
+    used: &mut Used,
+    all: bool,
+) -> Result<Option<u32>, EvalError> {
+    let Some((v, cite)) = &d.every else {
+        return Ok(None);
+    };
+    let mut cx = Ctx {
+        r,
+        cite,
+        used,
+        all,
+        unknown: false,
+    };
+    let Some(n) = eval(v, &mut cx, None)? else {
+        return Ok(None);
+    };
+    let m = n.normalize();
+    match u32::try_from(m.mantissa()) {
+        Ok(days) if m.scale() == 0 && days >= 1 => Ok(Some(days)),
+        _ => Err(EvalError::Period {
+            value: fmt_decimal(n),
+            cite: cite.clone(),
+        }),
+    }
+}
+
+/// How many times a per-admission deductible is charged on a stay of `stay` days: once for each
+/// period of `period` days begun, at least once; once without a period or without the stay.
+#[inline]
+pub(super) fn deductible_times(per: DeductiblePer, period: Option<u32>, stay: Option<u32>) -> u32 {
+    match (per, period, stay) {
+        (DeductiblePer::Admission, Some(p), Some(s)) => s.div_ceil(p).max(1),
+        _ => 1,
+    }
+}
+
+/// A layer whose deductible repeats every N days of a stay, and a claim that does not give the
+/// stay's length: the deductible is charged once, and the result says so.
+pub(super) fn warn_stay_days_missing(
+    layer: &Layer,
+    per: DeductiblePer,
+    period: Option<u32>,
+    stay: Option<u32>,
+    warnings: &mut Vec<Warning>,
+) {
+    if let (DeductiblePer::Admission, Some(p), None) = (per, period, stay) {
+        warnings.push(Warning {
+            layer: Some(layer.id.clone()),
+            effect: Some("fund_overstated"),
+            ..Warning::new(
+                "stay_days_missing",
+                format!(
+                    "{}：未提供住院天数，起付线按一次计算；连续住院每满 {p} 天另计一次起付线，本层支付可能偏高 / {}: the length of the stay (stay_days) was not given, so the deductible is charged once; a stay longer than {p} days pays it again for each further {p} days, so this layer's payment may be overstated",
+                    layer.label,
+                    layer.label_en.as_deref().unwrap_or(&layer.id)
+                ),
+            )
+        });
+    }
+}

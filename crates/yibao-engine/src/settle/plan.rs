@@ -56,6 +56,9 @@ struct Apply {
 
 struct Ded {
     per: DeductiblePer,
+    /// `deductible every N days`: N.
+    period: Option<u32>,
+    period_flags: Flags,
     first: Threshold,
     /// From the n-th claim of the layer in the year.
     later: Option<(u32, Threshold)>,
@@ -137,10 +140,13 @@ impl Plan {
 impl Apply {
     fn build(policy: &Policy, layer: &Layer, r: &Resolved) -> Result<Apply, Unplanned> {
         let mods = active_modifiers(layer, r);
+        let mut period_used = Used::new();
         let deductible = match &layer.deductible {
             None => None,
             Some(d) => Some(Ded {
                 per: d.per,
+                period: every_period(d, r, &mut period_used, true)?,
+                period_flags: flagged(policy, &period_used),
                 first: threshold(policy, d, r, &mods, false)?,
                 later: match &d.later {
                     Some((n, ..)) => Some((*n, threshold(policy, d, r, &mods, true)?)),
@@ -269,6 +275,7 @@ fn run_plan(
     deltas: &mut Deltas,
 ) -> Result<(), SettleError> {
     let (in_scope, mut burden) = split_bill(claim);
+    let mut special = special_of(claim);
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
@@ -294,7 +301,7 @@ fn run_plan(
         result.applied = true;
         let ytd = state.layers.get(li).map(|(_, y)| y);
         let chain = ytd.and_then(|y| y.chain.as_ref());
-        let base = layer_base(layer, unclassified, &burden);
+        let base = layer_base(layer, unclassified, &burden, special);
         if base == 0 {
             deltas.push(Delta::empty(li, layer, chain, claim.referral));
             out.layers.push(result);
@@ -311,9 +318,15 @@ fn run_plan(
                 Some((n, t)) if claims.saturating_add(1) >= *n => t,
                 _ => &d.first,
             };
-            threshold = t.fen;
+            let times = deductible_times(d.per, d.period, claim.stay_days);
+            warn_stay_days_missing(layer, d.per, d.period, claim.stay_days, &mut out.warnings);
+            let tf = t.fen.saturating_mul(Fen::from(times));
+            threshold = tf;
             ded_unknown = t.unknown;
-            ded = deductible_due(d.per, t.fen, layer, ytd, claim.referral).min(base);
+            ded = deductible_due(d.per, tf, layer, ytd, claim.referral).min(base);
+            if !d.period_flags.is_empty() {
+                flags.insert_all(&d.period_flags);
+            }
             warn_referral_without_chain(layer, d.per, ytd, claim.referral, &mut out.warnings);
             if !t.flags.is_empty() {
                 flags.insert_all(&t.flags);
@@ -394,7 +407,7 @@ fn run_plan(
         );
 
         let paid = Paid::of(&result, within, beyond, uncapped, line);
-        if paid.classify(&layer.base, &mut burden) {
+        if paid.classify(layer, &mut burden, &mut special) {
             unclassified = 0;
             act_pay_dedc += ded;
         }

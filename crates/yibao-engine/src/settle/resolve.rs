@@ -144,11 +144,22 @@ pub(super) fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimE
 
 /// The parts of the bill outside the policy scope cannot exceed the bill; only a long-term care
 /// policy takes a month of care.
+/// The longest stay a claim may give (`stay_days`): 100 years.
+pub(super) const MAX_STAY_DAYS: u32 = 36_525;
+
 pub(super) fn check_amounts(policy: &Policy, claim: &Claim) -> Result<(), ClaimError> {
     if claim.month.is_some() && !policy.is_care() {
         return Err(ClaimError::new(
             "month",
             "a month of long-term care is settled only under a long-term care policy",
+        ));
+    }
+    if claim.stay_days.is_some_and(|d| d > MAX_STAY_DAYS) {
+        return Err(ClaimError::new(
+            "stay_days",
+            format!(
+                "a stay of more than {MAX_STAY_DAYS} days (100 years) is not a stay yibao settles"
+            ),
         ));
     }
     let a = &claim.amounts;
@@ -161,6 +172,15 @@ pub(super) fn check_amounts(policy: &Policy, claim: &Claim) -> Result<(), ClaimE
                 "out_of_list + pre_self_pay + over_limit = {} is more than the total {}",
                 fmt_money(parts),
                 a.total
+            ),
+        ));
+    }
+    if a.special_drugs > a.out_of_list {
+        return Err(ClaimError::new(
+            "amounts",
+            format!(
+                "special_drugs {} is more than out_of_list {}: the items on the provincial special-drug lists are a part of 全自费",
+                a.special_drugs, a.out_of_list
             ),
         ));
     }

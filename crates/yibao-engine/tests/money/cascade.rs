@@ -506,3 +506,51 @@ fn the_explanation_of_one_claim() {
     );
     assert_eq!(pay_step.cite.as_ref().unwrap().text, "cap");
 }
+
+/// `plus special_drugs`: a later layer's base adds the claim's special drugs (a part of 全自费),
+/// and pays them after the components it names.
+#[test]
+fn a_base_plus_special_drugs() {
+    let mut p = P::new();
+    let mut a = layer("basic");
+    a.bands = flat(p.fig("basic.ratio", "0.7"));
+    p.add(a);
+    let mut b = layer("big");
+    b.base = remaining(&Component::IN_SCOPE);
+    b.plus_special_drugs = true;
+    b.bands = flat(p.fig("big.ratio", "0.5"));
+    p.add(b);
+    let policy = p.build();
+    let c = with(claim("2024-03-01", "10000"), |c| {
+        c.amounts.out_of_list = m("4000");
+        c.amounts.special_drugs = m("3000");
+    });
+    // basic: 6,000 × 70% = 4,200, co-pay 1,800; big: (1,800 + 3,000) × 50% = 2,400 — the co-pay
+    // 1,800 first, then 600 of the special drugs: 全自费 4,000 → 3,400.
+    let s = one(&policy, c.clone());
+    assert_eq!(
+        (pay(&s, 0), pay(&s, 1)),
+        ("4200.00".into(), "2400.00".into())
+    );
+    assert_eq!(y(s.layers[1].base), "4800.00");
+    assert_eq!(y(s.out_of_pocket.out_of_list), "3400.00");
+    assert_eq!(y(s.out_of_pocket.co_pay), "0.00");
+    // Without the flag the drugs are not counted: 1,800 × 50% = 900.
+    let mut p = P::new();
+    let mut a = layer("basic");
+    a.bands = flat(p.fig("basic.ratio", "0.7"));
+    p.add(a);
+    let mut b = layer("big");
+    b.base = remaining(&Component::IN_SCOPE);
+    b.bands = flat(p.fig("big.ratio", "0.5"));
+    p.add(b);
+    assert_eq!(pay(&one(&p.build(), c.clone()), 1), "900.00");
+    // More special drugs than 全自费 is a bad claim.
+    let bad = with(c, |c| c.amounts.special_drugs = m("5000"));
+    let (r, _) = year_of(&policy, &[bad]);
+    let e = r[0].as_ref().unwrap_err().to_string();
+    assert!(
+        e.contains("special_drugs 5000.00 is more than out_of_list 4000.00"),
+        "{e}"
+    );
+}

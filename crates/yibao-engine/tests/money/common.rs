@@ -185,6 +185,7 @@ pub fn layer(id: &str) -> Layer {
         platform_field: "hifp_pay".into(),
         when: Selector::default(),
         base: Base::InScope,
+        plus_special_drugs: false,
         measure: Measure::Claim,
         deductible: None,
         bands: None,
@@ -221,6 +222,7 @@ pub fn ded(per: DeductiblePer, value: Value) -> Option<Deductible> {
         per,
         value,
         later: None,
+        every: None,
         cite: cite("deductible"),
     })
 }

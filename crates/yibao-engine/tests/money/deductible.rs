@@ -398,3 +398,67 @@ fn a_case_code_without_per_case_rules() {
     assert_eq!(pay(&s, 0), "900.00");
     assert_eq!(codes(&s), ["case_code_ignored"]);
 }
+
+/// `deductible every 90 days`: a stay pays the per-admission deductible once per period begun;
+/// without its length, once, with a warning; a period that is not a whole number of days stops
+/// the claim with the clause.
+#[test]
+fn a_long_stay_repeats_the_deductible() {
+    let mut p = P::new();
+    let mut a = basic(&mut p, DeductiblePer::Admission);
+    a.deductible.as_mut().unwrap().every =
+        Some((p.fig("basic.deductible_every", "90"), cite("every")));
+    p.add(a);
+    let policy = p.build();
+    let stay = |days: Option<u32>| with(claim("2024-03-01", "10000"), |c| c.stay_days = days);
+    let (s, st) = all(
+        &policy,
+        &[stay(Some(200)), stay(Some(90)), stay(Some(0)), stay(None)],
+    );
+    // 200 days: ceil(200 / 90) = 3 → 3,000; (10,000 − 3,000) × 90% = 6,300.
+    // 90 days: once → (10,000 − 1,000) × 90% = 8,100; 0 days: at least once → 8,100.
+    // Not given: once, and the answer says the stay's length was not given.
+    let pays: Vec<String> = s.iter().map(|x| pay(x, 0)).collect();
+    assert_eq!(pays, ["6300.00", "8100.00", "8100.00", "8100.00"]);
+    assert_eq!(oop(&s[0]), ["3000.00", "700.00", "0.00", "0.00", "3700.00"]);
+    assert_eq!(s[0].layers[0].threshold.map(y), Some("3000.00".into()));
+    assert!(!codes(&s[0]).contains(&"stay_days_missing"));
+    assert!(
+        codes(&s[3]).contains(&"stay_days_missing"),
+        "{:?}",
+        codes(&s[3])
+    );
+    let why = s[0]
+        .trace
+        .iter()
+        .find(|t| t.kind == StepKind::Deductible)
+        .unwrap();
+    assert!(
+        why.zh.contains("住院 200 天，每 90 天计一次，计 3 次"),
+        "{}",
+        why.zh
+    );
+    assert_eq!(y(st.layer("basic").unwrap().deductible_paid), "6000.00");
+
+    // A per-year deductible ignores the period (the compiler refuses the pair in a policy).
+    let mut p = P::new();
+    let mut a = basic(&mut p, DeductiblePer::Year);
+    a.deductible.as_mut().unwrap().every =
+        Some((p.fig("basic.deductible_every", "90"), cite("every")));
+    p.add(a);
+    let s = one(&p.build(), stay(Some(200)));
+    assert_eq!(pay(&s, 0), "8100.00");
+
+    // A period of 1.5 days (an override, say) is refused with the clause.
+    let mut p = P::new();
+    let mut a = basic(&mut p, DeductiblePer::Admission);
+    a.deductible.as_mut().unwrap().every =
+        Some((p.fig("basic.deductible_every", "1.5"), cite("every")));
+    p.add(a);
+    let (r, _) = year_of(&p.build(), &[stay(Some(10))]);
+    let e = r[0].as_ref().unwrap_err().to_string();
+    assert!(
+        e.contains("deductible period `1.5`") && e.contains("every"),
+        "{e}"
+    );
+}

@@ -19,7 +19,11 @@ impl Compiler<'_> {
             }) => match b {
                 // A care layer's costs are lowered by `care_rule` (compile/care.rs).
                 BaseSpec::InScope | BaseSpec::Cost(_) => ir::Base::InScope,
-                BaseSpec::Remaining { components, after } => {
+                BaseSpec::Remaining {
+                    components,
+                    after,
+                    special_drugs,
+                } => {
                     if let Some(a) = after {
                         if a.node == lid {
                             self.error(Diagnostic::error(
@@ -75,6 +79,18 @@ impl Compiler<'_> {
                         }
                         None => ir::Component::IN_SCOPE.to_vec(),
                     };
+                    if let Some(sp) = special_drugs {
+                        if comps.contains(&ir::Component::OutOfList) {
+                            self.error(
+                                Diagnostic::error(
+                                    "yibao::conflict",
+                                    "`plus special_drugs` with `out_of_list` counts the special drugs twice",
+                                    sp.span,
+                                )
+                                .with_help("the special drugs are a part of `out_of_list`: name one or the other"),
+                            );
+                        }
+                    }
                     ir::Base::Remaining(comps)
                 }
             },

@@ -194,13 +194,16 @@ impl Compiler<'_> {
                 },
                 Clause::Deductible { .. }
                 | Clause::Later { .. }
+                | Clause::Every { .. }
                 | Clause::Measure(_)
                 | Clause::Referral(_)
                 | Clause::Bands { .. }
                 | Clause::For { .. }
                 | Clause::PerCase { .. } => {
                     let name = match &c.node {
-                        Clause::Deductible { .. } | Clause::Later { .. } => "deductible",
+                        Clause::Deductible { .. } | Clause::Later { .. } | Clause::Every { .. } => {
+                            "deductible"
+                        }
                         Clause::Measure(_) => "measure",
                         Clause::Referral(_) => "referral",
                         Clause::Bands { .. } => "bands",

@@ -58,6 +58,47 @@ impl Compiler<'_> {
                 }
                 _ => None,
             };
+            let every = match find(&|c| matches!(c, Clause::Every { .. })) {
+                Some(Spanned {
+                    node: Clause::Every { value, prov },
+                    span: espan,
+                }) => {
+                    if *per == DeductiblePerKw::Year {
+                        self.error(
+                            Diagnostic::error(
+                                "yibao::conflict",
+                                "`deductible every` needs a `per_admission` deductible",
+                                *espan,
+                            )
+                            .with_help(
+                                "a per-year deductible is paid once a year, however long the stay",
+                            ),
+                        );
+                    }
+                    let path = format!("{lid}.deductible_every");
+                    let ev = self.lower_value(
+                        value,
+                        &path,
+                        prov.as_ref(),
+                        Ty::Scalar,
+                        restrict,
+                        NameScope { current: None },
+                    );
+                    if let Some(ir::Value::Const { value: n, .. }) = &ev {
+                        if *n < Decimal::ONE || !n.fract().is_zero() {
+                            self.error(Diagnostic::error(
+                                "yibao::out-of-range",
+                                format!(
+                                    "a deductible period must be a whole number of days, 1 or more, found {n}"
+                                ),
+                                *espan,
+                            ));
+                        }
+                    }
+                    ev.map(|v| (v, self.cite(*espan)))
+                }
+                _ => None,
+            };
             if let Some(v) = v {
                 deductible = Some(ir::Deductible {
                     per: if *per == DeductiblePerKw::Year {
@@ -67,14 +108,16 @@ impl Compiler<'_> {
                     },
                     value: v,
                     later,
+                    every,
                     cite: self.cite(*dspan),
                 });
             }
-        } else if let Some(lc) = find(&|c| matches!(c, Clause::Later { .. })) {
+        } else if let Some(lc) = find(&|c| matches!(c, Clause::Later { .. } | Clause::Every { .. }))
+        {
             self.error(
                 Diagnostic::error(
                     "yibao::conflict",
-                    "`deductible from_admission` without a first deductible",
+                    format!("`{}` without a first deductible", lc.node.key()),
                     lc.span,
                 )
                 .with_help("add `deductible per_admission <amount>` first"),

@@ -177,6 +177,15 @@ impl Compiler<'_> {
         let restrict = Restrict::from_conds(&when_conds);
 
         let base = self.base(l, &lid, earlier, later);
+        let plus_special_drugs = l.clauses.iter().any(|c| {
+            matches!(
+                &c.node,
+                Clause::Base(BaseSpec::Remaining {
+                    special_drugs: Some(_),
+                    ..
+                })
+            )
+        });
         let measure = match find(&|c| matches!(c, Clause::Measure(_))) {
             Some(Spanned {
                 node: Clause::Measure(m),
@@ -236,6 +245,7 @@ impl Compiler<'_> {
             platform_field: platform_field.into(),
             when,
             base,
+            plus_special_drugs,
             measure,
             deductible,
             bands,

@@ -135,11 +135,12 @@ def settle_table(table: Union[pa.Table, pa.RecordBatch], policy: Optional[str] =
     every core), one result row per claim, in input order.
 
     Columns are ``yibao batch``'s CSV names (``id, person, region, scheme, date, group,
-    categories, care, level, place, referral, disease, case_code, total, out_of_list,
-    pre_self_pay, over_limit``; the national platform's ``psn_no, setl_time, med_type,
-    medfee_sumamt, fulamt_ownpay_amt, preselfpay_amt, overlmt_selfpay`` also work); ``date``,
-    ``care`` and ``total`` are required. Money is ``decimal128`` (e.g. ``decimal128(18, 2)``) or
-    text such as ``"1234.50"`` — a float column is refused; dates are ``date32`` or text.
+    categories, care, level, place, referral, disease, case_code, stay_days, total, out_of_list,
+    pre_self_pay, over_limit, special_drugs``; the national platform's ``psn_no, setl_time, med_type,
+    act_ipt_days, medfee_sumamt, fulamt_ownpay_amt, preselfpay_amt, overlmt_selfpay`` also
+    work); ``date``, ``care`` and ``total`` are required. Money is ``decimal128`` (e.g.
+    ``decimal128(18, 2)``) or text such as ``"1234.50"`` — a float column is refused; dates are
+    ``date32`` or text; ``stay_days`` (the stay's length in days) is ``int32``, ``int64`` or text.
 
     A person's claims are one year, settled in date order: they must be together and in date
     order, or the call fails naming the row — unless ``sort=True`` (sorts by person and date,
