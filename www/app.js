@@ -7,6 +7,7 @@ const T = {
     title: '医保报销估算', subtitle: '输入账单金额，看基本医保、大病保险、医疗救助各付多少、您自付多少——每一步都有政策依据。账单不会离开您的浏览器。',
     who: '参保信息', city: '城市', scheme: '参保类型', date: '结算日期', group: '人员类别', categories: '特殊身份（可多选）',
     'care-legend': '就医情况', care: '就医类型', level: '医院等级', place: '就医地', disease: '病种', referral: '由上一家医院转诊而来',
+    stay_days: '住院天数', 'stay-help': '住院的天数，可不填。有的城市连续住院每满一定天数另计一次起付线。',
     bill: '账单金额（元）', total: '医疗费总额', out_of_list: '全自费', pre_self_pay: '先行自付', over_limit: '超限价自付',
     'total-help': '结算单上的“医疗费总额”。', 'ool-help': '医保目录外的药品和项目，全部由您支付。', 'pre-help': '乙类药品、项目中先由您支付的部分。', 'over-help': '价格超过医保支付标准的部分。',
     estimate: '估算', 'you-pay': '您需自付', yuan: '元', layer: '保障层', base: '计算基数', deductible: '起付线（本次计入）', payment: '支付', toward: (d) => `本次计入 ${d}`,
@@ -84,6 +85,7 @@ const T = {
     title: 'Medical insurance estimate', subtitle: 'Type the amounts from your bill to see what the basic fund, serious-illness insurance and medical aid pay, and what you pay — each step with the rule it applies. Your bill never leaves your browser.',
     who: 'Insurance', city: 'City', scheme: 'Scheme', date: 'Settlement date', group: 'Member group', categories: 'Special status (any that apply)',
     'care-legend': 'Care', care: 'Type of care', level: 'Hospital level', place: 'Where', disease: 'Disease', referral: 'Referred from another hospital',
+    stay_days: 'Days in hospital', 'stay-help': 'The length of the stay; optional. Some cities charge the deductible again for every so many days of a long stay.',
     bill: 'Bill (yuan)', total: 'Total bill', out_of_list: 'Out of list', pre_self_pay: 'Pre-self-pay', over_limit: 'Over the price limit',
     'total-help': 'The total on the settlement form.', 'ool-help': 'Drugs and items outside the insurance list: all yours to pay.', 'pre-help': 'The share of class-B items you pay first.', 'over-help': 'The part of prices above the payment standard.',
     estimate: 'Estimate', 'you-pay': 'You pay', yuan: 'yuan', layer: 'Layer', base: 'Base', deductible: 'Deductible (this claim)', payment: 'Pays', toward: (d) => `${d} now`,
@@ -280,7 +282,7 @@ function earlierRows() {
   }));
 }
 
-const ERR_FIELDS = ['date', 'care', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier', 'own', 'facts', 'costs'];
+const ERR_FIELDS = ['date', 'care', 'stay_days', 'total', 'out_of_list', 'pre_self_pay', 'over_limit', 'amounts', 'earlier', 'own', 'facts', 'costs'];
 
 function showError(field, message) {
   const e = $(`err-${field}`);
@@ -320,6 +322,7 @@ function careClaim() {
 function request() {
   if (mode === 'ltc') return { policy: policyId(), overrides: overrides(), trace: true, claims: [careClaim()] };
   const amount = (id) => ($(id).value.trim() === '' ? '0' : $(id).value.trim());
+  const stay = $('stay_days').value.trim();
   const claim = {
     date: $('date').value,
     group: $('group').value || undefined,
@@ -329,10 +332,12 @@ function request() {
     place: $('place').value || undefined,
     referral: $('referral').checked,
     disease: $('disease').value || undefined,
+    // Whole days as a number; anything else goes as typed, for the engine to refuse by name.
+    stay_days: stay === '' ? undefined : /^\d{1,9}$/.test(stay) ? Number(stay) : stay,
     amounts: { total: $('total').value.trim(), out_of_list: amount('out_of_list'), pre_self_pay: amount('pre_self_pay'), over_limit: amount('over_limit') },
   };
   const earlier = earlierRows().map((r) => ({
-    ...claim, date: r.date, care: r.care, referral: false, disease: undefined,
+    ...claim, date: r.date, care: r.care, referral: false, disease: undefined, stay_days: undefined,
     amounts: { total: r.total || '0', out_of_list: r.ool || '0' },
   }));
   return { policy: `${$('region').value}.${$('scheme').value}`, overrides: overrides(), trace: true, claims: [...earlier, claim] };
@@ -353,7 +358,7 @@ function fieldOf(path) {
   if (m && n > 0 && path === `${m[0]}.date`) return 'earlier';
   if (m && path === m[0]) return 'date';
   const end = path.split('.').pop();
-  if (['total', 'out_of_list', 'pre_self_pay', 'over_limit'].includes(end)) return end;
+  if (['total', 'out_of_list', 'pre_self_pay', 'over_limit', 'stay_days'].includes(end)) return end;
   if (end === 'amounts') return 'amounts';
   if (path.endsWith('date') || path === 'claim' || path === 'version') return 'date';
   if (end === 'care') return 'care';
@@ -551,7 +556,7 @@ function renderOwn(s) {
   if (focused) document.querySelector(`#own-fields input[data-path="${CSS.escape(focused)}"]`)?.focus();
 }
 
-const FIELDS = ['region', 'scheme', 'date', 'group', 'care', 'level', 'place', 'disease', 'total', 'out_of_list', 'pre_self_pay', 'over_limit'];
+const FIELDS = ['region', 'scheme', 'date', 'group', 'care', 'level', 'place', 'disease', 'stay_days', 'total', 'out_of_list', 'pre_self_pay', 'over_limit'];
 
 function saveState() {
   const p = new URLSearchParams();

@@ -122,6 +122,42 @@ test('invalid input is explained next to the field, in the page’s language, an
   await page.close();
 });
 
+// A Guangzhou employee's 200-day stay: the deductible repeats every 90 days (GZ-RAT), so the
+// page asks for the stay's length. Hand-worked in tests/vectors/guangzhou/stay-days.yaml:
+// GZ-STAY-REPEAT-200-DAYS (you pay 12,400.00) and, without the days, GZ-STAY-DAYS-NOT-GIVEN
+// (10,800.00, with the warning that the deductible was charged once).
+test('a long stay in Guangzhou: the days in hospital on the page give the vector’s result', async () => {
+  const { page, errors } = await open();
+  await page.selectOption('#region', 'guangzhou');
+  await page.selectOption('#scheme', 'employee');
+  await page.fill('#date', '2023-03-01');
+  await page.dispatchEvent('#date', 'change');
+  await page.selectOption('#group', 'in_service');
+  await page.selectOption('#care', 'inpatient');
+  await page.selectOption('#level', '3');
+  await page.fill('#total', '50000');
+  await page.click('#go');
+  await page.waitForSelector('#result:not([hidden])');
+  assert.equal(await page.textContent('#oop'), '10,800.00');
+  assert.match(await page.textContent('#unverified'), /未提供住院天数，起付线按一次计算/);
+  assert.equal(await page.$eval('#stay_days', (e) => e.labels[0].textContent), '住院天数');
+  await page.fill('#stay_days', '200');
+  await page.click('#go');
+  await page.waitForFunction(() => document.querySelector('#oop').textContent === '12,400.00');
+  assert.doesNotMatch(await page.textContent('#unverified'), /未提供住院天数/);
+  assert.match(page.url(), /stay_days=200/);
+  assert.deepEqual(errors, []);
+  // Not a whole number of days: the engine's refusal, next to the field.
+  await page.fill('#stay_days', '1.5');
+  await page.click('#go');
+  assert.notEqual((await page.textContent('#err-stay_days')).trim(), '');
+  assert.equal(await page.getAttribute('#stay_days', 'aria-invalid'), 'true');
+  // In English, the label.
+  await page.click('#lang');
+  assert.equal(await page.$eval('#stay_days', (e) => e.labels[0].textContent), 'Days in hospital');
+  await page.close();
+});
+
 test('every vector through the page’s own module gives the native bytes', async () => {
   const cases = JSON.parse(readFileSync(process.env.YIBAO_CASES ?? '../../target/conformance/cases.json', 'utf8'));
   const vectors = cases.cases.filter((c) => c.fixtures);
