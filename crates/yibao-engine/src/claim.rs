@@ -56,10 +56,10 @@ pub struct Claim {
     /// Per-case (按病种) code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_code: Option<String>,
-    /// Length of the stay the claim covers, in days (住院天数; `act_ipt_days`, 实际住院天数, the
-    /// field of the national platform's 医保结算清单 `setlinfo`, not yet in
-    /// ../shared/docs/national-rules.md). A policy whose deductible repeats every N days of a stay (`deductible
-    /// every N days`) charges it once per N days begun; without it, once, with a warning.
+    /// Length of the stay the claim covers, in days (住院天数; alias `act_ipt_days`, 实际住院天数 in
+    /// the national platform's 医保结算清单 `setlinfo`). A policy whose deductible repeats every
+    /// N days of a stay (`deductible every N days`) charges it once per N days begun; without
+    /// it, once, with a warning.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

@@ -40,7 +40,7 @@ pub struct Args {
     referral: bool,
     /// Length of the stay in days (住院天数): a deductible that repeats every N days of a stay
     /// is charged once per N days begun.
-    #[arg(long, value_parser = stay_days)]
+    #[arg(long, value_parser = yibao::engine::claim::parse_stay_days)]
     stay_days: Option<u32>,
     /// Total bill (医疗费总额).
     #[arg(long)]
@@ -370,9 +370,4 @@ fn assumed(path: &str, text: &str) -> &'static str {
         "none" => "no official figure found; counted as absent",
         _ => "a reference figure used as it stands, not checked against an official text",
     }
-}
-
-/// `--stay-days`: the claim's text parser, so the flag reads as the batch column does.
-fn stay_days(s: &str) -> Result<u32, String> {
-    yibao::engine::claim::parse_stay_days(s)
 }

@@ -142,11 +142,12 @@ pub(super) fn resolve(policy: &Policy, claim: &Claim) -> Result<Resolved, ClaimE
     })
 }
 
-/// The parts of the bill outside the policy scope cannot exceed the bill; only a long-term care
-/// policy takes a month of care.
 /// The longest stay a claim may give (`stay_days`): 100 years.
 pub(super) const MAX_STAY_DAYS: u32 = 36_525;
 
+/// The parts of the bill outside the policy scope cannot exceed the bill, nor the special drugs
+/// `out_of_list`; a stay is at most [`MAX_STAY_DAYS`]; only a long-term care policy takes a month
+/// of care.
 pub(super) fn check_amounts(policy: &Policy, claim: &Claim) -> Result<(), ClaimError> {
     if claim.month.is_some() && !policy.is_care() {
         return Err(ClaimError::new(
