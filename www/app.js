@@ -39,7 +39,7 @@ const T = {
     figure: { deductible: '起付线', ratio: '报销比例', cap_year: '年度封顶线', cap_claim: '单次封顶线', cap: '封顶线', to: '分段上限', share: '自付比例' },
     band: (n) => `第 ${n} 段`,
     // `unverified` is the list above, in words; other codes this page does not know show the engine's message.
-    warn: { unverified: () => null, unverified_version_date: () => '本版本政策的生效日期尚未核实。', unknown_ratio: (w, name) => `${name}：支付比例未知，本层未计算；实际可能还有本层支付，您自付可能更少。` },
+    warn: { unverified: () => null, unverified_version_date: () => '本版本政策的生效日期尚未核实。', unknown_ratio: (w, name) => `${name}：支付比例未知，本层未计算；实际可能还有本层支付，您自付可能更少。`, stay_days_missing: (w, name) => `${name}：未填写住院天数，起付线按一次计算；住院时间长的，每满一定天数要再付一次起付线，实际报销可能更少。填上“住院天数”，估算更准。` },
     policy: (name, p) => `依据：${name}（${p.version} 版，内容校验 ${p.content_hash.slice(0, 12)}）`,
     footer: '估算结果仅供参考，以医保经办机构结算为准。标注“未核实”的数字尚未与官方文件核对。',
     schemes: { employee: '职工医保', resident: '城乡居民医保' },
@@ -116,7 +116,7 @@ const T = {
     'own-label': (name) => `My local notice gives the ${name} as`, 'own-go': 'Estimate again with my figures', 'own-mark': ' (your figure)',
     figure: { deductible: 'deductible', ratio: 'reimbursement ratio', cap_year: 'yearly cap', cap_claim: 'per-claim cap', cap: 'cap', to: 'band limit', share: 'own share' },
     band: (n) => `band ${n}`,
-    warn: { unverified: () => null, unverified_version_date: () => 'The date this version of the policy took effect is not verified.', unknown_ratio: (w, name) => `${name}: the payment ratio is unknown, so this layer is not counted; it may pay something, and you may pay less.` },
+    warn: { unverified: () => null, unverified_version_date: () => 'The date this version of the policy took effect is not verified.', unknown_ratio: (w, name) => `${name}: the payment ratio is unknown, so this layer is not counted; it may pay something, and you may pay less.`, stay_days_missing: (w, name) => `${name}: the days in hospital are not given, so the deductible is counted once; a long stay pays it again for every so many days, so it may pay less. Fill in “Days in hospital” for a closer estimate.` },
     policy: (name, p) => `Under: ${name} (version ${p.version}, content hash ${p.content_hash.slice(0, 12)})`,
     footer: 'An estimate, not a settlement: the insurance office decides. Figures marked unverified are not yet checked against official texts.',
     schemes: { employee: 'Employees', resident: 'Residents' },

@@ -139,12 +139,12 @@ test('a long stay in Guangzhou: the days in hospital on the page give the vector
   await page.click('#go');
   await page.waitForSelector('#result:not([hidden])');
   assert.equal(await page.textContent('#oop'), '10,800.00');
-  assert.match(await page.textContent('#unverified'), /未提供住院天数，起付线按一次计算/);
+  assert.match(await page.textContent('#unverified'), /统筹基金.*未填写住院天数，起付线按一次计算.*填上“住院天数”/);
   assert.equal(await page.$eval('#stay_days', (e) => e.labels[0].textContent), '住院天数');
   await page.fill('#stay_days', '200');
   await page.click('#go');
   await page.waitForFunction(() => document.querySelector('#oop').textContent === '12,400.00');
-  assert.doesNotMatch(await page.textContent('#unverified'), /未提供住院天数/);
+  assert.doesNotMatch(await page.textContent('#unverified'), /未填写住院天数/);
   assert.match(page.url(), /stay_days=200/);
   assert.deepEqual(errors, []);
   // Not a whole number of days: the engine's refusal, next to the field.
@@ -155,6 +155,12 @@ test('a long stay in Guangzhou: the days in hospital on the page give the vector
   // In English, the label.
   await page.click('#lang');
   assert.equal(await page.$eval('#stay_days', (e) => e.labels[0].textContent), 'Days in hospital');
+  // The warning in plain English, without the field's id.
+  await page.fill('#stay_days', '');
+  await page.click('#go');
+  const warn = await page.textContent('#unverified');
+  assert.match(warn, /the days in hospital are not given, so the deductible is counted once/);
+  assert.doesNotMatch(warn, /stay_days/);
   await page.close();
 });
 
