@@ -35,6 +35,7 @@ mod deductible;
 mod eval;
 mod explain;
 mod fen;
+mod notes;
 mod plan;
 mod resolve;
 mod unknown;
@@ -45,6 +46,7 @@ use deductible::*;
 use eval::*;
 use explain::*;
 use fen::*;
+use notes::*;
 pub use plan::Settler;
 use resolve::*;
 use unknown::*;
@@ -241,7 +243,7 @@ pub struct Outcome {
     act_pay_dedc: Fen,
     /// Parameters used that are unverified or overridden.
     flagged: ParamSet,
-    warnings: Vec<Warning>,
+    warnings: Notes,
 }
 
 impl Outcome {
@@ -287,8 +289,8 @@ impl Outcome {
         !self.flagged.is_empty()
     }
     /// The warnings the settlement raised.
-    pub fn warnings(&self) -> &[Warning] {
-        &self.warnings
+    pub fn warnings(&self, policy: &Policy) -> Vec<Warning> {
+        word_all(&self.warnings, policy)
     }
 }
 
@@ -455,7 +457,7 @@ fn run(
             &[],
         );
     }
-    warn_level_defaulted(policy, r, warnings);
+    warn_level_defaulted(r, warnings);
     warn_case_code_ignored(policy, claim, warnings);
 
     for (li, layer) in policy.layers.iter().enumerate() {
@@ -507,7 +509,7 @@ fn run(
             // The rule for unknown figures: a layer whose ratio is unknown is not applied.
             take_used(used_all, &used);
             used.clear();
-            warnings.push(unknown_warning(layer, Target::Ratio));
+            warnings.push(Note::Unknown(li, Target::Ratio));
             if tr.on {
                 tr.step(
                     Some(lid_arc),
@@ -597,11 +599,11 @@ fn run(
             ded_unknown = dv.unknown;
             let period = every_period(d, r, &mut used, trace)?;
             let times = deductible_times(d.per, period, claim.stay_days);
-            warn_stay_days_missing(layer, d.per, period, claim.stay_days, warnings);
+            warn_stay_days_missing(li, d.per, period, claim.stay_days, warnings);
             let tf = dv.fen.saturating_mul(Fen::from(times));
             threshold = tf;
             let remaining = deductible_due(d.per, tf, layer, Some(&ytd), claim.referral);
-            warn_referral_without_chain(layer, d.per, Some(&ytd), claim.referral, warnings);
+            warn_referral_without_chain(li, layer, d.per, Some(&ytd), claim.referral, warnings);
             // Why, in words: only for the trace.
             let why = || match d.per {
                 DeductiblePer::Admission => match (&ytd.chain, layer.referral, claim.referral) {
@@ -751,13 +753,16 @@ fn run(
                 };
                 let ratio = modify(&mods, Target::Ratio, ratio0, &mut cx)?.unwrap_or(ratio0);
                 let ratio = if !is_unit_ratio(ratio) {
-                    warnings.push(Warning {
-                        layer: Some(lid_arc.clone()),
-                        ..Warning::new(
-                            "ratio_clamped",
-                            format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio)),
-                        )
-                    });
+                    warnings.push(
+                        Warning {
+                            layer: Some(lid_arc.clone()),
+                            ..Warning::new(
+                                "ratio_clamped",
+                                format!("layer `{lid}`: ratio {} after modifiers is outside 0–100% and was clamped", pct(ratio)),
+                            )
+                        }
+                        .into(),
+                    );
                     ratio.clamp(Decimal::ZERO, Decimal::ONE)
                 } else {
                     ratio
@@ -910,7 +915,7 @@ fn run(
         let payment = result.payment;
         fund_total += payment;
         let line = capped_line(layer, &result, segments.iter().copied());
-        warn_unknown(layer, ded_unknown, cap_unknown, payment, warnings);
+        warn_unknown(li, ded_unknown, cap_unknown, payment, warnings);
         if tr.on {
             tr.step(
                 Some(lid_arc),

@@ -179,15 +179,18 @@ pub(super) fn run(
         );
     }
     if m.hospital_days > 0 {
-        out.warnings.push(Warning::new(
-            "care_in_hospital",
-            format!(
-                "本月有 {} 天住院或急诊留观，期间的护理费用不予支付 / {} days of the month in hospital or emergency observation: care on those days is not paid",
-                m.hospital_days, m.hospital_days
-            ),
-        ));
+        out.warnings.push(
+            Warning::new(
+                "care_in_hospital",
+                format!(
+                    "本月有 {} 天住院或急诊留观，期间的护理费用不予支付 / {} days of the month in hospital or emergency observation: care on those days is not paid",
+                    m.hospital_days, m.hospital_days
+                ),
+            )
+            .into(),
+        );
     }
-    warn_level_defaulted(policy, r, &mut out.warnings);
+    warn_level_defaulted(r, &mut out.warnings);
 
     for (li, layer) in policy.layers.iter().enumerate() {
         let lid = &layer.id;
@@ -220,7 +223,7 @@ pub(super) fn run(
         used.clear();
         if ratio_unknown(layer, r, &mut used)? {
             take_used(&mut used_all, &used);
-            out.warnings.push(unknown_warning(layer, Target::Ratio));
+            out.warnings.push(Note::Unknown(li, Target::Ratio));
             not_applicable(
                 tr,
                 "支付比例未知（未核实），本层未计算",
@@ -308,10 +311,13 @@ pub(super) fn run(
                     fmt_decimal(figure)
                 ),
             );
-            out.warnings.push(Warning {
-                layer: Some(lid.clone()),
-                ..Warning::new("care_condition_unmet", format!("{zh} / {en}"))
-            });
+            out.warnings.push(
+                Warning {
+                    layer: Some(lid.clone()),
+                    ..Warning::new("care_condition_unmet", format!("{zh} / {en}"))
+                }
+                .into(),
+            );
             if tr.on {
                 tr.step(
                     Some(lid),
@@ -496,7 +502,7 @@ pub(super) fn run(
         let payment = result.payment;
         fund_total += payment;
         warn_unknown(
-            layer,
+            li,
             false,
             cap_unknown || limit_unknown,
             payment,
@@ -533,14 +539,17 @@ pub(super) fn run(
         .map(|k| k.name())
         .collect();
     if !uncovered.is_empty() {
-        out.warnings.push(Warning::new(
-            "care_not_covered",
-            format!(
-                "本月的失能等级与护理方式不享受这些费用的待遇：{} / this level and care setting carry no benefit for: {}",
-                uncovered.join("、"),
-                uncovered.join(", ")
-            ),
-        ));
+        out.warnings.push(
+            Warning::new(
+                "care_not_covered",
+                format!(
+                    "本月的失能等级与护理方式不享受这些费用的待遇：{} / this level and care setting carry no benefit for: {}",
+                    uncovered.join("、"),
+                    uncovered.join(", ")
+                ),
+            )
+            .into(),
+        );
     }
     burden[Component::NotCovered.index()] += left.iter().sum::<Fen>();
     let oop: Fen = burden.iter().sum();

@@ -33,28 +33,19 @@ pub(super) fn deductible_due(
 /// are per calendar year, and the national guidance (2026-03-16: 同一疾病周期内不再另设起付线)
 /// does not say how an episode meets the turn of the year.
 pub(super) fn warn_referral_without_chain(
+    li: usize,
     layer: &Layer,
     per: DeductiblePer,
     ytd: Option<&LayerYtd>,
     referral: bool,
-    warnings: &mut Vec<Warning>,
+    warnings: &mut Notes,
 ) {
     if referral
         && per == DeductiblePer::Admission
         && layer.referral != Referral::Separate
         && ytd.and_then(|y| y.chain.as_ref()).is_none()
     {
-        warnings.push(Warning {
-            layer: Some(layer.id.clone()),
-            ..Warning::new(
-                "referral_without_chain",
-                format!(
-                    "{}：本年度没有可连续计算的前次住院（转诊不跨年度），起付线按本次住院计算 / {}: no earlier admission this year to continue the referral from (a chain does not cross the year); the deductible is charged afresh",
-                    layer.label,
-                    layer.label_en.as_deref().unwrap_or(&layer.id)
-                ),
-            )
-        });
+        warnings.push(Note::ReferralWithoutChain(li));
     }
 }
 
@@ -176,24 +167,13 @@ pub(super) fn deductible_times(per: DeductiblePer, period: Option<u32>, stay: Op
 /// A layer whose deductible repeats every N days of a stay, and a claim that does not give the
 /// stay's length: the deductible is charged once, and the result says so.
 pub(super) fn warn_stay_days_missing(
-    layer: &Layer,
+    li: usize,
     per: DeductiblePer,
     period: Option<u32>,
     stay: Option<u32>,
-    warnings: &mut Vec<Warning>,
+    warnings: &mut Notes,
 ) {
-    if let (DeductiblePer::Admission, Some(p), None) = (per, period, stay) {
-        warnings.push(Warning {
-            layer: Some(layer.id.clone()),
-            effect: Some("fund_overstated"),
-            ..Warning::new(
-                "stay_days_missing",
-                format!(
-                    "{}：未提供住院天数，起付线按一次计算；连续住院每满 {p} 天另计一次起付线，本层支付可能偏高 / {}: the length of the stay (stay_days) was not given, so the deductible is charged once; a stay longer than {p} days pays it again for each further {p} days, so this layer's payment may be overstated",
-                    layer.label,
-                    layer.label_en.as_deref().unwrap_or(&layer.id)
-                ),
-            )
-        });
+    if let (DeductiblePer::Admission, Some(period), None) = (per, period, stay) {
+        warnings.push(Note::StayDaysMissing { layer: li, period });
     }
 }

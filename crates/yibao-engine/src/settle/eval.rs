@@ -174,7 +174,7 @@ pub(super) fn active_modifiers<'a>(layer: &'a Layer, r: &Resolved) -> Active<'a>
         .collect()
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Target {
     Deductible,
     Ratio,

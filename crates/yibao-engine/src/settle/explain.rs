@@ -189,7 +189,7 @@ pub(super) fn build(
             }
         }
     }
-    let mut warnings = out.warnings;
+    let mut warnings = word_all(&out.warnings, policy);
     if policy.effective_provenance.provenance == Provenance::Placeholder {
         warnings.push(Warning::new(
             "unverified_version_date",

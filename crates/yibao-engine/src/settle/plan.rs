@@ -279,7 +279,7 @@ fn run_plan(
     let mut fund_total: Fen = 0;
     let mut act_pay_dedc: Fen = 0;
     let mut unclassified = in_scope;
-    warn_level_defaulted(policy, r, &mut out.warnings);
+    warn_level_defaulted(r, &mut out.warnings);
     warn_case_code_ignored(policy, claim, &mut out.warnings);
     let flags = &mut out.flagged;
 
@@ -289,7 +289,7 @@ fn run_plan(
             LayerPlan::Apply(p) if !already_classified(layer, unclassified, in_scope) => p,
             LayerPlan::Unknown(unknown) if !already_classified(layer, unclassified, in_scope) => {
                 flags.insert_all(unknown);
-                out.warnings.push(unknown_warning(layer, Target::Ratio));
+                out.warnings.push(Note::Unknown(li, Target::Ratio));
                 out.layers.push(result);
                 continue;
             }
@@ -319,7 +319,7 @@ fn run_plan(
                 _ => &d.first,
             };
             let times = deductible_times(d.per, d.period, claim.stay_days);
-            warn_stay_days_missing(layer, d.per, d.period, claim.stay_days, &mut out.warnings);
+            warn_stay_days_missing(li, d.per, d.period, claim.stay_days, &mut out.warnings);
             let tf = t.fen.saturating_mul(Fen::from(times));
             threshold = tf;
             ded_unknown = t.unknown;
@@ -327,7 +327,7 @@ fn run_plan(
             if !d.period_flags.is_empty() {
                 flags.insert_all(&d.period_flags);
             }
-            warn_referral_without_chain(layer, d.per, ytd, claim.referral, &mut out.warnings);
+            warn_referral_without_chain(li, layer, d.per, ytd, claim.referral, &mut out.warnings);
             if !t.flags.is_empty() {
                 flags.insert_all(&t.flags);
             }
@@ -398,13 +398,7 @@ fn run_plan(
                 .iter()
                 .map(|(a, r)| (*a, Decimal::from_i128_with_scale(i128::from(*r), p.scale))),
         );
-        warn_unknown(
-            layer,
-            ded_unknown,
-            p.cap_unknown,
-            payment,
-            &mut out.warnings,
-        );
+        warn_unknown(li, ded_unknown, p.cap_unknown, payment, &mut out.warnings);
 
         let paid = Paid::of(&result, within, beyond, uncapped, line);
         if paid.classify(layer, &mut burden, &mut special) {
