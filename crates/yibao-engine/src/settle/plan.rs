@@ -437,10 +437,14 @@ pub struct Settler {
     /// Plan (or `None`: settled by `run`) per situation.
     plans: Vec<Option<Plan>>,
     index: HashMap<Resolved, usize>,
-    /// The last claim's names, their situation and its plan: claims of one person often repeat
-    /// them, and comparing names is cheaper than looking them up.
-    last: Option<(Names, Resolved, usize)>,
+    /// The last few claims' names, their situations and plans, the most recent first: claims
+    /// of one person often repeat them (or alternate, as inpatient and outpatient claims do),
+    /// and comparing names is cheaper than resolving them and looking the situation up.
+    recent: SmallVec<[(Names, Resolved, usize); RECENT]>,
 }
+
+/// How many recent situations [`Settler`] compares a claim's names with before resolving them.
+const RECENT: usize = 4;
 
 /// A claim's dimension values as it names them, and its referral.
 struct Names {
@@ -487,7 +491,7 @@ impl Settler {
             policy,
             plans: Vec::new(),
             index: HashMap::new(),
-            last: None,
+            recent: SmallVec::new(),
         }
     }
 
@@ -503,12 +507,13 @@ impl Settler {
         state: &mut YtdState,
     ) -> Result<Outcome, SettleError> {
         let policy = &*self.policy;
-        let (r, i) = match &self.last {
-            Some((names, r, i)) if names.name(claim) => {
+        // The claim's situation goes to the front of `recent`, found or resolved.
+        match self.recent.iter().position(|(names, ..)| names.name(claim)) {
+            Some(k) => {
                 check_amounts(policy, claim)?;
-                (r, *i)
+                self.recent[..=k].rotate_right(1);
             }
-            _ => {
+            None => {
                 let r = resolve(policy, claim)?;
                 let i = match self.index.get(&r) {
                     Some(i) => *i,
@@ -516,16 +521,22 @@ impl Settler {
                         if self.plans.len() >= MAX_PLANS {
                             self.plans.clear();
                             self.index.clear();
+                            self.recent.clear();
                         }
                         self.plans.push(Plan::build(policy, &r).ok());
                         self.index.insert(r.clone(), self.plans.len() - 1);
                         self.plans.len() - 1
                     }
                 };
-                let (_, r, i) = self.last.insert((Names::of(claim), r, i));
-                (&*r, *i)
+                if self.recent.len() == RECENT {
+                    self.recent.pop();
+                }
+                self.recent.insert(0, (Names::of(claim), r, i));
             }
-        };
+        }
+        // Never out of bounds: the arms above leave the claim's situation at index 0.
+        let (_, r, i) = &self.recent[0];
+        let i = *i;
         let mut out = Outcome::default();
         match self.plans.get(i).and_then(Option::as_ref) {
             Some(plan) => staged(policy, claim, state, |state, deltas| {
