@@ -475,7 +475,7 @@ impl Rows for ArrowRows {
         let i = self.at;
         self.at += 1;
         let line = self.before + i as u64 + 1;
-        let claim = self.claim(i, line);
+        let claim = self.claim(i, line).map(Box::new);
         Some(Ok(Row {
             line,
             claim,

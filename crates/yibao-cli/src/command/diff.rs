@@ -44,7 +44,7 @@ fn read_claims(path: &Path) -> Result<Vec<Claim>, String> {
     let mut out = vec![];
     while let Some(row) = rows.next_row() {
         let row = row.map_err(|e| e.to_string())?;
-        out.push(row.claim.map_err(|e| format!("{}: {e}", path.display()))?);
+        out.push(*row.claim.map_err(|e| format!("{}: {e}", path.display()))?);
     }
     Ok(out)
 }
