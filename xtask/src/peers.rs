@@ -165,8 +165,99 @@ pub fn verify(claims: u64) -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask bench-peers [CLAIMS] [REPS]`: the table of wall times beside the peers, after
-/// the per-claim check (default 1,000,000 claims of 100,000 persons, 3 runs each, median).
+/// The peers' claims in `yibao batch`'s columns (the conversion `bench/peers-row.sh` does with
+/// awk), written once beside them so the timed runs read a file as a user's would.
+fn converted(csv: &Path) -> Result<PathBuf, String> {
+    let out = csv.with_extension("yibao.csv");
+    if out.is_file() {
+        return Ok(out);
+    }
+    let text = std::fs::read_to_string(csv).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let mut w = String::with_capacity(text.len() * 3 / 2);
+    w.push_str("id,person,date,care,level,categories,total,out_of_list,pre_self_pay,over_limit\n");
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let [id, person, date, care, level, cat, total, ool, pre, over] = f[..] else {
+            return Err(format!("{}:{}: not 10 fields", csv.display(), n + 1));
+        };
+        let care = if care == "I" {
+            "inpatient"
+        } else {
+            "general_outpatient"
+        };
+        let cat = match cat {
+            "L" => "low_income",
+            "D" => "destitute",
+            _ => "",
+        };
+        w.push_str(&format!(
+            "{id},{person},{date},{care},{level},{cat},{total},{ool},{pre},{over}\n"
+        ));
+    }
+    std::fs::write(&out, w).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
+}
+
+/// One run's wall time, CPU time (user + system) and peak RSS, through GNU time (`/usr/bin/time`,
+/// Debian's `time` package) when it is there; wall time only otherwise.
+struct Measured {
+    wall: Duration,
+    cpu: Option<Duration>,
+    rss_kb: Option<u64>,
+}
+
+fn measured(name: &str, program: &Path, args: &[String]) -> Result<Measured, String> {
+    let gnu_time = Path::new("/usr/bin/time");
+    let mut cmd = if gnu_time.is_file() {
+        let mut c = Command::new(gnu_time);
+        c.args(["-f", "TIME %U %S %M"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    };
+    cmd.args(args);
+    let t = Instant::now();
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{name}: cannot start: {e}"))?;
+    let wall = t.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "{name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let fields: Vec<&str> = err
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("TIME "))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_default();
+    let secs = |s: &str| {
+        let (whole, frac) = s.split_once('.').unwrap_or((s, "0"));
+        let ms = whole.parse::<u64>().ok()? * 1000
+            + format!("{frac:0<3}").get(..3)?.parse::<u64>().ok()?;
+        Some(Duration::from_millis(ms))
+    };
+    let cpu = match fields[..] {
+        [u, s, _] => secs(u).zip(secs(s)).map(|(u, s)| u + s),
+        _ => None,
+    };
+    let rss_kb = fields.get(2).and_then(|k| k.parse().ok());
+    Ok(Measured { wall, cpu, rss_kb })
+}
+
+fn median<T: Ord + Copy>(mut v: Vec<T>) -> Option<T> {
+    v.sort();
+    v.get(v.len() / 2).copied()
+}
+
+/// `cargo xtask bench-peers [CLAIMS] [REPS]`: after the per-claim check, the hand-written peers
+/// and `yibao batch` in alternating rounds on the same claims (a round runs each row once, so a
+/// load change on the shared machine hits every row of a round): medians of wall and CPU time,
+/// peak RSS, and the median of each round's yibao ÷ rust-decimal ratio (default 1,000,000 claims
+/// of 100,000 persons, 5 rounds).
 pub fn bench(args: &[String]) -> Result<(), String> {
     let claims: u64 = match args.first() {
         Some(a) => a
@@ -178,7 +269,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         Some(a) => a
             .parse()
             .map_err(|_| format!("`{a}` is not a count of runs"))?,
-        None => 3,
+        None => 5,
     };
     let peers = peers_dir().ok_or("../shared/bench-peers is not beside the project")?;
     let work = work_dir()?;
@@ -186,38 +277,87 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let csv = generate(&work, (claims / 10).max(1), claims)?;
     let (_, line) = compare(&work, &csv)?;
     eprintln!("==> per-claim results byte-identical to rust-i64\n    {line}");
-    let csv_s = csv.display().to_string();
-    let rows: Vec<(&str, Command)> = vec![
-        ("rust-i64", {
-            let mut c = Command::new(work.join("target/release/peer-i64"));
-            c.arg(&csv_s);
-            c
-        }),
-        ("rust-decimal", {
-            let mut c = Command::new(work.join("target/release/peer-decimal"));
-            c.arg(&csv_s);
-            c
-        }),
-        ("yibao batch", {
-            let mut c = Command::new("bench/peers-row.sh");
-            c.arg(&csv_s);
-            c
-        }),
+    let input = converted(&csv)?;
+    let sink = work.join("results").join("yibao-timed.csv");
+    let yibao = std::env::current_dir()
+        .map_err(|e| e.to_string())?
+        .join(target_dir())
+        .join("release")
+        .join("yibao");
+    let rows: Vec<(&str, PathBuf, Vec<String>)> = vec![
+        (
+            "rust-i64",
+            work.join("target/release/peer-i64"),
+            vec![csv.display().to_string()],
+        ),
+        (
+            "rust-decimal",
+            work.join("target/release/peer-decimal"),
+            vec![csv.display().to_string()],
+        ),
+        (
+            "yibao batch",
+            yibao,
+            [
+                "batch",
+                "--quiet",
+                "--input",
+                &input.display().to_string(),
+                "--output",
+                &sink.display().to_string(),
+                "--policy",
+                "bench.resident",
+                "--policies",
+                "bench/policies/bench.policy",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ),
     ];
-    println!("| row | claims | wall (median of {reps}) | ns/claim |\n|---|---|---|---|");
-    for (name, mut cmd) in rows {
-        let mut walls = vec![];
-        for _ in 0..reps.max(1) {
-            walls.push(timed(name, &mut cmd)?.0);
+    let mut runs: Vec<Vec<Measured>> = rows.iter().map(|_| Vec::new()).collect();
+    for round in 0..reps.max(1) {
+        eprintln!("==> round {} of {}", round + 1, reps.max(1));
+        for ((name, program, args), out) in rows.iter().zip(&mut runs) {
+            out.push(measured(name, program, args)?);
         }
-        walls.sort();
-        let median = walls.get(walls.len() / 2).copied().unwrap_or_default();
+    }
+    let ms = |d: Duration| format!("{}", d.as_millis());
+    println!(
+        "| row | claims | wall ms | CPU ms (user+sys) | ns/claim (CPU) | peak RSS MB |\n|---|---|---|---|---|---|"
+    );
+    for ((name, ..), m) in rows.iter().zip(&runs) {
+        let wall = median(m.iter().map(|x| x.wall).collect()).unwrap_or_default();
+        let cpu = median(m.iter().filter_map(|x| x.cpu).collect());
+        let rss = median(m.iter().filter_map(|x| x.rss_kb).collect());
         println!(
-            "| {name} | {claims} | {} ms | {} |",
-            median.as_millis(),
-            median.as_nanos() / u128::from(claims.max(1))
+            "| {name} | {claims} | {} | {} | {} | {} |",
+            ms(wall),
+            cpu.map_or("—".into(), ms),
+            cpu.map_or("—".into(), |c| (c.as_nanos() / u128::from(claims.max(1)))
+                .to_string()),
+            rss.map_or("—".into(), |k| (k / 1024).to_string()),
         );
     }
-    println!("(the yibao row's wall time includes renaming the peers' CSV columns with awk and the exact sums in Python)");
+    // Per round, yibao ÷ each peer (in hundredths); the median over rounds.
+    let ratio = |a: Duration, b: Duration| a.as_nanos() * 100 / b.as_nanos().max(1);
+    for (peer, pi) in [("rust-decimal", 1usize), ("rust-i64", 0)] {
+        let (mut w, mut c) = (vec![], vec![]);
+        for (y, p) in runs[2].iter().zip(&runs[pi]) {
+            w.push(ratio(y.wall, p.wall));
+            if let (Some(yc), Some(pc)) = (y.cpu, p.cpu) {
+                c.push(ratio(yc, pc));
+            }
+        }
+        let n = w.len();
+        let mid = |v: Vec<u128>| {
+            median(v).map_or("—".into(), |x| format!("{}.{:02}×", x / 100, x % 100))
+        };
+        println!(
+            "yibao batch ÷ {peer}, median of {n} paired rounds: wall {}, CPU {}",
+            mid(w),
+            mid(c)
+        );
+    }
+    println!("(yibao batch reads the peers' claims renamed into its columns beforehand and writes its full 23-column output; the peers write nothing in timed runs)");
     Ok(())
 }
