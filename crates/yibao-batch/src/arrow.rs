@@ -11,7 +11,9 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{BooleanBuilder, Date32Builder, Int64Builder, StringBuilder};
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Decimal128Builder, Int64Builder, StringBuilder,
+};
 use arrow_array::{
     Array, ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int32Array, Int64Array,
     LargeStringArray, RecordBatch, StringArray, StringViewArray,
@@ -521,7 +523,9 @@ pub(crate) struct BatchBuilder {
     date: Date32Builder,
     money: Vec<Vec<i128>>,
     unverified: BooleanBuilder,
-    layers: Vec<Vec<Option<i128>>>,
+    /// Builders, not `Vec<Option<i128>>`: an `Option<i128>` takes 32 bytes and was copied into
+    /// the array at the end; a builder writes the 16-byte values and the validity bits in place.
+    layers: Vec<Decimal128Builder>,
 }
 
 impl BatchBuilder {
@@ -536,7 +540,9 @@ impl BatchBuilder {
             date: Date32Builder::with_capacity(rows),
             money: (0..16).map(|_| Vec::with_capacity(rows)).collect(),
             unverified: BooleanBuilder::with_capacity(rows),
-            layers: (0..layers).map(|_| Vec::with_capacity(rows)).collect(),
+            layers: (0..layers)
+                .map(|_| Decimal128Builder::with_capacity(rows))
+                .collect(),
         }
     }
 
@@ -565,7 +571,7 @@ impl BatchBuilder {
         }
         self.unverified.append_value(unverified);
         for (col, v) in self.layers.iter_mut().zip(layers) {
-            col.push(v);
+            col.append_option(v);
         }
     }
 
@@ -587,8 +593,8 @@ impl BatchBuilder {
             cols.push(dec(Decimal128Array::from(m)).map_err(out)?);
         }
         cols.push(Arc::new(self.unverified.finish()));
-        for l in std::mem::take(&mut self.layers) {
-            cols.push(dec(Decimal128Array::from(l)).map_err(out)?);
+        for mut l in std::mem::take(&mut self.layers) {
+            cols.push(dec(l.finish()).map_err(out)?);
         }
         RecordBatch::try_new(self.schema, cols).map_err(out)
     }

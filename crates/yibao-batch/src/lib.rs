@@ -405,7 +405,8 @@ fn write_row(
     p: &Policy,
     n: &Numbers,
     flagged: bool,
-    layers: &[(Arc<str>, Option<i128>)],
+    layers: &[Arc<str>],
+    layer_values: &[Option<i128>],
 ) {
     let texts = [
         claim.id.as_deref().unwrap_or(""),
@@ -430,7 +431,7 @@ fn write_row(
                 push_fen(out, f);
             }
             out.extend_from_slice(if flagged { b",true" } else { b",false" });
-            for (_, v) in layers {
+            for v in layer_values {
                 out.push(b',');
                 if let Some(f) = v {
                     push_fen(out, *f);
@@ -456,7 +457,7 @@ fn write_row(
                 out.push(b'"');
             }
             let _ = write!(out, ",\"unverified\":{flagged}");
-            for (id, v) in layers {
+            for (id, v) in layers.iter().zip(layer_values) {
                 let _ = write!(out, ",\"layer_{id}\":");
                 match v {
                     Some(f) => {
@@ -1063,7 +1064,8 @@ fn settle_chunk(
         .map(|s| arrow::BatchBuilder::new(Arc::clone(s), shape.layers.len(), rows.len()));
     // Each policy's layer for each layer column, for the policies this chunk met.
     let mut maps: Vec<(Arc<Policy>, Vec<Option<usize>>)> = Vec::new();
-    let mut layer_values: Vec<(Arc<str>, Option<i128>)> = Vec::new();
+    // What each layer column gets for the row (the ids are `shape.layers`'s, in order).
+    let mut layer_values: Vec<Option<i128>> = Vec::new();
     let mut rejects = Vec::new();
     let mut tally = Tally::default();
     // A chunk cut inside a person starts from the state the previous chunk left; when that chunk
@@ -1104,9 +1106,7 @@ fn settle_chunk(
                                 &maps[maps.len() - 1].1
                             }
                         };
-                        for (id, i) in shape.layers.iter().zip(map) {
-                            layer_values.push((Arc::clone(id), i.map(|i| fen(o.payment(i)))));
-                        }
+                        layer_values.extend(map.iter().map(|i| i.map(|i| fen(o.payment(i)))));
                     }
                     if let Some(format) = shape.format {
                         write_row(
@@ -1117,6 +1117,7 @@ fn settle_chunk(
                             &p,
                             &n,
                             flagged,
+                            &shape.layers,
                             &layer_values,
                         );
                     }
@@ -1128,7 +1129,7 @@ fn settle_chunk(
                             p.effective,
                             &n.0,
                             flagged,
-                            layer_values.iter().map(|(_, v)| *v),
+                            layer_values.iter().copied(),
                         );
                     }
                     tally.add(&n, flagged);
