@@ -7,8 +7,9 @@
 #   bench/peers-row.sh CLAIMS.csv [--out FILE]
 #
 # The peers' CSV (claim_id,person_id,date,care I/O,level,category N/L/D,…) is renamed into
-# `yibao batch`'s columns first; that conversion is outside the timed part (parse_s/eval_s
-# report the batch run itself). Sums are exact (Python's decimal), never floats.
+# `yibao batch`'s columns first. eval_s is the time inside settle as `yibao batch --time-settle`
+# reports it: wall time summed over the worker threads, so it includes any time a worker waits
+# for a core (more threads than cores). Sums are exact (Python's decimal), never floats.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -30,13 +31,16 @@ awk -F, 'NR == 1 { print "id,person,date,care,level,categories,total,out_of_list
 
 start=$(date +%s.%N)
 "$YIBAO" batch --quiet --input "$TMP/in.csv" --output "$TMP/out.csv" \
-  --policy bench.resident --policies "$HERE/policies/bench.policy"
+  --policy bench.resident --policies "$HERE/policies/bench.policy" \
+  --time-settle --summary-json "$TMP/summary.json"
 end=$(date +%s.%N)
 
-python3 - "$TMP/out.csv" "$OUT" "$start" "$end" <<'PY'
-import csv, sys
+python3 - "$TMP/out.csv" "$OUT" "$start" "$end" "$TMP/summary.json" <<'PY'
+import csv, json, sys
 from decimal import Decimal
 src, out, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+# eval_s: the time inside settle (yibao batch --time-settle), summed over the worker threads.
+eval_s = Decimal(json.load(open(sys.argv[5]))["settle_ns"]) / Decimal(10**9)
 sums = {k: Decimal(0) for k in ("fund", "si", "aid", "oop", "total")}
 n = 0
 w = open(out, "w", newline="") if out else None
@@ -53,5 +57,5 @@ with open(src, newline="") as f:
 if w:
     w.close()
 print(f"RESULT peer=yibao claims={n} fund={sums['fund']} si={sums['si']} aid={sums['aid']} "
-      f"oop={sums['oop']} total={sums['total']}")
+      f"oop={sums['oop']} total={sums['total']} eval_s={eval_s:.6f}")
 PY

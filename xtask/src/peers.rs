@@ -358,6 +358,52 @@ pub fn bench(args: &[String]) -> Result<(), String> {
             mid(c)
         );
     }
+    // Settling alone: the peers' own eval_s, and yibao batch --time-settle with one worker (so
+    // the worker has a core to itself beside the reading thread).
+    let per_claim = |secs: &str| {
+        let (whole, frac) = secs.split_once('.').unwrap_or((secs, ""));
+        let ns: u128 = format!("{whole}{frac:0<9}")
+            .get(..whole.len() + 9)?
+            .parse()
+            .ok()?;
+        Some(ns / u128::from(claims.max(1)))
+    };
+    let mut settle_only = vec![];
+    for (name, program, args) in &rows[..2] {
+        let (_, line) = timed(name, Command::new(program).args(args))?;
+        let eval = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("eval_s="))
+            .and_then(per_claim);
+        settle_only.push(format!(
+            "{name} {} ns",
+            eval.map_or("—".into(), |n| n.to_string())
+        ));
+    }
+    let summary = work.join("results").join("yibao-summary.json");
+    let (program, args) = (&rows[2].1, &rows[2].2);
+    let out = Command::new(program)
+        .args(args)
+        .args(["--threads", "1", "--time-settle", "--summary-json"])
+        .arg(&summary)
+        .output()
+        .map_err(|e| format!("yibao batch: cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "yibao batch --time-settle failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text =
+        std::fs::read_to_string(&summary).map_err(|e| format!("{}: {e}", summary.display()))?;
+    let ns = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v.get("settle_ns").and_then(serde_json::Value::as_u64));
+    settle_only.push(format!(
+        "yibao batch (one worker) {} ns",
+        ns.map_or("—".into(), |n| (n / claims.max(1)).to_string())
+    ));
+    println!("settle only, per claim: {}", settle_only.join(", "));
     println!("(yibao batch reads the peers' claims renamed into its columns beforehand and writes its full 23-column output; the peers write nothing in timed runs)");
     Ok(())
 }

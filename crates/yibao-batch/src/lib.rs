@@ -15,6 +15,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -106,6 +107,9 @@ pub struct Options {
     pub max_chunk_rows: usize,
     /// Also one output column per layer id (`layer_<id>`), after the columns by kind of layer.
     pub layer_columns: bool,
+    /// Time each claim's settling apart from reading and writing ([`Summary::settle_ns`]): two
+    /// clock reads a claim.
+    pub time_settle: bool,
 }
 
 impl Default for Options {
@@ -120,6 +124,7 @@ impl Default for Options {
             persons_in_memory: PersonLog::DEFAULT_LIMIT,
             max_chunk_rows: 8_192,
             layer_columns: false,
+            time_settle: false,
         }
     }
 }
@@ -162,6 +167,11 @@ pub struct Summary {
     pub basic_policy_scope_ratio: Option<Decimal>,
     /// Claims whose result relies on a placeholder (unverified) or overridden figure.
     pub claims_on_unverified_figures: u64,
+    /// With [`Options::time_settle`]: nanoseconds spent settling claims (choosing the policy
+    /// version and settling, not reading, checking the order, tallying or writing), summed over
+    /// the worker threads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settle_ns: Option<u64>,
 }
 
 /// One range of the out-of-pocket distribution: claims with `from < out_of_pocket ≤ to`
@@ -188,6 +198,7 @@ struct Tally {
     parts: [i128; 7],
     buckets: [u64; OOP_EDGES.len() + 1],
     flagged: u64,
+    settle_ns: Option<u64>,
 }
 
 fn fen(m: Money) -> i128 {
@@ -273,6 +284,10 @@ impl Tally {
             self.buckets[i] += o.buckets[i];
         }
         self.flagged += o.flagged;
+        self.settle_ns = match (self.settle_ns, o.settle_ns) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
     }
 
     fn summary(&self) -> Summary {
@@ -320,6 +335,7 @@ impl Tally {
             policy_scope_ratio: ratio(self.in_scope - in_scope_left),
             basic_policy_scope_ratio: ratio(self.kinds[kind_index(LayerKind::Basic)]),
             claims_on_unverified_figures: self.flagged,
+            settle_ns: self.settle_ns,
         }
     }
 }
@@ -1067,7 +1083,10 @@ fn settle_chunk(
     // What each layer column gets for the row (the ids are `shape.layers`'s, in order).
     let mut layer_values: Vec<Option<i128>> = Vec::new();
     let mut rejects = Vec::new();
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        settle_ns: opts.time_settle.then_some(0),
+        ..Tally::default()
+    };
     // A chunk cut inside a person starts from the state the previous chunk left; when that chunk
     // did not finish (the run is failing), this one has nothing to add.
     let (mut person, mut state) = match from_previous.map(|rx| rx.recv()) {
@@ -1089,7 +1108,13 @@ fn settle_chunk(
                     state = YtdState::default();
                     person.clone_from(&claim.person);
                 }
-                settle_row(cache, settlers, claim, line, &mut state, opts).map(|(p, o)| {
+                let started = opts.time_settle.then(Instant::now);
+                let settled = settle_row(cache, settlers, claim, line, &mut state, opts);
+                if let (Some(t), Some(ns)) = (started, &mut tally.settle_ns) {
+                    let spent = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    *ns = ns.saturating_add(spent);
+                }
+                settled.map(|(p, o)| {
                     let n = Numbers::of(&p, claim, &o);
                     let flagged = o.relies_on_flagged();
                     layer_values.clear();

@@ -806,3 +806,35 @@ fn stay_days_and_special_drugs_columns() {
     r.result.unwrap();
     assert_eq!(table(&r.out)[0]["basic"], "37600.00");
 }
+
+#[test]
+fn settling_is_timed_apart_only_when_asked_and_changes_nothing_else() {
+    let reg = Registry::bundled();
+    let (claims, input) = sample(&reg, 200, 5, Format::Csv);
+    let plain = csv_run(&reg, &input, &opts());
+    let timed = csv_run(
+        &reg,
+        &input,
+        &Options {
+            time_settle: true,
+            ..opts()
+        },
+    );
+    let (plain_summary, timed_summary) = (plain.result.unwrap(), timed.result.unwrap());
+    assert_eq!(plain_summary.settle_ns, None);
+    let ns = timed_summary.settle_ns.expect("asked for");
+    assert!(ns > 0, "{claims} claims settled in no time");
+    // Everything else is as without the timer, and the summary's JSON names the timer only
+    // when it ran.
+    assert_eq!(
+        Summary {
+            settle_ns: None,
+            ..timed_summary.clone()
+        },
+        plain_summary
+    );
+    assert_eq!(timed.out, plain.out);
+    let json = |s: &Summary| serde_json::to_value(s).unwrap();
+    assert!(json(&plain_summary).get("settle_ns").is_none());
+    assert_eq!(json(&timed_summary)["settle_ns"], ns);
+}

@@ -348,6 +348,23 @@ fn gen_then_batch_writes_results_and_a_summary() {
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+    assert!(s.get("settle_ns").is_none(), "timed without --time-settle");
+
+    // --time-settle: the settling alone, in the summary table and its JSON.
+    let (code, text, err) = stdout(
+        yibao()
+            .args(["batch", "--time-settle", "--input"])
+            .arg(&claims)
+            .arg("--output")
+            .arg(&out)
+            .arg("--summary-json")
+            .arg(&summary),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("settling alone: "), "{text}");
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert!(s["settle_ns"].as_u64().unwrap() > 0, "{s}");
 }
 
 #[test]

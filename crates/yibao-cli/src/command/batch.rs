@@ -56,6 +56,10 @@ pub struct Args {
     /// Also write the summary as JSON to this file.
     #[arg(long, value_name = "PATH")]
     summary_json: Option<PathBuf>,
+    /// Also time the settling alone (not reading, ordering or writing), summed over the
+    /// threads: in the summary and as `settle_ns` in --summary-json (two clock reads a claim).
+    #[arg(long)]
+    time_settle: bool,
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
@@ -152,6 +156,7 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
         sort: a.sort,
         threads: a.threads.unwrap_or_else(|| Options::default().threads),
         layer_columns: a.layer_columns,
+        time_settle: a.time_settle,
         ..Options::default()
     };
 
@@ -364,6 +369,14 @@ fn run_inner(a: Args) -> Result<Exit, Failure> {
         );
         if let Some(kb) = peak_rss_kb() {
             text.push_str(&format!("; peak memory {} MB", kb / 1024));
+        }
+        if let Some(ns) = summary.settle_ns {
+            let per = u128::from(ns) / u128::from(summary.claims.max(1));
+            text.push_str(&format!(
+                "\nsettling alone: {}.{:03} s over all threads ({per} ns a claim)",
+                ns / 1_000_000_000,
+                ns % 1_000_000_000 / 1_000_000
+            ));
         }
         text.push('\n');
         text.push_str(&render(&summary));
