@@ -4,7 +4,7 @@
 //! `bench/policies/bench.policy` gives, claim by claim, the bytes the hand-written i64 peer gives.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use crate::target_dir;
@@ -74,8 +74,8 @@ fn generate(work: &Path, persons: u64, claims: u64) -> Result<PathBuf, String> {
     Ok(csv)
 }
 
-/// One timed run: wall time and the RESULT line it printed.
-fn timed(name: &str, cmd: &mut Command) -> Result<(Duration, String), String> {
+/// Runs a command to its end: its wall time and output, or why it failed (with its stderr).
+fn finished(name: &str, cmd: &mut Command) -> Result<(Duration, Output), String> {
     let t = Instant::now();
     let out = cmd
         .output()
@@ -87,6 +87,12 @@ fn timed(name: &str, cmd: &mut Command) -> Result<(Duration, String), String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    Ok((wall, out))
+}
+
+/// One timed run: wall time and the RESULT line it printed.
+fn timed(name: &str, cmd: &mut Command) -> Result<(Duration, String), String> {
+    let (wall, out) = finished(name, cmd)?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
@@ -216,17 +222,7 @@ fn measured(name: &str, program: &Path, args: &[String]) -> Result<Measured, Str
         Command::new(program)
     };
     cmd.args(args);
-    let t = Instant::now();
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{name}: cannot start: {e}"))?;
-    let wall = t.elapsed();
-    if !out.status.success() {
-        return Err(format!(
-            "{name} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    let (wall, out) = finished(name, &mut cmd)?;
     let err = String::from_utf8_lossy(&out.stderr);
     let fields: Vec<&str> = err
         .lines()
@@ -382,18 +378,13 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
     let summary = work.join("results").join("yibao-summary.json");
     let (program, args) = (&rows[2].1, &rows[2].2);
-    let out = Command::new(program)
-        .args(args)
-        .args(["--threads", "1", "--time-settle", "--summary-json"])
-        .arg(&summary)
-        .output()
-        .map_err(|e| format!("yibao batch: cannot start: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "yibao batch --time-settle failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
+    finished(
+        "yibao batch --time-settle",
+        Command::new(program)
+            .args(args)
+            .args(["--threads", "1", "--time-settle", "--summary-json"])
+            .arg(&summary),
+    )?;
     let text =
         std::fs::read_to_string(&summary).map_err(|e| format!("{}: {e}", summary.display()))?;
     let ns = serde_json::from_str::<serde_json::Value>(&text)
