@@ -340,8 +340,11 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         let (mut w, mut c) = (vec![], vec![]);
         for (y, p) in runs[2].iter().zip(&runs[pi]) {
             w.push(ratio(y.wall, p.wall));
+            // GNU time counts CPU in hundredths of a second: a shorter run has no ratio.
             if let (Some(yc), Some(pc)) = (y.cpu, p.cpu) {
-                c.push(ratio(yc, pc));
+                if pc >= Duration::from_millis(100) {
+                    c.push(ratio(yc, pc));
+                }
             }
         }
         let n = w.len();
