@@ -84,16 +84,23 @@ impl Compiler<'_> {
                         restrict,
                         NameScope { current: None },
                     );
-                    if let Some(ir::Value::Const { value: n, .. }) = &ev {
-                        if *n < Decimal::ONE || !n.fract().is_zero() {
-                            self.error(Diagnostic::error(
-                                "yibao::out-of-range",
-                                format!(
-                                    "a deductible period must be a whole number of days, 1 or more, found {n}"
-                                ),
-                                *espan,
-                            ));
-                        }
+                    // A constant, or each constant entry of a table (`by disease { tb: 180 … }`):
+                    // a bad one is an error here, not at the first claim that meets it.
+                    let mut figures = Vec::new();
+                    if let Some(v) = &ev {
+                        constants(v, &mut figures);
+                    }
+                    if let Some(n) = figures
+                        .into_iter()
+                        .find(|n| **n < Decimal::ONE || !n.fract().is_zero())
+                    {
+                        self.error(Diagnostic::error(
+                            "yibao::out-of-range",
+                            format!(
+                                "a deductible period must be a whole number of days, 1 or more, found {n}"
+                            ),
+                            *espan,
+                        ));
                     }
                     ev.map(|v| (v, self.cite(*espan)))
                 }
@@ -167,5 +174,20 @@ impl Compiler<'_> {
             }
         }
         referral
+    }
+}
+
+/// The constants of a value: itself, or its table's entries and `else:`, in order.
+fn constants<'a>(v: &'a ir::Value, out: &mut Vec<&'a Decimal>) {
+    match v {
+        ir::Value::Const { value, .. } => out.push(value),
+        ir::Value::Table {
+            entries, default, ..
+        } => {
+            for e in entries.iter().flatten().chain(default.as_deref()) {
+                constants(e, out);
+            }
+        }
+        ir::Value::Expr(_) | ir::Value::None { .. } => {}
     }
 }
