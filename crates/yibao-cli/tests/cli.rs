@@ -321,19 +321,26 @@ fn gen_then_batch_writes_results_and_a_summary() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("claims of 50 persons"), "{err}");
-    let (code, text, err) = stdout(
-        yibao()
-            .args(["batch", "--input"])
-            .arg(&claims)
-            .arg("--output")
-            .arg(&out)
-            .arg("--summary-json")
-            .arg(&summary),
-    );
-    assert_eq!(code, 0, "{err}");
+    // A batch run with `extra` flags: what it printed and the summary JSON it wrote.
+    let batch = |extra: &[&str]| {
+        let (code, text, err) = stdout(
+            yibao()
+                .arg("batch")
+                .args(extra)
+                .arg("--input")
+                .arg(&claims)
+                .arg("--output")
+                .arg(&out)
+                .arg("--summary-json")
+                .arg(&summary),
+        );
+        assert_eq!(code, 0, "{err}");
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+        (text, s)
+    };
+    let (text, s) = batch(&[]);
     assert!(text.contains("政策范围内报销比例"), "{text}");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     let rows = std::fs::read_to_string(&out).unwrap();
     assert_eq!(
         s["settled"].as_u64().unwrap() as usize,
@@ -351,19 +358,8 @@ fn gen_then_batch_writes_results_and_a_summary() {
     assert!(s.get("settle_ns").is_none(), "timed without --time-settle");
 
     // --time-settle: the settling alone, in the summary table and its JSON.
-    let (code, text, err) = stdout(
-        yibao()
-            .args(["batch", "--time-settle", "--input"])
-            .arg(&claims)
-            .arg("--output")
-            .arg(&out)
-            .arg("--summary-json")
-            .arg(&summary),
-    );
-    assert_eq!(code, 0, "{err}");
+    let (text, s) = batch(&["--time-settle"]);
     assert!(text.contains("settling alone: "), "{text}");
-    let s: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert!(s["settle_ns"].as_u64().unwrap() > 0, "{s}");
 }
 

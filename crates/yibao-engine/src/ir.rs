@@ -562,6 +562,13 @@ pub struct Layer {
     pub care: Option<Box<CareRule>>,
 }
 
+impl Layer {
+    /// Its English name, or its id when the policy gives none.
+    pub fn name_en(&self) -> &str {
+        self.label_en.as_deref().unwrap_or(&self.id)
+    }
+}
+
 /// A kind of long-term care cost, as a month-of-care claim gives it (`month.costs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -495,7 +495,7 @@ fn run(
                     Some(lid_arc),
                     StepKind::NotApplicable,
                     format!("{}：{zh}", layer.label),
-                    format!("{}: {en}", layer.label_en.as_deref().unwrap_or(lid)),
+                    format!("{}: {en}", layer.name_en()),
                     Decimal::ZERO,
                     Some(&layer.cite),
                     &[],
@@ -517,7 +517,7 @@ fn run(
                     format!("{}：支付比例未知（未核实），本层未计算", layer.label),
                     format!(
                         "{}: the payment ratio is unknown (unverified); the layer is not applied",
-                        layer.label_en.as_deref().unwrap_or(lid)
+                        layer.name_en()
                     ),
                     Decimal::ZERO,
                     Some(&layer.cite),
@@ -564,7 +564,7 @@ fn run(
                 ),
                 format!(
                     "{}: base = {} = {}",
-                    layer.label_en.as_deref().unwrap_or(lid),
+                    layer.name_en(),
                     base_desc.1,
                     fmt_money(yuan(base))
                 ),
@@ -938,14 +938,14 @@ fn run(
                 if result.capped {
                     format!(
                         "{} pays {} ({} by ratio, limited by the cap)",
-                        layer.label_en.as_deref().unwrap_or(lid),
+                        layer.name_en(),
                         fmt_money(yuan(payment)),
                         fmt_money(yuan(uncapped))
                     )
                 } else {
                     format!(
                         "{} pays {} ({} rounded to the cent)",
-                        layer.label_en.as_deref().unwrap_or(lid),
+                        layer.name_en(),
                         fmt_money(yuan(payment)),
                         fmt_amount(raw)
                     )

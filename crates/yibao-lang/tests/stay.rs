@@ -85,23 +85,20 @@ fn misuse_is_reported_at_the_clause() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].0, "yibao::conflict");
     assert_eq!((found[0].2, found[0].3), (10, 3));
-    // Not a whole number of days, or zero.
-    for bad in ["0", "1.5"] {
+    // Not a whole number of days, or zero; the same inside a table, in an entry or in `else:`:
+    // at the clause, before any claim.
+    for bad in [
+        "0",
+        "1.5",
+        "by disease { tb: 0  else: 90 }",
+        "by disease { tb: 180  else: 30.5 }",
+    ] {
         let found = diagnostics(&layer(&format!(
             "  deductible per_admission 500 [official S]\n  deductible every {bad} days [official S]\n"
         )));
         assert_eq!(found.len(), 1, "{bad}: {found:?}");
         assert_eq!(found[0].0, "yibao::out-of-range", "{bad}");
         assert_eq!((found[0].2, found[0].3), (11, 3), "{bad}");
-    }
-    // The same inside a table, in an entry or in `else:`: at the clause, before any claim.
-    for table in ["{ tb: 0  else: 90 }", "{ tb: 180  else: 30.5 }"] {
-        let found = diagnostics(&layer(&format!(
-            "  deductible per_admission 500 [official S]\n  deductible every by disease {table} days [official S]\n"
-        )));
-        assert_eq!(found.len(), 1, "{table}: {found:?}");
-        assert_eq!(found[0].0, "yibao::out-of-range", "{table}");
-        assert_eq!((found[0].2, found[0].3), (11, 3), "{table}");
     }
     // `days` is required: a syntax error where it was expected (the next clause, line 12).
     let found = diagnostics(&layer(

@@ -126,10 +126,6 @@ fn month_pool_paid(
             .sum::<Fen>()
 }
 
-fn label_en(layer: &Layer) -> &str {
-    layer.label_en.as_deref().unwrap_or(&layer.id)
-}
-
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
     policy: &Policy,
@@ -204,7 +200,7 @@ pub(super) fn run(
                     Some(lid),
                     StepKind::NotApplicable,
                     format!("{}：{zh}", layer.label),
-                    format!("{}: {en}", label_en(layer)),
+                    format!("{}: {en}", layer.name_en()),
                     Decimal::ZERO,
                     Some(&layer.cite),
                     &[],
@@ -259,7 +255,7 @@ pub(super) fn run(
                 ),
                 format!(
                     "{}: costs {} = {}",
-                    label_en(layer),
+                    layer.name_en(),
                     names.join(" + "),
                     fmt_money(yuan(base))
                 ),
@@ -304,7 +300,7 @@ pub(super) fn run(
                 ),
                 format!(
                     "{}: this month's {} is {}, not {} {}; the layer pays nothing",
-                    label_en(layer),
+                    layer.name_en(),
                     req.fact.name(),
                     fmt_decimal(f),
                     req.op.symbol(),
@@ -515,7 +511,7 @@ pub(super) fn run(
                 Some(lid),
                 StepKind::Payment,
                 format!("{}支付 {}", layer.label, fmt_money(yuan(payment))),
-                format!("{} pays {}", label_en(layer), fmt_money(yuan(payment))),
+                format!("{} pays {}", layer.name_en(), fmt_money(yuan(payment))),
                 yuan(payment),
                 Some(&layer.cite),
                 &[],

@@ -54,7 +54,7 @@ pub(super) fn trace_modifiers(
             ),
             format!(
                 "{}: {en_name} changed by a rule for this claim ({formula}): {} → {after_en}",
-                layer.label_en.as_deref().unwrap_or(&layer.id),
+                layer.name_en(),
                 show(v)
             ),
             after.unwrap_or(v),

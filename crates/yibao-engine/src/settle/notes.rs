@@ -62,7 +62,7 @@ impl Note {
                         format!(
                             "{}：未提供住院天数，起付线按一次计算；连续住院每满 {period} 天另计一次起付线，本层支付可能偏高 / {}: the length of the stay (stay_days) was not given, so the deductible is charged once; a stay longer than {period} days pays it again for each further {period} days, so this layer's payment may be overstated",
                             layer.label,
-                            en_label(layer)
+                            layer.name_en()
                         ),
                     )
                 }
@@ -76,7 +76,7 @@ impl Note {
                         format!(
                             "{}：本年度没有可连续计算的前次住院（转诊不跨年度），起付线按本次住院计算 / {}: no earlier admission this year to continue the referral from (a chain does not cross the year); the deductible is charged afresh",
                             layer.label,
-                            en_label(layer)
+                            layer.name_en()
                         ),
                     )
                 }
@@ -91,15 +91,11 @@ pub(super) fn word_all(notes: &[Note], policy: &Policy) -> Vec<Warning> {
     notes.iter().filter_map(|n| n.word(policy)).collect()
 }
 
-fn en_label(layer: &Layer) -> &str {
-    layer.label_en.as_deref().unwrap_or(&layer.id)
-}
-
 /// What an unknown figure does to a result, said once per layer and figure: the rule for
 /// unknown figures (ARCHITECTURE.md) and which way the estimate may be off.
 fn unknown_warning(layer: &Layer, figure: Target) -> Warning {
     let name = &layer.label;
-    let en = en_label(layer);
+    let en = layer.name_en();
     let (code, effect, message) = match figure {
         Target::Deductible => (
             "unknown_deductible",
